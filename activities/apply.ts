@@ -1,0 +1,174 @@
+// Apply and roll back, step by step. Each step is its own activity and idempotent: after a crash
+// Temporal retries the step, which finds the work done or does it once.
+import { mkdir, readFile, realpath, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { ApplicationFailure } from '@temporalio/activity';
+import { createTwoFilesPatch } from 'diff';
+import { sha256 } from '../core/hash.js';
+import { jobFilePaths } from '../core/job-files.js';
+import { checkShrink, checkWriteTarget } from '../core/path-guard.js';
+import { ERROR_TYPES } from '../core/temporal.js';
+import { getAction, openAction, updateAction, type ActionRecord } from '../db/actions.js';
+import { findJob } from '../db/catalog.js';
+import { getSuggestion, updateSuggestion } from '../db/suggestions.js';
+import type { ActivityDeps } from './deps.js';
+import { writeFileAtomic } from './files.js';
+import { verifyFileContent } from './verify.js';
+
+type FileRole = 'config' | 'script' | 'prompt';
+const ACTION_TYPES: Record<FileRole, ActionRecord['action_type']> = { config: 'edit_config', script: 'edit_script', prompt: 'edit_prompt' };
+
+function fail(type: string, message: string, details?: unknown): ApplicationFailure {
+  return ApplicationFailure.create({ message, type, nonRetryable: true, details: details === undefined ? undefined : [details] });
+}
+
+export function createApplyActivities(deps: ActivityDeps) {
+  const { db } = deps;
+
+  /** Resolves the target through symlinks and checks it is one of the job's own files. */
+  async function guardedTarget(jobId: string, target: string): Promise<{ real: string; role: FileRole }> {
+    const job = await findJob(deps.jobsSource, jobId);
+    if (!job) throw fail(ERROR_TYPES.guardRefusal, `job "${jobId}" is no longer in the catalog`);
+    const paths = jobFilePaths(job, { home: deps.home, procclawHome: deps.procclawHome });
+    const own: { real: string; role: FileRole }[] = [];
+    for (const role of ['config', 'script', 'prompt'] as const) {
+      const p = paths[role];
+      if (!p) continue;
+      const real = await realpath(p).catch(() => null);
+      if (real) own.push({ real, role });
+    }
+    const real = await realpath(target).catch(() => null);
+    if (!real) throw fail(ERROR_TYPES.guardRefusal, `${target} does not exist`);
+    const verdict = checkWriteTarget({ target: real, allowed: own.map((o) => o.real), home: deps.home });
+    if (!verdict.ok) throw fail(ERROR_TYPES.guardRefusal, `refusing to write ${target}: ${verdict.reason}`);
+    return own.find((o) => o.real === real)!;
+  }
+
+  async function loadAction(actionId: number): Promise<ActionRecord> {
+    const action = await getAction(db, actionId);
+    if (!action) throw fail(ERROR_TYPES.guardRefusal, `action ${actionId} does not exist`);
+    return action;
+  }
+
+  return {
+    /** Guard, staleness check, backup and the action row. Null action: nothing to edit. */
+    async prepareApply(input: { suggestionId: number; attempt: number; by: string }): Promise<{ actionId: number | null }> {
+      const existing = await db('healing_actions').where({ suggestion_id: input.suggestionId, attempt: input.attempt }).first();
+      if (existing) return { actionId: existing.id as number };
+      const suggestion = await getSuggestion(db, input.suggestionId);
+      if (!suggestion) throw fail(ERROR_TYPES.guardRefusal, `suggestion ${input.suggestionId} does not exist`);
+      if (!suggestion.target_file) return { actionId: null };
+      if (suggestion.proposed_content === null) {
+        throw fail(ERROR_TYPES.guardRefusal, 'this suggestion describes a change but carries no new file content; apply it by hand, or re-run the review with the openclaw analyzer');
+      }
+      const { real, role } = await guardedTarget(suggestion.job_id, suggestion.target_file);
+      const current = await readFile(real, 'utf8');
+      const currentSha = sha256(current);
+      if (suggestion.current_sha256 && currentSha !== suggestion.current_sha256) {
+        throw fail(ERROR_TYPES.staleFile, `${suggestion.target_file} changed since the review read it; re-run the review to get a suggestion made against the file as it is now`);
+      }
+      const shrink = checkShrink(current, suggestion.proposed_content);
+      if (!shrink.ok) throw fail(ERROR_TYPES.guardRefusal, shrink.reason);
+      const backupDir = path.join(deps.dataDir, 'backups', suggestion.job_id);
+      await mkdir(backupDir, { recursive: true });
+      const backupPath = path.join(backupDir, `${input.suggestionId}-${input.attempt}-${path.basename(real)}`);
+      await writeFile(backupPath, current, 'utf8');
+      const action = await openAction(db, {
+        suggestion_id: input.suggestionId,
+        attempt: input.attempt,
+        job_id: suggestion.job_id,
+        action_type: ACTION_TYPES[role],
+        file_path: real,
+        original_content: current,
+        new_content: suggestion.proposed_content,
+        original_sha256: currentSha,
+        new_sha256: sha256(suggestion.proposed_content),
+        backup_path: backupPath,
+        ai_session_key: null,
+      });
+      return { actionId: action.id };
+    },
+
+    async writeApplied(input: { actionId: number }): Promise<void> {
+      const action = await loadAction(input.actionId);
+      const { real } = await guardedTarget(action.job_id, action.file_path!);
+      const currentSha = sha256(await readFile(real, 'utf8'));
+      if (currentSha === action.new_sha256) return; // written before a crash
+      if (currentSha !== action.original_sha256) {
+        throw fail(ERROR_TYPES.staleFile, `${action.file_path} changed while the change was being applied; re-run the review`);
+      }
+      await writeFileAtomic(real, action.new_content!);
+    },
+
+    async verifyApplied(input: { actionId: number }): Promise<void> {
+      const action = await loadAction(input.actionId);
+      const { real, role } = await guardedTarget(action.job_id, action.file_path!);
+      const content = await readFile(real, 'utf8');
+      if (sha256(content) !== action.new_sha256) throw fail(ERROR_TYPES.verifyFailed, `${action.file_path} does not hold the new content after the write`);
+      const problem = await verifyFileContent(real, content, role, action.job_id);
+      if (problem) throw fail(ERROR_TYPES.verifyFailed, problem);
+    },
+
+    /** Compensation: put the original content back, unless someone else has written since. */
+    async restoreBackup(input: { actionId: number }): Promise<void> {
+      const action = await loadAction(input.actionId);
+      const real = await realpath(action.file_path!);
+      const currentSha = sha256(await readFile(real, 'utf8'));
+      if (currentSha === action.original_sha256) return;
+      if (currentSha !== action.new_sha256) {
+        deps.log.warn({ actionId: action.id, file: real }, 'not restoring: the file was changed by someone else meanwhile');
+        return;
+      }
+      await writeFileAtomic(real, action.original_content!);
+    },
+
+    async completeApply(input: { suggestionId: number; actionId: number | null; by: string }): Promise<void> {
+      await db.transaction(async (trx) => {
+        if (input.actionId !== null) {
+          const action = await getAction(trx, input.actionId);
+          const duration = action ? Date.now() - new Date(action.created_at).getTime() : null;
+          await updateAction(trx, input.actionId, { status: 'success', can_rollback: true, execution_duration_ms: duration, error_message: null });
+        }
+        await updateSuggestion(trx, input.suggestionId, { status: 'applied', applied_at: new Date(), action_id: input.actionId, error_message: null });
+      });
+    },
+
+    async failApply(input: { suggestionId: number; actionId: number | null; error: string }): Promise<void> {
+      await db.transaction(async (trx) => {
+        if (input.actionId !== null) {
+          const action = await getAction(trx, input.actionId);
+          const duration = action ? Date.now() - new Date(action.created_at).getTime() : null;
+          await updateAction(trx, input.actionId, { status: 'failed', can_rollback: false, error_message: input.error, execution_duration_ms: duration });
+        }
+        await updateSuggestion(trx, input.suggestionId, { status: 'failed', error_message: input.error, ...(input.actionId !== null ? { action_id: input.actionId } : {}) });
+      });
+    },
+
+    async rollbackAction(input: { suggestionId: number; actionId: number; by: string; force: boolean }): Promise<void> {
+      const action = await loadAction(input.actionId);
+      if (action.status === 'rolled_back') return;
+      const { real, role } = await guardedTarget(action.job_id, action.file_path!);
+      const current = await readFile(real, 'utf8');
+      const currentSha = sha256(current);
+      if (currentSha !== action.original_sha256) {
+        if (currentSha !== action.new_sha256 && !input.force) {
+          const diff = createTwoFilesPatch(`${action.file_path} (as applied)`, `${action.file_path} (now)`, action.new_content ?? '', current);
+          throw fail(ERROR_TYPES.rollbackConflict, `${action.file_path} was changed after the apply; roll back with force to overwrite those changes`, { diff });
+        }
+        await writeFileAtomic(real, action.original_content!);
+        const written = await readFile(real, 'utf8');
+        if (sha256(written) !== action.original_sha256) throw new Error(`${action.file_path} does not hold the original content after the rollback write`);
+        const problem = await verifyFileContent(real, written, role, action.job_id);
+        if (problem) deps.log.warn({ actionId: action.id, problem }, 'the restored original does not verify; it was restored as it was');
+      }
+      await db.transaction(async (trx) => {
+        await updateAction(trx, action.id, { status: 'rolled_back', can_rollback: false, rolled_back_at: new Date(), rolled_back_by: input.by });
+        await updateSuggestion(trx, input.suggestionId, { status: 'rolled_back' });
+      });
+    },
+
+    async closeRollbackWindow(input: { actionId: number }): Promise<void> {
+      await updateAction(db, input.actionId, { can_rollback: false });
+    },
+  };
+}

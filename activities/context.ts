@@ -1,0 +1,171 @@
+// Collects what a review looks at, per the job's review_scope, every piece bounded in size.
+import { realpath, stat } from 'node:fs/promises';
+import { cronIntervalSeconds } from '../core/cron-interval.js';
+import { sha256 } from '../core/hash.js';
+import { jobFilePaths } from '../core/job-files.js';
+import type { Job } from '../core/job.js';
+import type { JobFile, ReviewContext, RunLog, RunSummary, SessionMessage, Trigger } from '../core/review.js';
+import type { Db } from '../db/knex.js';
+import { lastCompletedReview } from '../db/reviews.js';
+import { getRun, runsSince, type RunRecord } from '../db/runs.js';
+import { readHead, readTailLines } from './log-tail.js';
+
+export const LIMITS = {
+  runs: 200,
+  logRuns: 5,
+  logLinesPerRun: 60,
+  logBytesPerRun: 32 * 1024,
+  fileBytes: 128 * 1024,
+  sessionRuns: 3,
+  sessionMessages: 30,
+  sessionMessageChars: 2_000,
+  businessLogBytes: 64 * 1024,
+};
+
+export type CollectResult = { skip: string; context?: undefined } | { skip?: undefined; context: ReviewContext };
+
+export async function collectReviewContext(
+  db: Db,
+  job: Job,
+  input: { trigger: Trigger; runId?: number | null; force?: boolean },
+  env: { home: string; procclawHome: string; now: Date },
+): Promise<CollectResult> {
+  const healing = job.config.self_healing;
+  const scope = healing.review_scope;
+  const reactive = input.trigger === 'on_failure' || input.trigger === 'on_sla_breach' || healing.mode === 'reactive';
+
+  let runs: RunRecord[];
+  if (reactive) {
+    const run = input.runId ? await getRun(db, input.runId) : await latestProblemRun(db, job.id, env.now, healing.review_schedule.max_lookback_days);
+    if (!run || run.job_id !== job.id) return { skip: 'reactive review: no failed run of this job to look at' };
+    runs = [run];
+  } else {
+    const last = await lastCompletedReview(db, job.id);
+    const lookback = new Date(env.now.getTime() - healing.review_schedule.max_lookback_days * 86_400_000);
+    const since = last && last.started_at > lookback ? last.started_at : lookback;
+    runs = await runsSince(db, job.id, since, LIMITS.runs);
+    const minRuns = healing.review_schedule.min_runs;
+    if (runs.length < minRuns && !input.force) {
+      return { skip: `only ${runs.length} run(s) since ${since.toISOString()}; min_runs is ${minRuns} (trigger with force to review anyway)` };
+    }
+  }
+
+  const paths = jobFilePaths(job, env);
+  const files: JobFile[] = [];
+  if (scope.analyze_config) pushFile(files, await readJobFile('config', paths.config));
+  if (scope.analyze_script && paths.script) pushFile(files, await readJobFile('script', paths.script));
+  if (scope.analyze_prompt && paths.prompt) pushFile(files, await readJobFile('prompt', paths.prompt));
+
+  const logs: RunLog[] = [];
+  if (scope.analyze_logs) {
+    for (const run of runs.slice(0, LIMITS.logRuns)) {
+      const lines = await runLogLines(run);
+      if (lines.length > 0) logs.push({ run_id: run.id, exit_code: run.exit_code, lines });
+    }
+  }
+
+  const sessions: ReviewContext['ai_sessions'] = [];
+  if (scope.analyze_ai_sessions) {
+    for (const run of runs.filter((r) => Array.isArray(r.session_messages)).slice(0, LIMITS.sessionRuns)) {
+      sessions.push({ run_id: run.id, messages: boundMessages(run.session_messages as unknown[]) });
+    }
+  }
+
+  const configStat = await stat(paths.config).catch(() => null);
+  return {
+    context: {
+      job_id: job.id,
+      job: job.config,
+      mode: reactive ? 'reactive' : 'proactive',
+      trigger: input.trigger,
+      schedule_interval_s: cronIntervalSeconds(job.config.schedule),
+      runs: scope.analyze_runs || reactive ? runs.map(summarise) : [],
+      logs,
+      files,
+      sla_violations: scope.analyze_sla ? runs.filter((r) => r.sla_status === 'fail').map((r) => ({ run_id: r.id, reason: slaReason(r) })) : [],
+      ai_sessions: sessions,
+      business_log: await readBusinessLog(job, env),
+      config_changed_at: configStat ? configStat.mtime.toISOString() : null,
+    },
+  };
+}
+
+async function latestProblemRun(db: Db, jobId: string, now: Date, lookbackDays: number): Promise<RunRecord | undefined> {
+  const since = new Date(now.getTime() - lookbackDays * 86_400_000);
+  return db('job_runs')
+    .where('job_id', jobId)
+    .andWhere('started_at', '>', since)
+    .andWhere((q) => q.whereNot('exit_code', 0).orWhere('sla_status', 'fail'))
+    .orderBy('started_at', 'desc')
+    .first();
+}
+
+async function readJobFile(role: JobFile['role'], file: string): Promise<JobFile | null> {
+  try {
+    const real = await realpath(file);
+    const { text, truncated } = await readHead(real, LIMITS.fileBytes);
+    return { role, path: file, content: text, sha256: sha256(text), truncated };
+  } catch {
+    return null; // a missing script or prompt is not an error: the job may not have one
+  }
+}
+
+function pushFile(files: JobFile[], file: JobFile | null): void {
+  if (file && !files.some((f) => f.path === file.path)) files.push(file);
+}
+
+async function runLogLines(run: RunRecord): Promise<string[]> {
+  if (run.log_tail) return run.log_tail.split('\n').slice(-LIMITS.logLinesPerRun).map(boundLine);
+  if (run.log_path) {
+    try {
+      return (await readTailLines(run.log_path, LIMITS.logLinesPerRun, LIMITS.logBytesPerRun)).map(boundLine);
+    } catch {
+      return [`(log file ${run.log_path} could not be read)`];
+    }
+  }
+  return [];
+}
+
+function boundLine(line: string): string {
+  return line.length > 500 ? `${line.slice(0, 500)}…` : line;
+}
+
+function boundMessages(messages: unknown[]): SessionMessage[] {
+  return messages.slice(-LIMITS.sessionMessages).map((m) => {
+    const record = (typeof m === 'object' && m !== null ? m : { content: m }) as Record<string, unknown>;
+    const content = typeof record.content === 'string' ? record.content : JSON.stringify(record.content ?? '');
+    return {
+      role: typeof record.role === 'string' ? record.role : 'unknown',
+      content: content.length > LIMITS.sessionMessageChars ? `${content.slice(0, LIMITS.sessionMessageChars)}…` : content,
+    };
+  });
+}
+
+function summarise(run: RunRecord): RunSummary {
+  return {
+    id: run.id,
+    external_id: run.external_id,
+    started_at: run.started_at.toISOString(),
+    finished_at: run.finished_at ? run.finished_at.toISOString() : null,
+    exit_code: run.exit_code,
+    duration_ms: run.duration_ms,
+    trigger: run.trigger,
+    error: run.error ? boundLine(run.error) : null,
+    sla_status: run.sla_status,
+  };
+}
+
+function slaReason(run: RunRecord): string {
+  const details = run.sla_details as Record<string, unknown> | null;
+  if (details && typeof details.reason === 'string') return details.reason;
+  return run.duration_ms !== null ? `run took ${Math.round(run.duration_ms / 1000)} s` : 'SLA breached';
+}
+
+async function readBusinessLog(job: Job, env: { home: string }): Promise<ReviewContext['business_log']> {
+  const spec = job.config.self_healing.business_log;
+  if (!spec || (!spec.path && !spec.summary_path)) return null;
+  const expand = (p: string) => (p.startsWith('~/') ? `${env.home}/${p.slice(2)}` : p);
+  const lines = spec.path ? await readTailLines(expand(spec.path), spec.max_lines, LIMITS.businessLogBytes).catch(() => []) : [];
+  const summary = spec.summary_path ? await readHead(expand(spec.summary_path), 16 * 1024).then((r) => r.text).catch(() => null) : null;
+  return { lines: lines.map(boundLine), summary, context_prompt: spec.context_prompt ?? null };
+}

@@ -1,0 +1,42 @@
+// Decisions recorded by the suggestion workflow: approvals, approve/reject, expiry.
+import type { SuggestionStatus } from '../core/suggestion-state.js';
+import { getSuggestion, updateSuggestion } from '../db/suggestions.js';
+import type { ActivityDeps } from './deps.js';
+
+export function createDecisionActivities({ db }: ActivityDeps) {
+  return {
+    /** Adds one approver (once) and answers with everyone who has approved. */
+    async recordApproval(input: { suggestionId: number; by: string; comment: string | null }): Promise<string[]> {
+      return db.transaction(async (trx) => {
+        const row = await trx('healing_suggestions').where({ id: input.suggestionId }).forUpdate().first();
+        const approvals = (row?.approvals ?? []) as { by: string; at: string; comment?: string | null }[];
+        if (!approvals.some((a) => a.by === input.by)) {
+          approvals.push({ by: input.by, at: new Date().toISOString(), comment: input.comment });
+          await updateSuggestion(trx, input.suggestionId, { approvals });
+        }
+        return approvals.map((a) => a.by);
+      });
+    },
+
+    async recordDecision(input: {
+      suggestionId: number;
+      status: Extract<SuggestionStatus, 'approved' | 'rejected'>;
+      by: string;
+      comment?: string | null;
+      reason?: string;
+    }): Promise<void> {
+      await updateSuggestion(db, input.suggestionId, {
+        status: input.status,
+        reviewed_at: new Date(),
+        reviewed_by: input.by,
+        review_comment: input.comment ?? null,
+        rejection_reason: input.reason ?? null,
+      });
+    },
+
+    async expireSuggestion(input: { suggestionId: number }): Promise<void> {
+      const row = await getSuggestion(db, input.suggestionId);
+      if (row?.status === 'pending') await updateSuggestion(db, input.suggestionId, { status: 'expired' });
+    },
+  };
+}

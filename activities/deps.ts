@@ -1,0 +1,26 @@
+// What activities need from the outside, passed in (real or test) rather than read from globals.
+import type { Logger } from 'pino';
+import type { Db } from '../db/knex.js';
+
+export interface AnalyzerSettings {
+  /** `openclaw`, `rules`, or `auto` (openclaw when its CLI works, else rules) */
+  mode: 'openclaw' | 'rules' | 'auto';
+  openclawBin: string;
+  agent: string | null;
+  thinking: string | null;
+  timeoutSeconds: number;
+}
+
+export interface ActivityDeps {
+  db: Db;
+  /** the job catalog: a folder of job files or one jobs.yaml */
+  jobsSource: string;
+  /** backups live under here */
+  dataDir: string;
+  home: string;
+  procclawHome: string;
+  analyzer: AnalyzerSettings;
+  /** where people open the dashboard, for links in notifications */
+  dashboardUrl: string;
+  log: Logger;
+}

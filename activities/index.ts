@@ -1,0 +1,18 @@
+// All activities, built from their dependencies (real or test) by one factory.
+import { createApplyActivities } from './apply.js';
+import { createDecisionActivities } from './decisions.js';
+import type { ActivityDeps } from './deps.js';
+import { createNotifyActivities } from './notify.js';
+import { createReviewActivities } from './reviews.js';
+
+export function createActivities(deps: ActivityDeps) {
+  return {
+    ...createReviewActivities(deps),
+    ...createDecisionActivities(deps),
+    ...createApplyActivities(deps),
+    ...createNotifyActivities(deps),
+  };
+}
+
+export type Activities = ReturnType<typeof createActivities>;
+export type { ActivityDeps } from './deps.js';

@@ -1,0 +1,147 @@
+// Review activities: every one idempotent, so a retry after a crash never duplicates a row.
+import { ApplicationFailure } from '@temporalio/activity';
+import { suggestionFingerprint } from '../core/fingerprint.js';
+import { requiredApprovals, severityRank, shouldAutoApply } from '../core/policy.js';
+import type { AnalysisResult, ReviewContext, ReviewStatus, Trigger } from '../core/review.js';
+import { ERROR_TYPES, type ReviewInput, type SuggestionInput } from '../core/temporal.js';
+import { findJob } from '../db/catalog.js';
+import { openReview as openReviewRow, updateReview } from '../db/reviews.js';
+import { storeSuggestions as storeSuggestionRows, type NewSuggestion } from '../db/suggestions.js';
+import { collectReviewContext, type CollectResult } from './context.js';
+import type { ActivityDeps } from './deps.js';
+import { runAnalysis } from './analyze.js';
+
+const DAY_MS = 86_400_000;
+
+export interface StoredSuggestion {
+  id: number;
+  category: string;
+  severity: string;
+  input: SuggestionInput;
+}
+
+export function createReviewActivities(deps: ActivityDeps) {
+  const { db } = deps;
+
+  async function loadJob(jobId: string) {
+    const job = await findJob(deps.jobsSource, jobId);
+    if (!job) throw ApplicationFailure.create({ message: `job "${jobId}" is not in the job catalog`, type: ERROR_TYPES.jobNotFound });
+    return job;
+  }
+
+  return {
+    async openReview(input: { jobId: string; trigger: Trigger; runId: number | null; workflowId: string; workflowRunId: string }) {
+      const row = await openReviewRow(db, {
+        job_id: input.jobId,
+        trigger: input.trigger,
+        workflow_id: input.workflowId,
+        workflow_run_id: input.workflowRunId,
+        run_id: input.runId,
+      });
+      return { id: row.id };
+    },
+
+    async collectContext(input: ReviewInput & { reviewId: number }): Promise<CollectResult> {
+      const job = await loadJob(input.jobId);
+      const result = await collectReviewContext(db, job, input, { home: deps.home, procclawHome: deps.procclawHome, now: new Date() });
+      if (result.context) {
+        const ctx = result.context;
+        await updateReview(db, input.reviewId, {
+          runs_analyzed: ctx.runs.length,
+          logs_lines: ctx.logs.reduce((n, l) => n + l.lines.length, 0),
+          ai_sessions_count: ctx.ai_sessions.length,
+          sla_violations_count: ctx.sla_violations.length,
+        });
+      }
+      return result;
+    },
+
+    async analyze(input: { reviewId: number; context: ReviewContext }): Promise<AnalysisResult> {
+      const started = Date.now();
+      const result = await runAnalysis(deps.analyzer, input.context);
+      await updateReview(db, input.reviewId, {
+        analyzer: result.analyzer,
+        analysis_duration_ms: Date.now() - started,
+        ai_tokens_used: result.ai_tokens_used,
+        raw_response: result.raw_response,
+        dropped_count: result.dropped.length,
+      });
+      return result;
+    },
+
+    async storeSuggestions(input: { reviewId: number; context: ReviewContext; analysis: AnalysisResult }) {
+      const { context } = input;
+      const job = await loadJob(context.job_id);
+      const policy = job.config.self_healing.suggestions;
+      const ttlMs = policy.suggestion_ttl_days * DAY_MS;
+      const drafts: NewSuggestion[] = input.analysis.suggestions.map((s, ordinal) => {
+        const file = s.target_file ? context.files.find((f) => f.path === s.target_file) : undefined;
+        const edits = Boolean(file && s.proposed_content !== null && !file.truncated);
+        return {
+          review_id: input.reviewId,
+          ordinal,
+          job_id: context.job_id,
+          category: s.category,
+          severity: s.severity,
+          severity_rank: severityRank(s.severity),
+          title: s.title,
+          description: s.description,
+          current_state: s.current_state,
+          suggested_change: s.suggested_change,
+          expected_impact: s.expected_impact,
+          affected_files: s.affected_files,
+          target_file: file ? file.path : null,
+          proposed_content: edits ? s.proposed_content : null,
+          current_content: file ? file.content : null,
+          current_sha256: file ? file.sha256 : null,
+          fingerprint: suggestionFingerprint(context.job_id, { category: s.category, target_file: file?.path ?? null, title: s.title }),
+          analyzer_auto_apply: s.auto_apply,
+          expires_at: new Date(Date.now() + ttlMs),
+        };
+      });
+      const { stored, duplicates } = await storeSuggestionRows(db, input.reviewId, drafts);
+      const twoPersonRule = policy.two_person_rule;
+      const suggestions: StoredSuggestion[] = stored.map((row) => ({
+        id: row.id,
+        category: row.category,
+        severity: row.severity,
+        input: {
+          suggestionId: row.id,
+          jobId: row.job_id,
+          autoApply: shouldAutoApply(policy, {
+            category: row.category,
+            severity: row.severity,
+            edits_file: row.target_file !== null && (row.proposed_content !== null || row.suggested_change !== null),
+            analyzer_auto_apply: row.analyzer_auto_apply,
+          }),
+          ttlMs,
+          rollbackWindowMs: policy.rollback_window_days * DAY_MS,
+          requiredApprovals: requiredApprovals(row, twoPersonRule),
+        },
+      }));
+      return { suggestions, duplicates };
+    },
+
+    async finishReview(input: {
+      reviewId: number;
+      status: Exclude<ReviewStatus, 'running'>;
+      skipReason?: string;
+      error?: string;
+      rawResponse?: string | null;
+      suggestionsCount?: number;
+      duplicatesCount?: number;
+      autoAppliedCount?: number;
+    }) {
+      await updateReview(db, input.reviewId, {
+        status: input.status,
+        finished_at: new Date(),
+        skip_reason: input.skipReason ?? null,
+        error_message: input.error ?? null,
+        ...(input.rawResponse ? { raw_response: input.rawResponse } : {}),
+        ...(input.suggestionsCount !== undefined ? { suggestions_count: input.suggestionsCount } : {}),
+        ...(input.duplicatesCount !== undefined ? { duplicates_count: input.duplicatesCount } : {}),
+        ...(input.autoAppliedCount !== undefined ? { auto_applied_count: input.autoAppliedCount } : {}),
+      });
+    },
+  };
+}

@@ -1,0 +1,59 @@
+// One error type with a status, and one middleware that turns anything thrown into the seed's
+// error body. Client mistakes are 4xx with a message that says what to do; never a 500.
+import type { ErrorRequestHandler, RequestHandler } from 'express';
+import { z } from 'zod';
+
+export class HttpError extends Error {
+  override name = 'HttpError';
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly detail?: unknown,
+  ) {
+    super(message);
+  }
+}
+
+export const notFound = (what: string) => new HttpError(404, `${what} not found`);
+
+/** Validates with a zod schema; a failure is a 400 naming each field. */
+export function parseInput<T extends z.ZodType>(schema: T, value: unknown, where: string): z.infer<T> {
+  const result = schema.safeParse(value);
+  if (result.success) return result.data;
+  throw new HttpError(
+    400,
+    `invalid ${where}: ${result.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`,
+    result.error.issues.map((i) => ({ field: i.path.join('.') || '(root)', reason: i.message })),
+  );
+}
+
+export const routeNotFound: RequestHandler = (req, _res, next) => {
+  next(new HttpError(404, `no such endpoint: ${req.method} ${req.path}`));
+};
+
+export function errorHandler(log: { error: (obj: object, msg: string) => void }): ErrorRequestHandler {
+  return (error, _req, res, _next) => {
+    const status = statusOf(error);
+    if (status >= 500 && status !== 503) log.error({ err: error }, 'request failed');
+    const message = status === 500 ? 'internal error; the details are in the service log' : (error as Error).message;
+    res.status(status).json({ success: false, error: message, detail: (error as HttpError).detail ?? null });
+  };
+}
+
+function statusOf(error: unknown): number {
+  if (error instanceof HttpError) return error.status;
+  const e = error as { type?: string; status?: number; code?: string };
+  // body-parser's own errors (bad JSON, too large) carry their status
+  if (typeof e.status === 'number' && e.status >= 400 && e.status < 500) return e.status;
+  if (isUnavailable(error)) return 503;
+  return 500;
+}
+
+/** Postgres or Temporal cannot be reached: the caller may retry later. */
+export function isUnavailable(error: unknown): boolean {
+  const e = error as { code?: string; message?: string; name?: string };
+  if (['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'ENOTFOUND', '57P01', '57P03', '08006', '08001', '08003'].includes(e.code ?? '')) return true;
+  return /Knex: Timeout acquiring a connection|Connection terminated|connect ECONNREFUSED|ServiceError|UNAVAILABLE|DEADLINE_EXCEEDED|Failed to connect/i.test(
+    `${e.name ?? ''} ${e.message ?? ''}`,
+  );
+}

@@ -1,0 +1,72 @@
+// Reviews: list, show (with its suggestions), trigger.
+import { Router } from 'express';
+import { findJob } from '../../db/catalog.js';
+import type { Db } from '../../db/knex.js';
+import { getReview, listReviews } from '../../db/reviews.js';
+import { listSuggestions } from '../../db/suggestions.js';
+import type { ApiDeps } from '../context.js';
+import { HttpError, notFound, parseInput } from '../errors.js';
+import { IdParam, JobIdParam, ReviewListQuery, TriggerBody, TriggerForJobBody } from '../schemas.js';
+import { startReview } from '../temporal.js';
+
+export function reviewsRouter(deps: ApiDeps): Router {
+  const router = Router();
+
+  router.get('/healing/reviews', async (req, res) => {
+    const { limit, offset, ...filters } = parseInput(ReviewListQuery, req.query, 'query');
+    const page = await listReviews(deps.db, filters, { limit, offset });
+    res.json({ reviews: page.rows, total: page.total, limit, offset });
+  });
+
+  router.get('/healing/reviews/:id', async (req, res) => {
+    const { id } = parseInput(IdParam, req.params, 'review id');
+    const review = await getReview(deps.db, id);
+    if (!review) throw notFound(`review ${id}`);
+    const suggestions = await listSuggestions(deps.db, { review_id: id }, { limit: 500, offset: 0 });
+    res.json({ ...review, suggestions: suggestions.rows });
+  });
+
+  const trigger = async (jobId: string, force: boolean) => {
+    const job = await findJob(deps.jobsSource, jobId);
+    if (!job) throw notFound(`job "${jobId}"`);
+    if (!job.config.self_healing.enabled) {
+      throw new HttpError(409, `self-healing is not enabled for job "${jobId}"; set self_healing.enabled: true in its file or through PUT /api/v1/jobs/${jobId}/self-healing`);
+    }
+    const started = await startReview(await deps.temporal(), { jobId, trigger: 'manual', force });
+    const reviewId = await waitForReviewRow(deps.db, started.runId);
+    return {
+      success: true,
+      review_id: reviewId,
+      job_id: jobId,
+      workflow_id: started.workflowId,
+      already_running: started.alreadyRunning,
+      status: 'running',
+    };
+  };
+
+  router.post('/healing/trigger', async (req, res) => {
+    const body = parseInput(TriggerBody, req.body ?? {}, 'body');
+    const result = await trigger(body.job_id, body.force);
+    res.status(result.already_running ? 200 : 202).json(result);
+  });
+
+  router.post('/healing/reviews/:id/trigger', async (req, res) => {
+    const { id } = parseInput(JobIdParam, req.params, 'job id');
+    const body = parseInput(TriggerForJobBody, req.body ?? {}, 'body');
+    const result = await trigger(id, body.force);
+    res.status(result.already_running ? 200 : 202).json(result);
+  });
+
+  return router;
+}
+
+/** The review row is the workflow's first step; wait briefly for it so the caller gets its id. */
+async function waitForReviewRow(db: Db, workflowRunId: string): Promise<number | null> {
+  const deadline = Date.now() + 10_000;
+  for (let delay = 20; Date.now() < deadline; delay = Math.min(delay * 2, 250)) {
+    const row = await db('healing_reviews').where({ workflow_run_id: workflowRunId }).first('id');
+    if (row) return row.id as number;
+    await new Promise((resolve) => setTimeout(resolve, delay));
+  }
+  return null; // no worker has picked it up yet; the workflow id still finds it
+}

@@ -1,0 +1,67 @@
+// Suggestions: read from Postgres; every decision is a command to the suggestion's workflow.
+import { Router, type Response } from 'express';
+import { createTwoFilesPatch } from 'diff';
+import { countByStatus, getSuggestion, listSuggestions } from '../../db/suggestions.js';
+import type { ApiDeps } from '../context.js';
+import { notFound, parseInput } from '../errors.js';
+import { ApplyBody, ApproveBody, IdParam, PendingCountQuery, RejectBody, SuggestionListQuery } from '../schemas.js';
+import { sendCommand } from '../temporal.js';
+
+export function suggestionsRouter(deps: ApiDeps): Router {
+  const router = Router();
+
+  router.get('/healing/suggestions', async (req, res) => {
+    const { limit, offset, ...filters } = parseInput(SuggestionListQuery, req.query, 'query');
+    const page = await listSuggestions(deps.db, filters, { limit, offset });
+    res.json({ suggestions: page.rows, total: page.total, limit, offset });
+  });
+
+  router.get('/healing/suggestions/pending/count', async (req, res) => {
+    const { job_id } = parseInput(PendingCountQuery, req.query, 'query');
+    res.json({ count: await countByStatus(deps.db, 'pending', job_id) });
+  });
+
+  router.get('/healing/suggestions/:id', async (req, res) => {
+    const { id } = parseInput(IdParam, req.params, 'suggestion id');
+    const suggestion = await getSuggestion(deps.db, id);
+    if (!suggestion) throw notFound(`suggestion ${id}`);
+    const diff =
+      suggestion.target_file && suggestion.proposed_content !== null
+        ? createTwoFilesPatch(suggestion.target_file, suggestion.target_file, suggestion.current_content ?? '', suggestion.proposed_content, 'current', 'proposed')
+        : null;
+    res.json({ ...suggestion, diff });
+  });
+
+  const command = async (res: Response, id: number, name: 'approve' | 'reject' | 'apply', args: object) => {
+    const suggestion = await getSuggestion(deps.db, id);
+    if (!suggestion) throw notFound(`suggestion ${id}`);
+    const by = actor(res);
+    const result = await sendCommand(await deps.temporal(), id, name, { ...args, by }, async () => (await getSuggestion(deps.db, id))?.status);
+    res.json({ success: true, suggestion_id: id, ...result });
+  };
+
+  router.post('/healing/suggestions/:id/approve', async (req, res) => {
+    const { id } = parseInput(IdParam, req.params, 'suggestion id');
+    const body = parseInput(ApproveBody, req.body ?? {}, 'body');
+    await command(res, id, 'approve', body);
+  });
+
+  router.post('/healing/suggestions/:id/reject', async (req, res) => {
+    const { id } = parseInput(IdParam, req.params, 'suggestion id');
+    const body = parseInput(RejectBody, req.body ?? {}, 'body');
+    await command(res, id, 'reject', body);
+  });
+
+  router.post('/healing/suggestions/:id/apply', async (req, res) => {
+    const { id } = parseInput(IdParam, req.params, 'suggestion id');
+    parseInput(ApplyBody, req.body ?? {}, 'body');
+    await command(res, id, 'apply', {});
+  });
+
+  return router;
+}
+
+/** Who is asking: the token's name when auth is on, else "human". */
+export function actor(res: Response): string {
+  return (res.locals.actor as string | undefined) ?? 'human';
+}

@@ -1,0 +1,80 @@
+// Request schemas: every query, path id and body is validated before anything reads it.
+import { z } from 'zod';
+import { CATEGORIES, JobIdSchema, SEVERITIES } from '../core/job.js';
+import { REVIEW_STATUSES, SLA_STATUSES, TRIGGERS } from '../core/review.js';
+import { ACTION_STATUSES, SUGGESTION_STATUSES } from '../core/suggestion-state.js';
+
+export const IdParam = z.object({ id: z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER) });
+export const JobIdParam = z.object({ id: JobIdSchema });
+
+const paging = {
+  limit: z.coerce.number().int().min(1).max(500).default(50),
+  offset: z.coerce.number().int().min(0).max(10_000_000).default(0),
+};
+
+export const ReviewListQuery = z.object({
+  job_id: JobIdSchema.optional(),
+  status: z.enum(REVIEW_STATUSES).optional(),
+  trigger: z.enum(TRIGGERS).optional(),
+  ...paging,
+});
+
+export const SuggestionListQuery = z.object({
+  job_id: JobIdSchema.optional(),
+  status: z.enum(SUGGESTION_STATUSES).optional(),
+  category: z.enum(CATEGORIES).optional(),
+  severity: z.enum(SEVERITIES).optional(),
+  trigger: z.enum(TRIGGERS).optional(),
+  review_id: z.coerce.number().int().positive().optional(),
+  ...paging,
+});
+
+export const ActionListQuery = z.object({
+  job_id: JobIdSchema.optional(),
+  status: z.enum(ACTION_STATUSES).optional(),
+  suggestion_id: z.coerce.number().int().positive().optional(),
+  ...paging,
+});
+
+export const RunListQuery = z.object({ ...paging });
+
+export const PendingCountQuery = z.object({ job_id: JobIdSchema.optional() });
+
+export const TriggerBody = z.strictObject({
+  job_id: JobIdSchema,
+  force: z.boolean().default(false),
+});
+
+export const TriggerForJobBody = z.strictObject({ force: z.boolean().default(false) }).default({ force: false });
+
+export const ApproveBody = z.strictObject({
+  comment: z.string().max(2_000).nullable().optional(),
+  apply: z.boolean().default(true),
+}).default({ apply: true });
+
+export const RejectBody = z.strictObject({ reason: z.string().trim().min(1, 'say why it is rejected').max(2_000) });
+
+export const ApplyBody = z.strictObject({}).default({});
+
+export const RollbackBody = z.strictObject({ force: z.boolean().default(false) }).default({ force: false });
+
+const isoDate = z.iso.datetime({ offset: true });
+
+export const RunReportBody = z
+  .strictObject({
+    external_id: z.string().trim().min(1).max(200).optional(),
+    id: z.union([z.string().trim().min(1).max(200), z.number().int()]).optional(),
+    started_at: isoDate,
+    finished_at: isoDate.nullable().optional(),
+    exit_code: z.number().int().min(-255).max(255).nullable().optional(),
+    duration_ms: z.number().int().min(0).max(10 * 365 * 86_400_000).nullable().optional(),
+    duration_seconds: z.number().min(0).max(10 * 365 * 86_400).nullable().optional(),
+    trigger: z.string().max(64).nullable().optional(),
+    error: z.string().max(20_000).nullable().optional(),
+    sla_status: z.enum(SLA_STATUSES).nullable().optional(),
+    sla_details: z.record(z.string(), z.unknown()).nullable().optional(),
+    log_path: z.string().min(1).max(4096).refine((p) => !p.includes('\0'), 'must not contain NUL').nullable().optional(),
+    log_tail: z.string().max(256 * 1024).nullable().optional(),
+    session_messages: z.array(z.unknown()).max(10_000).nullable().optional(),
+  })
+  .refine((b) => b.external_id !== undefined || b.id !== undefined, { message: 'external_id (the run id in your scheduler) is required', path: ['external_id'] });

@@ -1,0 +1,69 @@
+// The API's only way to change anything: start a review or send a suggestion's workflow a
+// command. Refusals come back from the workflow and become 409s naming the state.
+import {
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowNotFoundError,
+  WorkflowUpdateFailedError,
+  type Client,
+} from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+import {
+  ERROR_TYPES,
+  reviewWorkflowId,
+  suggestionWorkflowId,
+  TASK_QUEUE,
+  UPDATE_NAMES,
+  type CommandResult,
+  type ReviewInput,
+} from '../core/temporal.js';
+import { HttpError, isUnavailable } from './errors.js';
+
+export interface StartedReview {
+  workflowId: string;
+  runId: string;
+  alreadyRunning: boolean;
+}
+
+export async function startReview(client: Client, input: ReviewInput): Promise<StartedReview> {
+  const workflowId = reviewWorkflowId(input.jobId);
+  try {
+    const handle = await client.workflow.start('reviewWorkflow', { workflowId, taskQueue: TASK_QUEUE, args: [input] });
+    return { workflowId, runId: handle.firstExecutionRunId, alreadyRunning: false };
+  } catch (error) {
+    if (error instanceof WorkflowExecutionAlreadyStartedError) {
+      const description = await client.workflow.getHandle(workflowId).describe();
+      return { workflowId, runId: description.runId, alreadyRunning: true };
+    }
+    throw unavailableOr(error);
+  }
+}
+
+export async function sendCommand(
+  client: Client,
+  suggestionId: number,
+  command: keyof typeof UPDATE_NAMES,
+  args: unknown,
+  statusNow: () => Promise<string | undefined>,
+): Promise<CommandResult> {
+  const handle = client.workflow.getHandle(suggestionWorkflowId(suggestionId));
+  try {
+    return await handle.executeUpdate<CommandResult, [unknown]>(UPDATE_NAMES[command], { args: [args] });
+  } catch (error) {
+    if (error instanceof WorkflowUpdateFailedError && error.cause instanceof ApplicationFailure) {
+      const failure = error.cause;
+      const detail = failure.details?.[0] ?? null;
+      if (failure.type === ERROR_TYPES.rollbackConflict) throw new HttpError(409, failure.message, detail);
+      throw new HttpError(409, failure.message, detail);
+    }
+    if (error instanceof WorkflowNotFoundError || /workflow execution already completed/i.test((error as Error).message)) {
+      const status = await statusNow();
+      throw new HttpError(409, `cannot ${command} suggestion ${suggestionId}: it is ${status ?? 'closed'} and no longer takes commands`);
+    }
+    throw unavailableOr(error);
+  }
+}
+
+function unavailableOr(error: unknown): unknown {
+  if (isUnavailable(error)) return new HttpError(503, `Temporal is unreachable: ${(error as Error).message}`);
+  return error;
+}

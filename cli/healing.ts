@@ -1,0 +1,65 @@
+// The `healing` command.
+import os from 'node:os';
+import { Command } from 'commander';
+import { ConfigError, loadConfig } from '../core/config.js';
+import pino from 'pino';
+import { openDatabase, startRuntime } from './runtime.js';
+
+const program = new Command('healing').description('ProcClaw Healing: reviews scheduled jobs and applies approved improvements');
+
+function config() {
+  try {
+    return loadConfig(process.env, process.cwd(), os.homedir());
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      console.error(error.message);
+      process.exit(2);
+    }
+    throw error;
+  }
+}
+
+/** Runs until Ctrl-C or SIGTERM, then stops everything it started. */
+async function serve(parts: { worker: boolean; api: boolean; demo: boolean }) {
+  const runtime = await startRuntime(config(), parts);
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    runtime.log.info(`${signal}: stopping`);
+    await runtime.stop();
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('unhandledRejection', (error) => runtime.log.error({ err: error }, 'unhandled rejection'));
+  const lines = [
+    '',
+    'ProcClaw Healing is running',
+    runtime.apiUrl ? `  API:          ${runtime.apiUrl}/api/v1` : null,
+    runtime.apiUrl ? `  Dashboard:    ${runtime.apiUrl}/` : null,
+    runtime.apiUrl ? `  Health:       ${runtime.apiUrl}/health` : null,
+    runtime.temporalUiUrl ? `  Temporal UI:  ${runtime.temporalUiUrl}` : null,
+    `  Jobs:         ${runtime.jobsSource}`,
+    '  Ctrl-C stops everything.',
+    '',
+  ];
+  console.log(lines.filter((l) => l !== null).join('\n'));
+}
+
+program.command('start').description('Postgres, Temporal, migrations, worker, API and dashboard on this machine').action(() => serve({ worker: true, api: true, demo: false }));
+program.command('worker').description('only the worker').action(() => serve({ worker: true, api: false, demo: false }));
+program.command('api').description('only the API and dashboard').action(() => serve({ worker: false, api: true, demo: false }));
+program
+  .command('migrate')
+  .description('apply database migrations and exit')
+  .action(async () => {
+    const cfg = config();
+    const database = await openDatabase(cfg, pino({ level: cfg.logLevel }));
+    await database.stop();
+  });
+
+program.parseAsync(process.argv).catch((error) => {
+  console.error(`healing: ${(error as Error).message}`);
+  process.exit(1);
+});

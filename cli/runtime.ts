@@ -1,0 +1,156 @@
+// Brings up the parts `healing start` (or `worker`, `api`) needs, and takes them down in reverse.
+import { createServer, type Server } from 'node:http';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection } from '@temporalio/worker';
+import pino, { type Logger } from 'pino';
+import { chooseAnalyzer } from '../activities/analyze.js';
+import { openclawStatus } from '../activities/openclaw.js';
+import { createApp } from '../api/app.js';
+import type { ServiceConfig } from '../core/config.js';
+import { startEmbeddedPostgres } from '../db/embedded.js';
+import { createDb, migrateLatest, type Db } from '../db/knex.js';
+import { ensureSearchAttributes } from '../worker/search-attributes.js';
+import { startDevServer } from '../worker/temporal-dev-server.js';
+import { createWorkers } from '../worker/workers.js';
+import { seedDemoRuns, writeDemoWorkspace } from './demo.js';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+export interface Runtime {
+  log: Logger;
+  db: Db;
+  stop(): Promise<void>;
+}
+
+type Stopper = { name: string; stop: () => Promise<unknown> };
+
+/** The configured Postgres, or an embedded one under the data folder; migrated. */
+export async function openDatabase(config: ServiceConfig, log: Logger): Promise<{ db: Db; stop: () => Promise<void> }> {
+  let databaseUrl = config.databaseUrl;
+  let embeddedStop: (() => Promise<void>) | null = null;
+  if (!databaseUrl) {
+    log.info('starting the embedded Postgres (set DATABASE_URL to use your own)');
+    const embedded = await startEmbeddedPostgres({ dataDir: path.join(config.dataDir, 'postgres'), port: 54329 });
+    embeddedStop = () => embedded.stop();
+    databaseUrl = embedded.url;
+  }
+  const db = createDb(databaseUrl);
+  const stop = async () => {
+    await db.destroy();
+    await embeddedStop?.();
+  };
+  try {
+    const applied = await migrateLatest(db);
+    if (applied.length > 0) log.info({ applied }, 'migrations applied');
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return { db, stop };
+}
+
+export async function startRuntime(
+  config: ServiceConfig,
+  parts: { worker: boolean; api: boolean; demo: boolean },
+  log: Logger = pino({ level: config.logLevel }),
+): Promise<Runtime & { apiUrl: string | null; temporalUiUrl: string | null; jobsSource: string }> {
+  const stoppers: Stopper[] = [];
+  const stop = async () => {
+    for (const s of stoppers.reverse()) {
+      try {
+        await s.stop();
+      } catch (error) {
+        log.warn({ err: error }, `stopping ${s.name} failed`);
+      }
+    }
+  };
+  try {
+    const database = await openDatabase(config, log);
+    stoppers.push({ name: 'database', stop: database.stop });
+    const db = database.db;
+
+    let temporalAddress = config.temporalAddress;
+    let temporalUiUrl = config.temporalUiUrl;
+    if (!temporalAddress) {
+      if (!config.temporalCliPath) throw new Error('TEMPORAL_CLI_PATH is not set: run through `npm start`, which finds or builds the Temporal CLI, or set TEMPORAL_ADDRESS');
+      log.info('starting the Temporal dev server (set TEMPORAL_ADDRESS to use your own)');
+      const dev = await startDevServer({ cliPath: config.temporalCliPath, dataDir: path.join(config.dataDir, 'temporal'), namespace: config.temporalNamespace });
+      stoppers.push({ name: 'Temporal dev server', stop: () => dev.stop() });
+      temporalAddress = dev.address;
+      temporalUiUrl ??= dev.uiUrl;
+    }
+
+    let jobsSource = config.jobsSource;
+    if (!jobsSource || parts.demo) {
+      const demoRoot = path.join(config.dataDir, 'demo');
+      const workspace = await writeDemoWorkspace(demoRoot);
+      jobsSource ??= workspace.jobsDir;
+      if (workspace.created) log.info({ runs: await seedDemoRuns(db, demoRoot) }, `demo workspace written to ${demoRoot}`);
+    }
+
+    const connection = await Connection.connect({ address: temporalAddress });
+    stoppers.push({ name: 'Temporal client', stop: () => connection.close() });
+    const client = new Client({ connection, namespace: config.temporalNamespace });
+
+    if (parts.worker) {
+      await ensureSearchAttributes(connection, config.temporalNamespace);
+      const nativeConnection = await NativeConnection.connect({ address: temporalAddress });
+      const workers = await createWorkers({
+        connection: nativeConnection,
+        namespace: config.temporalNamespace,
+        analysisConcurrency: config.analysisConcurrency,
+        log,
+        deps: {
+          db,
+          jobsSource,
+          dataDir: config.dataDir,
+          home: config.home,
+          procclawHome: config.procclawHome,
+          analyzer: config.analyzer,
+          dashboardUrl: config.publicUrl ?? `http://127.0.0.1:${config.port}`,
+          log,
+        },
+      });
+      const running = workers.run();
+      running.catch((error) => log.error({ err: error }, 'worker stopped'));
+      stoppers.push({
+        name: 'worker',
+        stop: async () => {
+          workers.shutdown();
+          await running.catch(() => undefined);
+          await nativeConnection.close();
+        },
+      });
+    }
+
+    let apiUrl: string | null = null;
+    if (parts.api) {
+      const app = createApp({
+        db,
+        temporal: async () => client,
+        temporalNamespace: config.temporalNamespace,
+        jobsSource,
+        temporalUiUrl,
+        analyzerStatus: async () => ({ active: await chooseAnalyzer(config.analyzer), openclaw: await openclawStatus(config.analyzer.openclawBin) }),
+        log,
+        webDist: path.join(ROOT, 'web', 'dist'),
+      });
+      const server: Server = createServer(app);
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(config.port, config.host, () => resolve());
+      });
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : config.port;
+      apiUrl = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${port}`;
+      stoppers.push({ name: 'API', stop: () => new Promise<void>((resolve) => server.close(() => resolve())) });
+      if (!config.apiToken) log.warn('HEALING_API_TOKEN is not set: the API is open, so it listens on loopback only');
+    }
+    return { log, db, stop, apiUrl, temporalUiUrl, jobsSource };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}

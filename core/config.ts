@@ -1,0 +1,85 @@
+// Service configuration from the environment, validated at start-up: a bad value stops the
+// service with a message naming the variable.
+import path from 'node:path';
+import { z } from 'zod';
+
+const EnvSchema = z.object({
+  PORT: z.coerce.number().int().min(0).max(65_535).default(3000),
+  HOST: z.string().optional(),
+  DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL').optional(),
+  TEMPORAL_ADDRESS: z.string().regex(/^[^\s:]+:\d+$/, 'must be host:port').optional(),
+  TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
+  TEMPORAL_UI_URL: z.string().url().optional(),
+  TEMPORAL_CLI_PATH: z.string().optional(),
+  HEALING_JOBS_DIR: z.string().optional(),
+  HEALING_DATA_DIR: z.string().optional(),
+  HEALING_API_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  HEALING_ANALYZER: z.enum(['openclaw', 'rules', 'auto']).default('auto'),
+  HEALING_ANALYSIS_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(1),
+  HEALING_ANALYSIS_TIMEOUT_S: z.coerce.number().int().min(5).max(3600).default(300),
+  HEALING_PUBLIC_URL: z.string().url().optional(),
+  OPENCLAW_BIN: z.string().min(1).default('openclaw'),
+  OPENCLAW_AGENT: z.string().min(1).optional(),
+  OPENCLAW_THINKING: z.string().min(1).optional(),
+  PROCCLAW_HOME: z.string().optional(),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+export interface ServiceConfig {
+  port: number;
+  host: string;
+  databaseUrl: string | null;
+  temporalAddress: string | null;
+  temporalNamespace: string;
+  temporalUiUrl: string | null;
+  temporalCliPath: string | null;
+  jobsSource: string | null;
+  dataDir: string;
+  apiToken: string | null;
+  analyzer: { mode: 'openclaw' | 'rules' | 'auto'; openclawBin: string; agent: string | null; thinking: string | null; timeoutSeconds: number };
+  analysisConcurrency: number;
+  publicUrl: string | null;
+  home: string;
+  procclawHome: string;
+  logLevel: string;
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+export function loadConfig(env: Record<string, string | undefined>, cwd: string, home: string): ServiceConfig {
+  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = EnvSchema.safeParse(cleaned);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
+    throw new ConfigError(`invalid configuration:\n  ${lines.join('\n  ')}`);
+  }
+  const e = parsed.data;
+  const dataDir = path.resolve(cwd, e.HEALING_DATA_DIR ?? '.healing');
+  return {
+    port: e.PORT,
+    // Without a token the API is open, so it listens on loopback only.
+    host: e.HOST ?? (e.HEALING_API_TOKEN ? '0.0.0.0' : '127.0.0.1'),
+    databaseUrl: e.DATABASE_URL ?? null,
+    temporalAddress: e.TEMPORAL_ADDRESS ?? null,
+    temporalNamespace: e.TEMPORAL_NAMESPACE,
+    temporalUiUrl: e.TEMPORAL_UI_URL ?? null,
+    temporalCliPath: e.TEMPORAL_CLI_PATH ?? null,
+    jobsSource: e.HEALING_JOBS_DIR ? path.resolve(cwd, e.HEALING_JOBS_DIR) : null,
+    dataDir,
+    apiToken: e.HEALING_API_TOKEN ?? null,
+    analyzer: {
+      mode: e.HEALING_ANALYZER,
+      openclawBin: e.OPENCLAW_BIN,
+      agent: e.OPENCLAW_AGENT ?? null,
+      thinking: e.OPENCLAW_THINKING ?? null,
+      timeoutSeconds: e.HEALING_ANALYSIS_TIMEOUT_S,
+    },
+    analysisConcurrency: e.HEALING_ANALYSIS_CONCURRENCY,
+    publicUrl: e.HEALING_PUBLIC_URL ?? null,
+    home,
+    procclawHome: e.PROCCLAW_HOME ?? path.join(home, '.procclaw'),
+    logLevel: e.LOG_LEVEL,
+  };
+}

@@ -1,0 +1,86 @@
+// Which files belong to a job: its YAML, the script its `cmd` runs, and an openclaw job's prompt.
+// Pure path arithmetic; the caller resolves symlinks and checks existence.
+import path from 'node:path';
+import type { JobConfig } from './job.js';
+
+const SCRIPT_EXTENSIONS = new Set(['.sh', '.bash', '.zsh', '.py', '.js', '.mjs', '.cjs', '.ts', '.rb', '.pl', '.php']);
+const INTERPRETERS = new Set(['bash', 'sh', 'zsh', 'python', 'python3', 'node', 'ruby', 'perl', 'php', 'uv', 'tsx', 'deno', 'bun']);
+
+/** Splits a command line the way a POSIX shell would for plain words and quotes. */
+export function splitCommand(cmd: string): string[] {
+  const words: string[] = [];
+  let current = '';
+  let quote: '"' | "'" | null = null;
+  let started = false;
+  for (let i = 0; i < cmd.length; i++) {
+    const ch = cmd[i]!;
+    if (quote) {
+      if (ch === quote) quote = null;
+      else if (ch === '\\' && quote === '"' && i + 1 < cmd.length) current += cmd[++i];
+      else current += ch;
+    } else if (ch === '"' || ch === "'") {
+      quote = ch;
+      started = true;
+    } else if (ch === '\\' && i + 1 < cmd.length) {
+      current += cmd[++i];
+      started = true;
+    } else if (/\s/.test(ch)) {
+      if (started) words.push(current);
+      current = '';
+      started = false;
+    } else if (ch === ';' || ch === '|' || ch === '&') {
+      break; // only the first command of a pipeline or list is the job's own script
+    } else {
+      current += ch;
+      started = true;
+    }
+  }
+  if (started) words.push(current);
+  return words;
+}
+
+/** The script file a command runs, as an absolute path, or null when it runs none we can edit. */
+export function scriptPathFromCmd(cmd: string, baseDir: string, home: string): string | null {
+  const words = splitCommand(cmd).filter((w) => !/^[A-Za-z_][A-Za-z0-9_]*=/.test(w)); // skip VAR=value prefixes
+  for (const word of words.slice(0, 4)) {
+    if (word.startsWith('-')) continue;
+    const base = path.posix.basename(word);
+    if (INTERPRETERS.has(base) || base === 'run') continue;
+    if (SCRIPT_EXTENSIONS.has(path.posix.extname(word)) || word.startsWith('./') || word.startsWith('/') || word.startsWith('~/')) {
+      return absolute(word, baseDir, home);
+    }
+    return null;
+  }
+  return null;
+}
+
+export function absolute(p: string, baseDir: string, home: string): string {
+  if (p === '~') return home;
+  if (p.startsWith('~/')) return path.resolve(home, p.slice(2));
+  return path.resolve(baseDir, p);
+}
+
+export interface JobFilePaths {
+  config: string;
+  script: string | null;
+  prompt: string | null;
+}
+
+/**
+ * The job's own file set. `jobFile` is its YAML; the command runs in `cwd` (else the YAML's
+ * folder); the prompt is `prompt_file`, else ProcClaw's `<procclawHome>/prompts/<id>.md`.
+ */
+export function jobFilePaths(
+  job: { id: string; file: string; config: JobConfig },
+  env: { home: string; procclawHome: string },
+): JobFilePaths {
+  const baseDir = job.config.cwd ? absolute(job.config.cwd, path.dirname(job.file), env.home) : path.dirname(job.file);
+  const script = scriptPathFromCmd(job.config.cmd, baseDir, env.home);
+  let prompt: string | null = null;
+  if (job.config.type === 'openclaw') {
+    prompt = job.config.prompt_file
+      ? absolute(job.config.prompt_file, baseDir, env.home)
+      : path.join(env.procclawHome, 'prompts', `${job.id}.md`);
+  }
+  return { config: job.file, script, prompt };
+}

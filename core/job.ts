@@ -1,0 +1,136 @@
+// Job configuration: one schema that both validates and types. Objects are loose so the fields
+// ProcClaw models and this service does not are kept when a file is read and written back.
+import { z } from 'zod';
+
+export const CATEGORIES = ['performance', 'cost', 'reliability', 'security', 'config', 'prompt', 'script'] as const;
+export const SEVERITIES = ['low', 'medium', 'high', 'critical'] as const;
+export const FREQUENCIES = ['hourly', 'daily', 'weekly', 'monthly', 'on_failure', 'on_sla_breach', 'manual'] as const;
+export const JOB_TYPES = ['scheduled', 'continuous', 'manual', 'openclaw'] as const;
+
+export type Category = (typeof CATEGORIES)[number];
+export type Severity = (typeof SEVERITIES)[number];
+export type Frequency = (typeof FREQUENCIES)[number];
+
+const hhmm = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'must be HH:MM (24-hour), e.g. "03:00"');
+
+export const ReviewScheduleSchema = z.looseObject({
+  frequency: z.enum(FREQUENCIES).default('daily'),
+  time: hhmm.default('03:00'),
+  day: z.number().int().min(0).max(6).default(1),
+  day_of_month: z.number().int().min(1).max(28).default(1),
+  min_runs: z.number().int().min(0).max(100_000).default(5),
+  max_lookback_days: z.number().int().min(1).max(365).default(7),
+  timezone: z.string().refine(isTimeZone, 'unknown IANA time zone').optional(),
+});
+
+export const ReviewScopeSchema = z.looseObject({
+  analyze_logs: z.boolean().default(true),
+  analyze_runs: z.boolean().default(true),
+  analyze_ai_sessions: z.boolean().default(true),
+  analyze_sla: z.boolean().default(true),
+  analyze_workflows: z.boolean().default(true),
+  analyze_script: z.boolean().default(true),
+  analyze_prompt: z.boolean().default(true),
+  analyze_config: z.boolean().default(true),
+});
+
+export const SuggestionBehaviorSchema = z.looseObject({
+  auto_apply: z.boolean().default(false),
+  auto_apply_categories: z.array(z.enum(CATEGORIES)).default([]),
+  min_severity_for_approval: z.enum(SEVERITIES).default('medium'),
+  notify_on_suggestion: z.boolean().default(true),
+  notify_channel: z.string().min(1).max(64).default('whatsapp'),
+  notify_target: z.string().max(2048).optional(),
+  suggestion_ttl_days: z.number().int().min(1).max(365).default(14),
+  rollback_window_days: z.number().int().min(1).max(365).default(30),
+  /** critical and security suggestions need two different approvers */
+  two_person_rule: z.boolean().default(false),
+});
+
+export const BusinessLogSchema = z.looseObject({
+  path: z.string().min(1).optional(),
+  summary_path: z.string().min(1).optional(),
+  max_lines: z.number().int().min(1).max(10_000).default(200),
+  context_prompt: z.string().max(10_000).optional(),
+});
+
+export const SelfHealingSchema = z.looseObject({
+  enabled: z.boolean().default(false),
+  mode: z.enum(['reactive', 'proactive']).default('reactive'),
+  review_schedule: ReviewScheduleSchema.default(() => ReviewScheduleSchema.parse({})),
+  review_scope: ReviewScopeSchema.default(() => ReviewScopeSchema.parse({})),
+  suggestions: SuggestionBehaviorSchema.default(() => SuggestionBehaviorSchema.parse({})),
+  business_log: BusinessLogSchema.optional(),
+});
+
+export const SlaSchema = z.looseObject({
+  enabled: z.boolean().optional(),
+  /** seconds a run may take before it breaches */
+  max_duration: z.number().positive().optional(),
+  /** percent of runs that must succeed */
+  success_rate: z.number().min(0).max(100).optional(),
+});
+
+export const JobSchema = z.looseObject({
+  name: z.string().min(1).max(200),
+  cmd: z.string().min(1).max(10_000),
+  cwd: z.string().optional(),
+  description: z.string().optional(),
+  type: z.enum(JOB_TYPES).default('manual'),
+  enabled: z.boolean().default(true),
+  schedule: z.string().optional(),
+  timezone: z.string().refine(isTimeZone, 'unknown IANA time zone').optional(),
+  env: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional(),
+  /** the prompt file of an `openclaw` job */
+  prompt_file: z.string().optional(),
+  sla: SlaSchema.optional(),
+  retry: z.looseObject({ enabled: z.boolean().optional(), max_attempts: z.number().optional() }).optional(),
+  self_healing: SelfHealingSchema.default(() => SelfHealingSchema.parse({})),
+});
+
+export type ReviewSchedule = z.infer<typeof ReviewScheduleSchema>;
+export type ReviewScope = z.infer<typeof ReviewScopeSchema>;
+export type SuggestionBehavior = z.infer<typeof SuggestionBehaviorSchema>;
+export type SelfHealing = z.infer<typeof SelfHealingSchema>;
+export type JobConfig = z.infer<typeof JobSchema>;
+
+export const JOB_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+export const JobIdSchema = z.string().regex(JOB_ID_PATTERN, 'a job id is letters, digits, ".", "_" or "-" (at most 128)');
+
+/** A job as the catalog knows it: its id, where it is defined and its validated config. */
+export interface Job {
+  id: string;
+  /** the YAML file the job is defined in (a per-job file, or the shared jobs.yaml) */
+  file: string;
+  config: JobConfig;
+}
+
+/** A job file that could not be loaded, reported instead of stopping the others. */
+export interface JobLoadError {
+  job_id: string | null;
+  file: string;
+  field: string;
+  reason: string;
+}
+
+/** The review time zone: the schedule's own, else the job's, else UTC. */
+export function reviewTimeZone(config: JobConfig): string {
+  return config.self_healing.review_schedule.timezone ?? config.timezone ?? 'UTC';
+}
+
+export function isTimeZone(name: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: name });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Turns zod issues into (field, reason) pairs a person can act on. */
+export function describeIssues(error: z.ZodError): { field: string; reason: string }[] {
+  return error.issues.map((issue) => ({
+    field: issue.path.map(String).join('.') || '(root)',
+    reason: issue.message,
+  }));
+}

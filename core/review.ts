@@ -1,0 +1,94 @@
+// What a review looks at and what an analyzer gives back. Plain data: it crosses Temporal
+// activity boundaries as JSON, so every piece is bounded in size by whoever builds it.
+import { z } from 'zod';
+import { CATEGORIES, SEVERITIES, type JobConfig } from './job.js';
+
+export const TRIGGERS = ['scheduled', 'manual', 'on_failure', 'on_sla_breach'] as const;
+export type Trigger = (typeof TRIGGERS)[number];
+
+export const REVIEW_STATUSES = ['running', 'completed', 'skipped', 'failed'] as const;
+export type ReviewStatus = (typeof REVIEW_STATUSES)[number];
+
+export const SLA_STATUSES = ['pass', 'fail', 'unknown'] as const;
+export type SlaStatus = (typeof SLA_STATUSES)[number];
+
+/** One run, as the analyzer sees it. */
+export interface RunSummary {
+  id: number;
+  external_id: string;
+  started_at: string;
+  finished_at: string | null;
+  exit_code: number | null;
+  duration_ms: number | null;
+  trigger: string | null;
+  error: string | null;
+  sla_status: SlaStatus | null;
+}
+
+/** A file of the job's own set, with the content the analysis was made against. */
+export interface JobFile {
+  /** `config`: the job's YAML; `script`: the file its `cmd` runs; `prompt`: an openclaw job's prompt */
+  role: 'config' | 'script' | 'prompt';
+  path: string;
+  content: string;
+  sha256: string;
+  /** true when the file was larger than the context keeps: never propose a full rewrite of it */
+  truncated: boolean;
+}
+
+export interface RunLog {
+  run_id: number;
+  exit_code: number | null;
+  /** the last lines of the run's log, oldest first */
+  lines: string[];
+}
+
+export interface SessionMessage {
+  role: string;
+  content: string;
+}
+
+export interface ReviewContext {
+  job_id: string;
+  job: JobConfig;
+  mode: 'reactive' | 'proactive';
+  trigger: Trigger;
+  /** the interval between scheduled runs in seconds, when the job's cron schedule gives one */
+  schedule_interval_s: number | null;
+  runs: RunSummary[];
+  logs: RunLog[];
+  files: JobFile[];
+  sla_violations: { run_id: number; reason: string }[];
+  ai_sessions: { run_id: number; messages: SessionMessage[] }[];
+  business_log: { lines: string[]; summary: string | null; context_prompt: string | null } | null;
+  /** when the job's YAML was last modified (ISO), to tell failures that began after a config change */
+  config_changed_at: string | null;
+}
+
+/** A suggestion as an analyzer proposes it, before it is stored. */
+export const SuggestionDraftSchema = z.object({
+  category: z.enum(CATEGORIES),
+  severity: z.enum(SEVERITIES),
+  title: z.string().min(1).max(200),
+  description: z.string().max(20_000).default(''),
+  current_state: z.string().max(200_000).nullable().default(null),
+  suggested_change: z.string().max(200_000).nullable().default(null),
+  expected_impact: z.string().max(5_000).nullable().default(null),
+  affected_files: z.array(z.string().max(4096)).max(50).default([]),
+  target_file: z.string().max(4096).nullable().default(null),
+  proposed_content: z.string().max(2_000_000).nullable().default(null),
+  /** the analyzer's veto: false means a person must decide whatever the policy says */
+  auto_apply: z.boolean().nullable().default(null),
+});
+export type SuggestionDraft = z.infer<typeof SuggestionDraftSchema>;
+
+export interface AnalysisResult {
+  analyzer: 'openclaw' | 'rules';
+  suggestions: SuggestionDraft[];
+  /** suggestions the parser dropped, with why, for the review's record */
+  dropped: { title: string; reason: string }[];
+  ai_tokens_used: number;
+  ai_session_key: string | null;
+  /** the analyzer's raw answer, kept for debugging (bounded) */
+  raw_response: string | null;
+}

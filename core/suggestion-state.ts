@@ -1,0 +1,29 @@
+// The suggestion state machine: which command each status allows. The suggestion workflow
+// checks every command against it, so the API gets a clear refusal naming the state.
+export const SUGGESTION_STATUSES = ['pending', 'approved', 'rejected', 'applied', 'failed', 'expired', 'rolled_back'] as const;
+export type SuggestionStatus = (typeof SUGGESTION_STATUSES)[number];
+
+export const ACTION_STATUSES = ['success', 'failed', 'rolled_back'] as const;
+export type ActionStatus = (typeof ACTION_STATUSES)[number];
+
+export type SuggestionCommand = 'approve' | 'reject' | 'apply' | 'rollback';
+
+const ALLOWED: Record<SuggestionCommand, readonly SuggestionStatus[]> = {
+  approve: ['pending'],
+  reject: ['pending', 'approved', 'failed'],
+  apply: ['approved', 'failed'],
+  rollback: ['applied'],
+};
+
+/** Null when the command is allowed, else the reason it is refused, naming the state. */
+export function refusal(command: SuggestionCommand, status: SuggestionStatus): string | null {
+  if (ALLOWED[command].includes(status)) return null;
+  const hint: Partial<Record<SuggestionCommand, string>> = {
+    apply: status === 'pending' ? ' Approve it first.' : '',
+  };
+  return `cannot ${command} a suggestion that is ${status.replace('_', ' ')}.${hint[command] ?? ''}`;
+}
+
+export function isFinal(status: SuggestionStatus): boolean {
+  return status === 'rejected' || status === 'expired' || status === 'rolled_back';
+}

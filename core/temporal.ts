@@ -1,0 +1,98 @@
+// Names and messages shared by the workflows, the worker and the API: one place, so a renamed
+// update or task queue cannot leave one side behind.
+import type { SuggestionStatus } from './suggestion-state.js';
+import type { Trigger } from './review.js';
+
+export const TASK_QUEUE = 'healing';
+/** Analysis runs on its own queue, one at a time by default, so reviews never compete for AI tokens. */
+export const ANALYSIS_TASK_QUEUE = 'healing-analysis';
+
+export const reviewWorkflowId = (jobId: string): string => `healing-review/${jobId}`;
+export const suggestionWorkflowId = (suggestionId: number): string => `healing-suggestion/${suggestionId}`;
+export const scheduleId = (jobId: string): string => `healing-schedule/${jobId}`;
+export const RETENTION_SCHEDULE_ID = 'healing-retention';
+
+export const UPDATE_NAMES = { approve: 'approve', reject: 'reject', apply: 'apply', rollback: 'rollback' } as const;
+export const QUERY_NAMES = { state: 'state' } as const;
+
+/** Custom search attributes (all Keyword), registered by the worker at start-up. */
+export const SEARCH_ATTRIBUTES = {
+  jobId: 'HealingJobId',
+  trigger: 'HealingTrigger',
+  category: 'HealingCategory',
+  severity: 'HealingSeverity',
+  status: 'HealingStatus',
+} as const;
+
+/** Error types activities throw that retrying cannot fix. */
+export const ERROR_TYPES = {
+  jobNotFound: 'JobNotFound',
+  guardRefusal: 'GuardRefusal',
+  staleFile: 'StaleFile',
+  verifyFailed: 'VerifyFailed',
+  rollbackConflict: 'RollbackConflict',
+  analyzerOutput: 'AnalyzerOutputError',
+  analyzerFailed: 'AnalyzerFailed',
+  refused: 'CommandRefused',
+} as const;
+export const NON_RETRYABLE_ERROR_TYPES: string[] = Object.values(ERROR_TYPES);
+
+export interface ReviewInput {
+  jobId: string;
+  trigger: Trigger;
+  /** the run that triggered a reactive review */
+  runId?: number | null;
+  /** review even below min_runs */
+  force?: boolean;
+}
+
+export interface ReviewOutcome {
+  reviewId: number;
+  status: 'completed' | 'skipped' | 'failed';
+  suggestionIds: number[];
+  duplicates: number;
+  autoApplied: number;
+}
+
+export interface SuggestionInput {
+  suggestionId: number;
+  jobId: string;
+  autoApply: boolean;
+  ttlMs: number;
+  rollbackWindowMs: number;
+  /** distinct approvers needed before it applies (two for critical or security suggestions) */
+  requiredApprovals: number;
+}
+
+export interface ApproveArgs {
+  by: string;
+  comment?: string | null;
+  /** apply at once after approving (the default) */
+  apply?: boolean;
+}
+export interface RejectArgs {
+  by: string;
+  reason: string;
+}
+export interface ApplyArgs {
+  by: string;
+}
+export interface RollbackArgs {
+  by: string;
+  force?: boolean;
+}
+
+export interface CommandResult {
+  status: SuggestionStatus;
+  action_id: number | null;
+  /** approvals still needed before it applies */
+  approvals_needed?: number;
+  error?: string | null;
+}
+
+export interface SuggestionState {
+  status: SuggestionStatus;
+  busy: boolean;
+  action_id: number | null;
+  approvals: string[];
+}

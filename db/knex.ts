@@ -1,0 +1,52 @@
+// The knex instance and migrations. Migrations are imported statically so they run the same
+// under tsx, vitest and a bundled build, with no loader guessing at file extensions.
+import knexFactory, { type Knex } from 'knex';
+import pg from 'pg';
+import * as m001 from '../migrations/001_healing_tables.js';
+
+// int8 (ids, counts) as numbers: our ids and counts stay far below 2^53.
+pg.types.setTypeParser(pg.types.builtins.INT8, (value: string) => Number(value));
+pg.types.setTypeParser(pg.types.builtins.NUMERIC, (value: string) => Number(value));
+
+const MIGRATIONS: Record<string, Knex.Migration> = {
+  '001_healing_tables': m001,
+};
+
+const migrationSource: Knex.MigrationSource<string> = {
+  getMigrations: async () => Object.keys(MIGRATIONS).sort(),
+  getMigrationName: (name) => name,
+  getMigration: async (name) => MIGRATIONS[name]!,
+};
+
+export type Db = Knex;
+
+export function createDb(connectionString: string, pool: { min?: number; max?: number } = {}): Db {
+  return knexFactory({
+    client: 'pg',
+    connection: { connectionString, application_name: 'procclaw-healing' },
+    pool: { min: pool.min ?? 0, max: pool.max ?? 10 },
+    acquireConnectionTimeout: 10_000,
+  });
+}
+
+export async function migrateLatest(db: Db): Promise<string[]> {
+  const [, applied] = (await db.migrate.latest({ migrationSource })) as [number, string[]];
+  return applied;
+}
+
+export async function migrateRollbackAll(db: Db): Promise<void> {
+  await db.migrate.rollback({ migrationSource }, true);
+}
+
+/** True when Postgres answers a trivial query within the time given. */
+export async function pingDb(db: Db, timeoutMs = 2_000): Promise<boolean> {
+  try {
+    await Promise.race([
+      db.raw('select 1'),
+      new Promise((_, reject) => setTimeout(() => reject(new Error('timeout')), timeoutMs).unref()),
+    ]);
+    return true;
+  } catch {
+    return false;
+  }
+}

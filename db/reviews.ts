@@ -1,0 +1,78 @@
+// healing_reviews: one row per review workflow run.
+import type { Db } from './knex.js';
+import { fetchPage, type Page, type Paged } from './paging.js';
+import type { ReviewStatus, Trigger } from '../core/review.js';
+
+export interface ReviewRecord {
+  id: number;
+  job_id: string;
+  trigger: Trigger;
+  status: ReviewStatus;
+  workflow_id: string;
+  workflow_run_id: string;
+  run_id: number | null;
+  analyzer: string | null;
+  started_at: Date;
+  finished_at: Date | null;
+  runs_analyzed: number;
+  logs_lines: number;
+  ai_sessions_count: number;
+  sla_violations_count: number;
+  suggestions_count: number;
+  duplicates_count: number;
+  dropped_count: number;
+  auto_applied_count: number;
+  error_message: string | null;
+  skip_reason: string | null;
+  analysis_duration_ms: number | null;
+  ai_tokens_used: number;
+  raw_response: string | null;
+  created_at: Date;
+}
+
+export interface ReviewFilters {
+  job_id?: string;
+  status?: ReviewStatus;
+  trigger?: Trigger;
+}
+
+/** Opens the review row for a workflow run; a retried activity gets the same row back. */
+export async function openReview(
+  db: Db,
+  input: { job_id: string; trigger: Trigger; workflow_id: string; workflow_run_id: string; run_id: number | null },
+): Promise<ReviewRecord> {
+  const inserted = await db('healing_reviews')
+    .insert({ ...input, status: 'running' })
+    .onConflict('workflow_run_id')
+    .ignore()
+    .returning('*');
+  if (inserted.length > 0) return inserted[0] as ReviewRecord;
+  return db('healing_reviews').where({ workflow_run_id: input.workflow_run_id }).first() as Promise<ReviewRecord>;
+}
+
+export type ReviewPatch = Partial<Omit<ReviewRecord, 'id' | 'job_id' | 'workflow_id' | 'workflow_run_id' | 'created_at'>>;
+
+export async function updateReview(db: Db, id: number, patch: ReviewPatch): Promise<void> {
+  await db('healing_reviews').where({ id }).update(patch);
+}
+
+export async function getReview(db: Db, id: number): Promise<ReviewRecord | undefined> {
+  return db('healing_reviews').where({ id }).first();
+}
+
+export async function lastCompletedReview(db: Db, jobId: string): Promise<ReviewRecord | undefined> {
+  return db('healing_reviews').where({ job_id: jobId, status: 'completed' }).orderBy('started_at', 'desc').first();
+}
+
+export async function listReviews(db: Db, filters: ReviewFilters, page: Page): Promise<Paged<ReviewRecord>> {
+  const query = db('healing_reviews').select(
+    'id', 'job_id', 'trigger', 'status', 'workflow_id', 'run_id', 'analyzer', 'started_at', 'finished_at',
+    'runs_analyzed', 'logs_lines', 'ai_sessions_count', 'sla_violations_count', 'suggestions_count',
+    'duplicates_count', 'dropped_count', 'auto_applied_count', 'error_message', 'skip_reason',
+    'analysis_duration_ms', 'ai_tokens_used', 'created_at',
+  );
+  if (filters.job_id) query.where('job_id', filters.job_id);
+  if (filters.status) query.where('status', filters.status);
+  if (filters.trigger) query.where('trigger', filters.trigger);
+  return fetchPage<ReviewRecord>(query, page, 'started_at');
+}

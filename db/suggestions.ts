@@ -1,0 +1,148 @@
+// healing_suggestions. Only the suggestion's own workflow (through activities) changes status.
+import type { Db } from './knex.js';
+import { fetchPage, type Page, type Paged } from './paging.js';
+import type { Category, Severity } from '../core/job.js';
+import type { SuggestionStatus } from '../core/suggestion-state.js';
+import type { Trigger } from '../core/review.js';
+
+export interface SuggestionRecord {
+  id: number;
+  review_id: number;
+  ordinal: number;
+  job_id: string;
+  category: Category;
+  severity: Severity;
+  severity_rank: number;
+  title: string;
+  description: string;
+  current_state: string | null;
+  suggested_change: string | null;
+  expected_impact: string | null;
+  affected_files: string[];
+  target_file: string | null;
+  proposed_content: string | null;
+  current_content: string | null;
+  current_sha256: string | null;
+  fingerprint: string;
+  analyzer_auto_apply: boolean | null;
+  status: SuggestionStatus;
+  workflow_id: string | null;
+  reviewed_at: Date | null;
+  reviewed_by: string | null;
+  review_comment: string | null;
+  rejection_reason: string | null;
+  error_message: string | null;
+  approvals: { by: string; at: string; comment?: string | null }[];
+  applied_at: Date | null;
+  action_id: number | null;
+  expires_at: Date | null;
+  created_at: Date;
+  updated_at: Date;
+}
+
+export type NewSuggestion = Omit<
+  SuggestionRecord,
+  | 'id' | 'status' | 'workflow_id' | 'reviewed_at' | 'reviewed_by' | 'review_comment' | 'rejection_reason' | 'error_message'
+  | 'approvals' | 'applied_at' | 'action_id' | 'created_at' | 'updated_at'
+>;
+
+export interface SuggestionFilters {
+  job_id?: string;
+  status?: SuggestionStatus;
+  category?: Category;
+  severity?: Severity;
+  trigger?: Trigger;
+  review_id?: number;
+}
+
+/** Days during which a rejected suggestion is not proposed again. */
+export const REJECTED_MEMORY_DAYS = 30;
+
+/**
+ * Stores a review's suggestions once. A suggestion equal to one still pending, or rejected in the
+ * last 30 days, for the same job is a duplicate and is not stored. Retrying returns the same rows.
+ */
+export async function storeSuggestions(
+  db: Db,
+  reviewId: number,
+  drafts: NewSuggestion[],
+): Promise<{ stored: SuggestionRecord[]; duplicates: number }> {
+  return db.transaction(async (trx) => {
+    const already = (await trx('healing_suggestions').where({ review_id: reviewId }).orderBy('ordinal')) as SuggestionRecord[];
+    if (already.length > 0 || drafts.length === 0) {
+      return { stored: already, duplicates: drafts.length - already.length };
+    }
+    const jobId = drafts[0]!.job_id;
+    // One review per job runs at a time, but a lock keeps this correct even if that ever changes.
+    await trx.raw('select pg_advisory_xact_lock(hashtext(?))', [`healing-suggestions:${jobId}`]);
+    const fingerprints = drafts.map((d) => d.fingerprint);
+    const existing = await trx('healing_suggestions')
+      .where('job_id', jobId)
+      .whereIn('fingerprint', fingerprints)
+      .andWhere((q) =>
+        q.whereIn('status', ['pending', 'approved']).orWhere((r) =>
+          r.where('status', 'rejected').andWhere('reviewed_at', '>', trx.raw(`now() - interval '${REJECTED_MEMORY_DAYS} days'`)),
+        ),
+      )
+      .pluck('fingerprint');
+    const seen = new Set<string>(existing as string[]);
+    const fresh: NewSuggestion[] = [];
+    for (const draft of drafts) {
+      if (seen.has(draft.fingerprint)) continue;
+      seen.add(draft.fingerprint); // the same answer twice in one review counts as a duplicate too
+      fresh.push(draft);
+    }
+    const rows = fresh.map((d) => ({ ...d, affected_files: JSON.stringify(d.affected_files) }));
+    const inserted = rows.length > 0 ? ((await trx('healing_suggestions').insert(rows).returning('id')) as { id: number }[]) : [];
+    // The workflow id is a function of the row id, stored so the dashboard can link to it.
+    const ids = inserted.map((r) => r.id);
+    if (ids.length > 0) await trx('healing_suggestions').whereIn('id', ids).update({ workflow_id: trx.raw("'healing-suggestion/' || id") });
+    const stored = ids.length > 0 ? ((await trx('healing_suggestions').whereIn('id', ids).orderBy('ordinal')) as SuggestionRecord[]) : [];
+    return { stored, duplicates: drafts.length - stored.length };
+  });
+}
+
+export async function getSuggestion(db: Db, id: number): Promise<SuggestionRecord | undefined> {
+  return db('healing_suggestions').where({ id }).first();
+}
+
+export type SuggestionPatch = Partial<
+  Pick<
+    SuggestionRecord,
+    'status' | 'workflow_id' | 'reviewed_at' | 'reviewed_by' | 'review_comment' | 'rejection_reason' | 'error_message' | 'applied_at' | 'action_id'
+  >
+> & { approvals?: SuggestionRecord['approvals'] };
+
+export async function updateSuggestion(db: Db, id: number, patch: SuggestionPatch): Promise<SuggestionRecord> {
+  const row: Record<string, unknown> = { ...patch, updated_at: db.fn.now() };
+  if (patch.approvals) row.approvals = JSON.stringify(patch.approvals);
+  const [updated] = await db('healing_suggestions').where({ id }).update(row).returning('*');
+  return updated as SuggestionRecord;
+}
+
+const LIST_COLUMNS = [
+  'healing_suggestions.id', 'review_id', 'healing_suggestions.job_id', 'category', 'severity', 'title', 'description',
+  'current_state', 'suggested_change', 'expected_impact', 'affected_files', 'target_file', 'healing_suggestions.status',
+  'healing_suggestions.workflow_id', 'reviewed_at', 'reviewed_by', 'review_comment', 'rejection_reason', 'healing_suggestions.error_message', 'approvals',
+  'applied_at', 'action_id', 'expires_at', 'healing_suggestions.created_at', 'healing_suggestions.updated_at',
+];
+
+export async function listSuggestions(db: Db, filters: SuggestionFilters, page: Page): Promise<Paged<SuggestionRecord>> {
+  const query = db('healing_suggestions').select(LIST_COLUMNS);
+  if (filters.job_id) query.where('healing_suggestions.job_id', filters.job_id);
+  if (filters.status) query.where('healing_suggestions.status', filters.status);
+  if (filters.category) query.where('category', filters.category);
+  if (filters.severity) query.where('severity', filters.severity);
+  if (filters.review_id) query.where('review_id', filters.review_id);
+  if (filters.trigger) {
+    query.whereIn('review_id', db('healing_reviews').select('id').where('trigger', filters.trigger));
+  }
+  return fetchPage<SuggestionRecord>(query, page, 'healing_suggestions.created_at');
+}
+
+export async function countByStatus(db: Db, status: SuggestionStatus, jobId?: string): Promise<number> {
+  const query = db('healing_suggestions').where({ status });
+  if (jobId) query.where('job_id', jobId);
+  const [row] = await query.count<{ count: number }[]>({ count: '*' });
+  return Number(row?.count ?? 0);
+}

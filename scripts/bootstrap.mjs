@@ -1,0 +1,199 @@
+// `npm start` / `npm test` entry point: makes sure dependencies and the Temporal CLI are present,
+// then runs the real command.
+//
+//   node scripts/bootstrap.mjs start [args...]   -> node --import tsx cli/healing.ts start [args...]
+//   node scripts/bootstrap.mjs test  [args...]   -> vitest run [args...]
+//
+// Plain JavaScript, Node built-ins only: it runs before `npm install`.
+
+import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { resolveTemporalCli, formatDuration } from './temporal-cli.mjs';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const CHROMIUM = '/usr/bin/chromium';
+const PROGRESS_EVERY_MS = 15_000;
+
+const log = (msg) => process.stderr.write(`[healing] ${msg}\n`);
+
+const USAGE = 'usage: node scripts/bootstrap.mjs start|test [args...]';
+
+async function main() {
+  const [command, ...rest] = process.argv.slice(2);
+  if (command !== 'start' && command !== 'test') {
+    log(USAGE);
+    return 2;
+  }
+
+  // (a) dependencies
+  await ensureDependencies();
+
+  // (b) the Temporal CLI
+  const env = { ...process.env };
+  const t0 = Date.now();
+  if (command === 'start' && env.TEMPORAL_ADDRESS && !env.TEMPORAL_CLI_PATH) {
+    // An external Temporal is configured: no dev server needed, so never build just for this.
+    log('step 2/3: locating the Temporal CLI (optional here)');
+    log(`TEMPORAL_ADDRESS=${env.TEMPORAL_ADDRESS} is set: using that Temporal, not starting a dev server`);
+    const found = await resolveTemporalCli({ log, env, build: false });
+    if (found) env.TEMPORAL_CLI_PATH = found;
+  } else {
+    log('step 2/3: locating the Temporal CLI');
+    env.TEMPORAL_CLI_PATH = await resolveTemporalCli({ log, env });
+    log(`Temporal CLI ready (${formatDuration(Date.now() - t0)})`);
+  }
+
+  // (c) run
+  if (command === 'start') {
+    log(`step 3/3: starting: node --import tsx cli/healing.ts start${rest.length ? ` ${rest.join(' ')}` : ''}`);
+    return run(process.execPath, ['--import', 'tsx', path.join('cli', 'healing.ts'), 'start', ...rest], env);
+  }
+
+  if (!fs.existsSync(CHROMIUM)) {
+    log(`note: ${CHROMIUM} is missing; browser tests need Debian's chromium (apt-get install chromium)`);
+  }
+  const localVitest = path.join(ROOT, 'node_modules', '.bin', process.platform === 'win32' ? 'vitest.cmd' : 'vitest');
+  if (fs.existsSync(localVitest)) {
+    log(`step 3/3: testing: vitest run${rest.length ? ` ${rest.join(' ')}` : ''}`);
+    return run(localVitest, ['run', ...rest], env);
+  }
+  log(`step 3/3: testing: npx vitest run${rest.length ? ` ${rest.join(' ')}` : ''}`);
+  return run(npxCommand(), ['--no-install', 'vitest', 'run', ...rest], env);
+}
+
+/** Runs `npm ci` (or `npm install` without a lock) when node_modules is missing or older than the lock. */
+async function ensureDependencies() {
+  const lock = path.join(ROOT, 'package-lock.json');
+  const nodeModules = path.join(ROOT, 'node_modules');
+  const hasLock = fs.existsSync(lock);
+  const manifest = hasLock ? lock : path.join(ROOT, 'package.json');
+  // npm writes node_modules/.package-lock.json at the end of every install: its age is the install's age.
+  const stamp = [path.join(nodeModules, '.package-lock.json'), nodeModules].find((p) => fs.existsSync(p));
+
+  let reason = null;
+  if (!stamp) reason = 'node_modules is missing';
+  else if (mtime(stamp) < mtime(manifest)) reason = `node_modules is older than ${path.basename(manifest)}`;
+
+  if (!reason) {
+    log('step 1/3: dependencies are up to date');
+    return;
+  }
+
+  const args = hasLock ? ['ci', '--no-audit', '--no-fund'] : ['install', '--no-audit', '--no-fund'];
+  log(`step 1/3: ${reason}; running npm ${args[0]} (this can take a minute)`);
+  const started = Date.now();
+  const timer = setInterval(() => log(`still installing dependencies (${formatDuration(Date.now() - started)})`), PROGRESS_EVERY_MS);
+  const npm = npmCommand();
+  let code;
+  let usedArgs = args;
+  try {
+    const captured = [];
+    code = await run(npm.cmd, [...npm.args, ...args], process.env, { exit: false, captureStderr: captured });
+    if (code !== 0 && args[0] === 'ci' && LOCK_OUT_OF_SYNC.test(captured.join(''))) {
+      // The lock lacks entries npm ci insists on (e.g. platform packages the registry did not serve when it
+      // was written). `npm install` repairs the tree from the registry instead of refusing.
+      log('warning: package-lock.json is out of sync with package.json (see npm\'s "Missing:" lines above); ' +
+        'falling back to npm install. Regenerate the lock with `npm install` where the registry serves every ' +
+        'platform package, and commit it, to make npm ci work.');
+      usedArgs = ['install', '--no-audit', '--no-fund'];
+      code = await run(npm.cmd, [...npm.args, ...usedArgs], process.env, { exit: false });
+    }
+  } finally {
+    clearInterval(timer);
+  }
+  if (code !== 0) {
+    throw new Error(`npm ${usedArgs[0]} failed (exit ${code}); see its output above. Fix that and run again.`);
+  }
+  // Mark the install as newer than the lock, even if npm rewrote the lock after its hidden lockfile.
+  const newStamp = path.join(nodeModules, '.package-lock.json');
+  const now = new Date();
+  try { fs.utimesSync(fs.existsSync(newStamp) ? newStamp : nodeModules, now, now); } catch { /* best effort */ }
+  log(`dependencies installed (${formatDuration(Date.now() - started)})`);
+}
+
+/** npm as [command, leading args]: the npm that runs us when we are under `npm start`/`npm test`. */
+function npmCommand() {
+  const execPath = process.env.npm_execpath;
+  if (execPath && /npm-cli\.js$/.test(execPath) && fs.existsSync(execPath)) {
+    return { cmd: process.execPath, args: [execPath] };
+  }
+  return { cmd: process.platform === 'win32' ? 'npm.cmd' : 'npm', args: [] };
+}
+
+function npxCommand() {
+  return process.platform === 'win32' ? 'npx.cmd' : 'npx';
+}
+
+const mtime = (p) => fs.statSync(p).mtimeMs;
+
+/** What npm ci prints when the lock and package.json disagree. */
+const LOCK_OUT_OF_SYNC = /package\.json and package-lock\.json or npm-shrinkwrap\.json are in sync|Missing: .+ from lock file/;
+
+const FORWARDED = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+
+/**
+ * Runs a child with inherited stdio, forwarding SIGINT/SIGTERM/SIGHUP to it, and resolves with its exit
+ * code (128+n when a signal ended it). The same signal arriving twice within a second (npm forwards
+ * Ctrl-C to us and the terminal sends it too) is forwarded once.
+ */
+function run(cmd, args, env, { exit = true, captureStderr = null } = {}) {
+  return new Promise((resolve, reject) => {
+    const stdio = captureStderr ? ['inherit', 'inherit', 'pipe'] : 'inherit';
+    const child = spawn(cmd, args, { cwd: ROOT, env, stdio, shell: process.platform === 'win32' });
+    if (captureStderr) {
+      // Pass stderr through, and keep its last 64 kB for the caller.
+      let kept = 0;
+      child.stderr.on('data', (chunk) => {
+        process.stderr.write(chunk);
+        captureStderr.push(chunk.toString());
+        kept += chunk.length;
+        while (kept > 65_536 && captureStderr.length > 1) kept -= captureStderr.shift().length;
+      });
+    }
+    const lastForwarded = new Map();
+    const handlers = new Map();
+    for (const sig of FORWARDED) {
+      const handler = () => {
+        const now = Date.now();
+        if (now - (lastForwarded.get(sig) ?? 0) < 1000) return;
+        lastForwarded.set(sig, now);
+        if (child.exitCode === null && child.signalCode === null) child.kill(sig);
+      };
+      handlers.set(sig, handler);
+      process.on(sig, handler);
+    }
+    const cleanup = () => { for (const [sig, h] of handlers) process.removeListener(sig, h); };
+    child.on('error', (err) => {
+      cleanup();
+      reject(err.code === 'ENOENT' ? new Error(`could not run ${cmd}: not found`) : err);
+    });
+    child.on('close', (code, signal) => {
+      cleanup();
+      if (signal) {
+        if (exit) {
+          // Die of the same signal, so our parent sees what happened to the child.
+          process.kill(process.pid, signal);
+          setTimeout(() => resolve(128 + (signalNumber(signal) ?? 1)), 1000).unref();
+          return;
+        }
+        resolve(128 + (signalNumber(signal) ?? 1));
+        return;
+      }
+      resolve(code ?? 1);
+    });
+  });
+}
+
+function signalNumber(signal) {
+  return { SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGKILL: 9, SIGTERM: 15 }[signal];
+}
+
+main().then(
+  (code) => { process.exitCode = code; },
+  (err) => {
+    log(`error: ${err.message}`);
+    process.exitCode = 1;
+  },
+);

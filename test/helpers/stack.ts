@@ -1,0 +1,144 @@
+// The real stack for one test file: its own database, its own Temporal dev server, a real worker
+// and the API on an ephemeral port. Only the OpenClaw CLI is a fake.
+import { mkdtemp, rm } from 'node:fs/promises';
+import type { Server } from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
+import pino from 'pino';
+import { inject } from 'vitest';
+import { chooseAnalyzer } from '../../activities/analyze.js';
+import type { AnalyzerSettings } from '../../activities/deps.js';
+import { openclawStatus } from '../../activities/openclaw.js';
+import { createApp } from '../../api/app.js';
+import type { Db } from '../../db/knex.js';
+import { ensureSearchAttributes } from '../../worker/search-attributes.js';
+import { createWorkers, type HealingWorkers } from '../../worker/workers.js';
+import { createTestDatabase } from './database.js';
+
+export const FIXTURES = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'fixtures');
+export const FAKE_OPENCLAW = path.join(FIXTURES, 'openclaw');
+
+export interface Stack {
+  db: Db;
+  env: TestWorkflowEnvironment;
+  api: string;
+  workDir: string;
+  jobsDir: string;
+  dataDir: string;
+  analyzer: AnalyzerSettings;
+  stopWorker(): Promise<void>;
+  startWorker(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+let runtimeInstalled = false;
+
+export async function startStack(opts: { jobsDir?: string; analyzer?: Partial<AnalyzerSettings>; analysisConcurrency?: number } = {}): Promise<Stack> {
+  if (!runtimeInstalled) {
+    // The SDK's own INFO lines (worker state changes) would bury test output.
+    Runtime.install({ logger: new DefaultLogger(process.env.TEST_LOG_LEVEL === 'debug' ? 'DEBUG' : 'WARN') });
+    runtimeInstalled = true;
+  }
+  const database = await createTestDatabase();
+  const env = await TestWorkflowEnvironment.createLocal({
+    server: { executable: { type: 'existing-path', path: inject('temporalCliPath') }, extraArgs: ['--log-level', 'error'] },
+  });
+  await ensureSearchAttributes(env.connection, env.namespace ?? 'default');
+  const workDir = await mkdtemp(path.join(os.tmpdir(), 'healing-test-'));
+  const jobsDir = opts.jobsDir ?? path.join(workDir, 'jobs');
+  const dataDir = path.join(workDir, 'data');
+  const log = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
+  // Tests set fields of this object to switch analyzers between cases.
+  const analyzer: AnalyzerSettings = { mode: 'rules', openclawBin: FAKE_OPENCLAW, agent: null, thinking: null, timeoutSeconds: 20, ...opts.analyzer };
+  const namespace = env.namespace ?? 'default';
+
+  let workers: HealingWorkers | null = null;
+  let running: Promise<void> | null = null;
+  const startWorker = async () => {
+    workers = await createWorkers({
+      connection: env.nativeConnection,
+      namespace,
+      analysisConcurrency: opts.analysisConcurrency ?? 1,
+      log,
+      deps: { db: database.db, jobsSource: jobsDir, dataDir, home: workDir, procclawHome: path.join(workDir, '.procclaw'), analyzer, dashboardUrl: 'http://dashboard.test', log },
+    });
+    running = workers.run();
+  };
+  const stopWorker = async () => {
+    workers?.shutdown();
+    await running;
+    workers = null;
+  };
+  await startWorker();
+
+  const app = createApp({
+    db: database.db,
+    temporal: async () => env.client,
+    temporalNamespace: namespace,
+    jobsSource: jobsDir,
+    temporalUiUrl: 'http://temporal-ui.test',
+    analyzerStatus: async () => ({ active: await chooseAnalyzer(analyzer), openclaw: await openclawStatus(analyzer.openclawBin) }),
+    log,
+    webDist: null,
+  });
+  const server: Server = await new Promise((resolve) => {
+    const s = app.listen(0, '127.0.0.1', () => resolve(s));
+  });
+  const address = server.address();
+  const api = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+
+  return {
+    db: database.db,
+    env,
+    api,
+    workDir,
+    jobsDir,
+    dataDir,
+    analyzer,
+    startWorker,
+    stopWorker,
+    stop: async () => {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await stopWorker();
+      await env.teardown();
+      await database.drop();
+      await rm(workDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** JSON request helper: answers status and parsed body. */
+export async function http(base: string, method: string, url: string, body?: unknown): Promise<{ status: number; body: any }> {
+  const response = await fetch(base + url, {
+    method,
+    headers: body === undefined ? {} : { 'content-type': 'application/json' },
+    body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+  });
+  const text = await response.text();
+  let parsed: unknown = text;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    // not JSON: keep the text
+  }
+  return { status: response.status, body: parsed };
+}
+
+/** Polls until `check` returns a value (not undefined/false), or fails after the time-out. */
+export async function eventually<T>(check: () => Promise<T | undefined | false | null>, timeoutMs = 30_000, what = 'condition'): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const value = await check();
+      if (value !== undefined && value !== false && value !== null) return value as T;
+    } catch (error) {
+      last = error;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
+}

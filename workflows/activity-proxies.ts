@@ -1,0 +1,33 @@
+// Activity groups with their own time-outs and retries: short I/O retries for as long as Postgres
+// or the disk needs; analysis is long, heartbeats, and runs on its own task queue.
+import { proxyActivities } from '@temporalio/workflow';
+import type { Activities } from '../activities/index.js';
+import { ANALYSIS_TASK_QUEUE, NON_RETRYABLE_ERROR_TYPES } from '../core/temporal.js';
+
+export const io = proxyActivities<Activities>({
+  startToCloseTimeout: '30 seconds',
+  retry: {
+    initialInterval: '500 milliseconds',
+    backoffCoefficient: 2,
+    maximumInterval: '10 seconds',
+    nonRetryableErrorTypes: NON_RETRYABLE_ERROR_TYPES,
+  },
+});
+
+/** Notifications: a few tries, then give up; a failed notice never fails a review. */
+export const notify = proxyActivities<Activities>({
+  startToCloseTimeout: '1 minute',
+  retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumAttempts: 3 },
+});
+
+export const analysis = proxyActivities<Activities>({
+  taskQueue: ANALYSIS_TASK_QUEUE,
+  startToCloseTimeout: '20 minutes',
+  heartbeatTimeout: '30 seconds',
+  retry: {
+    initialInterval: '5 seconds',
+    backoffCoefficient: 2,
+    maximumAttempts: 2,
+    nonRetryableErrorTypes: NON_RETRYABLE_ERROR_TYPES,
+  },
+});

@@ -1,0 +1,2 @@
+export { reviewWorkflow } from './review.js';
+export { suggestionWorkflow } from './suggestion.js';

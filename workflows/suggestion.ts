@@ -1,0 +1,183 @@
+// suggestionWorkflow: the one writer of a suggestion's state. It waits for a decision (or applies
+// by policy), expires after its TTL, applies as a saga, and keeps the rollback window open.
+import {
+  ApplicationFailure,
+  CancellationScope,
+  condition,
+  log,
+  setHandler,
+  upsertSearchAttributes,
+  allHandlersFinished,
+} from '@temporalio/workflow';
+import { refusal, type SuggestionCommand, type SuggestionStatus } from '../core/suggestion-state.js';
+import {
+  ERROR_TYPES,
+  SEARCH_ATTRIBUTES,
+  type ApplyArgs,
+  type CommandResult,
+  type RejectArgs,
+  type RollbackArgs,
+  type SuggestionInput,
+} from '../core/temporal.js';
+import { io } from './activity-proxies.js';
+import { applyUpdate, approveUpdate, rejectUpdate, rollbackUpdate, stateQuery } from './definitions.js';
+
+export async function suggestionWorkflow(input: SuggestionInput): Promise<SuggestionStatus> {
+  const id = input.suggestionId;
+  let status: SuggestionStatus = 'pending';
+  let busy = false; // a command is being carried out: others are refused, never interleaved
+  let attempt = 0;
+  let actionId: number | null = null;
+  const approvers: string[] = [];
+
+  const currentStatus = (): SuggestionStatus => status;
+  const setStatus = (next: SuggestionStatus) => {
+    status = next;
+    upsertSearchAttributes({ [SEARCH_ATTRIBUTES.status]: [next] });
+  };
+  const check = (command: SuggestionCommand) => {
+    if (busy) throw refused(`suggestion ${id} is busy with another command; try again in a moment`, status);
+    const reason = refusal(command, status);
+    if (reason) throw refused(reason, status);
+  };
+  const exclusive = async (work: () => Promise<CommandResult>): Promise<CommandResult> => {
+    busy = true;
+    try {
+      return await work();
+    } finally {
+      busy = false;
+    }
+  };
+
+  const apply = async (by: string): Promise<CommandResult> => {
+    attempt += 1;
+    const compensations: (() => Promise<unknown>)[] = [];
+    let prepared: { actionId: number | null } = { actionId: null };
+    try {
+      prepared = await io.prepareApply({ suggestionId: id, attempt, by });
+      if (prepared.actionId === null) {
+        // Nothing to edit: the suggestion is advice; marking it applied is the whole change.
+        await io.completeApply({ suggestionId: id, actionId: null, by });
+        setStatus('applied');
+        return { status, action_id: null };
+      }
+      const action = prepared.actionId;
+      compensations.push(() => io.restoreBackup({ actionId: action }));
+      await io.writeApplied({ actionId: action });
+      await io.verifyApplied({ actionId: action });
+      await io.completeApply({ suggestionId: id, actionId: action, by });
+      actionId = action;
+      setStatus('applied');
+      return { status, action_id: action };
+    } catch (error) {
+      const message = innermost(error);
+      await CancellationScope.nonCancellable(async () => {
+        for (const undo of compensations.reverse()) {
+          try {
+            await undo();
+          } catch (undoError) {
+            log.error('compensation failed', { suggestionId: id, error: innermost(undoError) });
+          }
+        }
+        await io.failApply({ suggestionId: id, actionId: prepared.actionId, error: message });
+      });
+      setStatus('failed');
+      const type = failureType(error);
+      if (type === ERROR_TYPES.staleFile || type === ERROR_TYPES.guardRefusal) throw refused(message, status, type);
+      return { status, action_id: prepared.actionId, error: message };
+    }
+  };
+
+  setHandler(stateQuery, () => ({ status, busy, action_id: actionId, approvals: [...approvers] }));
+
+  setHandler(
+    approveUpdate,
+    (args) =>
+      exclusive(async () => {
+        const approvals = await io.recordApproval({ suggestionId: id, by: args.by, comment: args.comment ?? null });
+        approvers.splice(0, approvers.length, ...approvals);
+        const needed = input.requiredApprovals - approvers.length;
+        if (needed > 0) return { status, action_id: null, approvals_needed: needed };
+        await io.recordDecision({ suggestionId: id, status: 'approved', by: args.by, comment: args.comment ?? null });
+        setStatus('approved');
+        if (args.apply === false) return { status, action_id: null };
+        return apply(args.by);
+      }),
+    {
+      validator: (args) => {
+        check('approve');
+        if (approvers.includes(args.by)) throw refused(`${args.by} has already approved; a second approver is needed`, status);
+      },
+    },
+  );
+
+  setHandler(
+    rejectUpdate,
+    (args) =>
+      exclusive(async () => {
+        await io.recordDecision({ suggestionId: id, status: 'rejected', by: args.by, reason: args.reason });
+        setStatus('rejected');
+        return { status, action_id: null };
+      }),
+    { validator: (_args: RejectArgs) => check('reject') },
+  );
+
+  setHandler(applyUpdate, (args) => exclusive(() => apply(args.by)), { validator: (_args: ApplyArgs) => check('apply') });
+
+  setHandler(
+    rollbackUpdate,
+    (args) =>
+      exclusive(async () => {
+        await io.rollbackAction({ suggestionId: id, actionId: actionId!, by: args.by, force: args.force ?? false });
+        setStatus('rolled_back');
+        return { status, action_id: actionId };
+      }),
+    { validator: (_args: RollbackArgs) => check('rollback') },
+  );
+
+  if (input.autoApply) {
+    await exclusive(async () => {
+      await io.recordDecision({ suggestionId: id, status: 'approved', by: 'auto', comment: 'applied by the job\'s auto-apply policy' });
+      setStatus('approved');
+      return apply('auto');
+    });
+  }
+
+  // Pending: wait for a decision until the TTL runs out.
+  if (!(await condition(() => status !== 'pending' && !busy, input.ttlMs))) {
+    await condition(() => !busy);
+    if (currentStatus() === 'pending') {
+      await io.expireSuggestion({ suggestionId: id });
+      setStatus('expired');
+    }
+  }
+  // Approved but not applied, or failed: wait for an apply (or a retry) or a rejection.
+  await condition(() => !busy && status !== 'approved' && status !== 'failed', input.ttlMs);
+  // Applied: keep the rollback window open, then close it. (status changes in handlers, so read it fresh)
+  if (currentStatus() === 'applied') {
+    const rolledBack = await condition(() => !busy && status !== 'applied', input.rollbackWindowMs);
+    if (!rolledBack && actionId !== null) await io.closeRollbackWindow({ actionId });
+  }
+  await condition(() => !busy);
+  await condition(allHandlersFinished);
+  return status;
+}
+
+function refused(message: string, status: SuggestionStatus, type: string = ERROR_TYPES.refused): ApplicationFailure {
+  return ApplicationFailure.create({ message, type, nonRetryable: true, details: [{ status }] });
+}
+
+function innermost(error: unknown): string {
+  let current: unknown = error;
+  while (current instanceof Error && current.cause instanceof Error) current = current.cause;
+  return current instanceof Error ? current.message : String(current);
+}
+
+function failureType(error: unknown): string | undefined {
+  let current: unknown = error;
+  while (current instanceof Error) {
+    if (current instanceof ApplicationFailure && current.type) return current.type;
+    current = current.cause;
+  }
+  return undefined;
+}
