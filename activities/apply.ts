@@ -44,6 +44,14 @@ export function createApplyActivities(deps: ActivityDeps) {
     return own.find((o) => o.real === real)!;
   }
 
+  /** The file an action writes, checked again: a symlink swapped in since the guard is refused. */
+  async function actionTarget(action: ActionRecord): Promise<{ real: string; role: FileRole }> {
+    const real = await realpath(action.file_path!).catch(() => null);
+    if (real !== action.file_path) throw fail(ERROR_TYPES.guardRefusal, `${action.file_path} now resolves elsewhere (${real ?? 'missing'}); refusing to write it`);
+    const role = (Object.keys(ACTION_TYPES) as FileRole[]).find((r) => ACTION_TYPES[r] === action.action_type)!;
+    return { real, role };
+  }
+
   async function loadAction(actionId: number): Promise<ActionRecord> {
     const action = await getAction(db, actionId);
     if (!action) throw fail(ERROR_TYPES.guardRefusal, `action ${actionId} does not exist`);
@@ -91,7 +99,7 @@ export function createApplyActivities(deps: ActivityDeps) {
 
     async writeApplied(input: { actionId: number }): Promise<void> {
       const action = await loadAction(input.actionId);
-      const { real } = await guardedTarget(action.job_id, action.file_path!);
+      const { real } = await actionTarget(action);
       const currentSha = sha256(await readFile(real, 'utf8'));
       if (currentSha === action.new_sha256) return; // written before a crash
       if (currentSha !== action.original_sha256) {
@@ -102,7 +110,7 @@ export function createApplyActivities(deps: ActivityDeps) {
 
     async verifyApplied(input: { actionId: number }): Promise<void> {
       const action = await loadAction(input.actionId);
-      const { real, role } = await guardedTarget(action.job_id, action.file_path!);
+      const { real, role } = await actionTarget(action);
       const content = await readFile(real, 'utf8');
       if (sha256(content) !== action.new_sha256) throw fail(ERROR_TYPES.verifyFailed, `${action.file_path} does not hold the new content after the write`);
       const problem = await verifyFileContent(real, content, role, action.job_id);

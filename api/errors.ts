@@ -35,7 +35,7 @@ export function errorHandler(log: { error: (obj: object, msg: string) => void })
   return (error, _req, res, _next) => {
     const status = statusOf(error);
     if (status >= 500 && status !== 503) log.error({ err: error }, 'request failed');
-    const message = status === 500 ? 'internal error; the details are in the service log' : (error as Error).message;
+    const message = status === 500 && !(error instanceof HttpError) ? 'internal error; the details are in the service log' : (error as Error).message;
     res.status(status).json({ success: false, error: message, detail: (error as HttpError).detail ?? null });
   };
 }

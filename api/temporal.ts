@@ -49,11 +49,11 @@ export async function sendCommand(
   try {
     return await handle.executeUpdate<CommandResult, [unknown]>(UPDATE_NAMES[command], { args: [args] });
   } catch (error) {
-    if (error instanceof WorkflowUpdateFailedError && error.cause instanceof ApplicationFailure) {
-      const failure = error.cause;
-      const detail = failure.details?.[0] ?? null;
-      if (failure.type === ERROR_TYPES.rollbackConflict) throw new HttpError(409, failure.message, detail);
-      throw new HttpError(409, failure.message, detail);
+    if (error instanceof WorkflowUpdateFailedError) {
+      const failure = applicationFailure(error);
+      // Refusals the state or the files explain are conflicts; anything else is the service's.
+      if (failure && CONFLICT_TYPES.has(failure.type ?? '')) throw new HttpError(409, failure.message, failure.details?.[0] ?? null);
+      throw new HttpError(500, failure?.message ?? error.message);
     }
     if (error instanceof WorkflowNotFoundError || /workflow execution already completed/i.test((error as Error).message)) {
       const status = await statusNow();
@@ -61,6 +61,17 @@ export async function sendCommand(
     }
     throw unavailableOr(error);
   }
+}
+
+const CONFLICT_TYPES = new Set<string>([ERROR_TYPES.refused, ERROR_TYPES.staleFile, ERROR_TYPES.guardRefusal, ERROR_TYPES.rollbackConflict]);
+
+function applicationFailure(error: unknown): ApplicationFailure | undefined {
+  let current: unknown = error;
+  while (current instanceof Error) {
+    if (current instanceof ApplicationFailure) return current;
+    current = current.cause;
+  }
+  return undefined;
 }
 
 function unavailableOr(error: unknown): unknown {

@@ -187,7 +187,7 @@ const TRANSIENT: { label: string; re: RegExp }[] = [
   // "timeout" alone is too common in ordinary output ("timeout=30"): only failure phrasings count.
   {
     label: 'timeout',
-    re: /\btimed?[ -]?out\b|ETIMEDOUT|deadline exceeded|\w*Timeout(?:Error|Exception)\b|\b(?:read|connect|connection|request|socket|gateway) timeout\b|\btimeout (?:error|exceeded|expired|reached|while)\b/i,
+    re: /\btimed[ -]?out\b|\btime[ -]out\b|ETIMEDOUT|deadline exceeded|\w*Timeout(?:Error|Exception)\b|\b(?:read|connect|connection|request|socket|gateway) timeout\b|\btimeout (?:error|exceeded|expired|reached|while)\b/i,
   },
   { label: 'connection refused', re: /connection refused|ECONNREFUSED/i },
   { label: 'connection reset', re: /connection reset|ECONNRESET|socket hang up|broken pipe|EPIPE|connection aborted/i },
@@ -346,7 +346,7 @@ const TOKEN_FORMATS: { kind: string; name: string; re: RegExp }[] = [
 
 /** A key that names a secret: ends in password, token, secret, api key, access key... */
 const SECRET_KEY = /(?:^|[_.-]|[a-z0-9])(?:pass(?:word|wd)?|pwd|secret|token|api[_-]?key|apikey|access[_-]?key|auth[_-]?key|private[_-]?key|client[_-]?secret)$/i;
-const ASSIGNMENT = /(["']?)(-{0,2}[A-Za-z_][A-Za-z0-9_.-]*)\1[ \t]*(?::=|=|:)[ \t]*(?:(["'])([^"'\n]*)\3|([^\s"'`;,)&|#<>]+))/g;
+const ASSIGNMENT = /(["']?)(-{0,2}[A-Za-z_][A-Za-z0-9_.-]*)\1[ \t]*(?::=|=|:(?!\/\/))[ \t]*(?:(["'])([^"'\n]*)\3|([^\s"'`;,)&|#<>]+))/g;
 const PLACEHOLDER = /^(?:x+|\*+|\.+|-+|changeme|change_me|your[\w-]*|example[\w-]*|placeholder|dummy|redacted|none|null|nil|undefined|true|false|todo|tbd|secret|password|token|test|required|optional|string|str|env)$/i;
 const PRIVATE_KEY = /-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----/;
 
@@ -464,7 +464,12 @@ function replacement(lang: Lang, h: SecretHit, line: string, state: string): { s
     if (state === 'heredoc') return { start: h.start, end: h.end, text: `\${${name}}` };
     if (h.ownQuote) return { start: h.start - 1, end: h.end + 1, text: `"\${${name}}"` };
     const inside = quoteAt(line, h.start);
-    if (inside?.q === "'") return { start: h.start, end: h.end, text: `'"\${${name}}"'` };
+    if (inside?.q === "'") {
+      // Close the single quotes around a double-quoted expansion; skip quote pairs that would be empty.
+      const opens = line[h.start - 1] === "'" && inside.at === h.start - 1;
+      const closes = line[h.end] === "'";
+      return { start: opens ? h.start - 1 : h.start, end: closes ? h.end + 1 : h.end, text: `${opens ? '' : "'"}"\${${name}}"${closes ? '' : "'"}` };
+    }
     if (inside?.q === '"') return { start: h.start, end: h.end, text: `\${${name}}` };
     return { start: h.start, end: h.end, text: `"\${${name}}"` };
   }
@@ -557,7 +562,8 @@ function ruleSecrets(f: Facts): SuggestionDraft[] {
       severity: 'critical',
       title: `Hard-coded secret in ${role}`,
       description:
-        `${file.path} contains ${hits.length + privateKeyLines.length} hard-coded secret(s) (${kinds.join(', ')}): ${evidence.join('; ')}. ` +
+        `${file.path} contains ${hits.length + privateKeyLines.length} hard-coded secret(s) (${kinds.join(', ')}), values masked here:\n` +
+        `${evidence.map((e) => `- ${e}`).join('\n')}\n` +
         'Anyone who can read the file, its backups or its history has the credential; rotate it.',
       current_state: evidence.join('\n'),
       suggested_change: edit

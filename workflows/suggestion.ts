@@ -128,7 +128,14 @@ export async function suggestionWorkflow(input: SuggestionInput): Promise<Sugges
     rollbackUpdate,
     (args) =>
       exclusive(async () => {
-        await io.rollbackAction({ suggestionId: id, actionId: actionId!, by: args.by, force: args.force ?? false });
+        try {
+          await io.rollbackAction({ suggestionId: id, actionId: actionId!, by: args.by, force: args.force ?? false });
+        } catch (error) {
+          // The update fails with the activity's own reason (a conflict carries the diff); the
+          // suggestion stays applied.
+          const cause = applicationFailure(error);
+          throw ApplicationFailure.create({ message: innermost(error), type: cause?.type ?? 'RollbackFailed', nonRetryable: true, details: cause?.details ?? [] });
+        }
         setStatus('rolled_back');
         return { status, action_id: actionId };
       }),
@@ -173,11 +180,15 @@ function innermost(error: unknown): string {
   return current instanceof Error ? current.message : String(current);
 }
 
-function failureType(error: unknown): string | undefined {
+function applicationFailure(error: unknown): ApplicationFailure | undefined {
   let current: unknown = error;
   while (current instanceof Error) {
-    if (current instanceof ApplicationFailure && current.type) return current.type;
+    if (current instanceof ApplicationFailure) return current;
     current = current.cause;
   }
   return undefined;
+}
+
+function failureType(error: unknown): string | undefined {
+  return applicationFailure(error)?.type ?? undefined;
 }
