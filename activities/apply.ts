@@ -47,7 +47,7 @@ export function createApplyActivities(deps: ActivityDeps) {
   /** The file an action writes, checked again: a symlink swapped in since the guard is refused. */
   async function actionTarget(action: ActionRecord): Promise<{ real: string; role: FileRole }> {
     const real = await realpath(action.file_path!).catch(() => null);
-    if (real !== action.file_path) throw fail(ERROR_TYPES.guardRefusal, `${action.file_path} now resolves elsewhere (${real ?? 'missing'}); refusing to write it`);
+    if (real === null || real !== action.file_path) throw fail(ERROR_TYPES.guardRefusal, `${action.file_path} now resolves elsewhere (${real ?? 'missing'}); refusing to write it`);
     const role = (Object.keys(ACTION_TYPES) as FileRole[]).find((r) => ACTION_TYPES[r] === action.action_type)!;
     return { real, role };
   }

@@ -3,6 +3,7 @@
 import knexFactory, { type Knex } from 'knex';
 import pg from 'pg';
 import * as m001 from '../migrations/001_healing_tables.js';
+import * as m002 from '../migrations/002_notifications_retention.js';
 
 // int8 (ids, counts) as numbers: our ids and counts stay far below 2^53.
 pg.types.setTypeParser(pg.types.builtins.INT8, (value: string) => Number(value));
@@ -10,6 +11,7 @@ pg.types.setTypeParser(pg.types.builtins.NUMERIC, (value: string) => Number(valu
 
 const MIGRATIONS: Record<string, Knex.Migration> = {
   '001_healing_tables': m001,
+  '002_notifications_retention': m002,
 };
 
 const migrationSource: Knex.MigrationSource<string> = {
@@ -25,7 +27,7 @@ export function createDb(connectionString: string, pool: { min?: number; max?: n
     client: 'pg',
     connection: { connectionString, application_name: 'procclaw-healing' },
     pool: { min: pool.min ?? 0, max: pool.max ?? 10 },
-    acquireConnectionTimeout: 10_000,
+    acquireConnectionTimeout: 5_000,
   });
 }
 

@@ -1,7 +1,7 @@
 // The two workers: workflows and short activities on `healing`, analysis alone on
 // `healing-analysis` with a small concurrency so reviews queue for AI tokens.
 import { createRequire } from 'node:module';
-import { bundleWorkflowCode, NativeConnection, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { bundleWorkflowCode, NativeConnection, Worker, type WorkerInterceptors, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { Logger } from 'pino';
 import { createActivities, type ActivityDeps } from '../activities/index.js';
 import { ANALYSIS_TASK_QUEUE, TASK_QUEUE } from '../core/temporal.js';
@@ -34,6 +34,8 @@ export async function createWorkers(opts: {
   deps: ActivityDeps;
   analysisConcurrency: number;
   log: Logger;
+  /** fault drills hook activity execution here */
+  interceptors?: WorkerInterceptors;
 }): Promise<HealingWorkers> {
   const activities = createActivities(opts.deps);
   const { analyze, ...ioActivities } = activities;
@@ -43,6 +45,7 @@ export async function createWorkers(opts: {
     taskQueue: TASK_QUEUE,
     workflowBundle: await workflowBundle(),
     activities: ioActivities,
+    interceptors: opts.interceptors,
   });
   const analysis = await Worker.create({
     connection: opts.connection,

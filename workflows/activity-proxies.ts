@@ -5,7 +5,8 @@ import type { Activities } from '../activities/index.js';
 import { ANALYSIS_TASK_QUEUE, NON_RETRYABLE_ERROR_TYPES } from '../core/temporal.js';
 
 export const io = proxyActivities<Activities>({
-  startToCloseTimeout: '30 seconds',
+  // Short, so a step lost with a crashed worker is retried on another within seconds.
+  startToCloseTimeout: '10 seconds',
   retry: {
     initialInterval: '500 milliseconds',
     backoffCoefficient: 2,
