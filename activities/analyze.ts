@@ -41,7 +41,9 @@ async function analyzeWithOpenClaw(settings: AnalyzerSettings, context: ReviewCo
   }
   try {
     const allowed = context.files.map((f) => f.path);
-    const parsed = parseAnalyzerOutput(result.stdout, allowed);
+    // A file the context holds only in part may be named, never rewritten whole.
+    const noContentTargets = context.files.filter((f) => f.truncated).map((f) => f.path);
+    const parsed = parseAnalyzerOutput(result.stdout, allowed, { noContentTargets });
     return {
       analyzer: 'openclaw',
       suggestions: parsed.suggestions,

@@ -142,9 +142,13 @@ function findJson<T>(text: string, accept: (v: unknown) => T | null): Found<T> {
   let tooDeep = false;
   let budget = SCAN_BUDGET_FACTOR * text.length + 100_000;
   let i = 0;
+  // Next opener positions, searched again only once passed: an absent '[' must not cost a
+  // scan of the rest of the text at every step.
+  let brace = -2;
+  let bracket = -2;
   while (i < text.length && budget > 0) {
-    const brace = text.indexOf('{', i);
-    const bracket = text.indexOf('[', i);
+    if (brace !== -1 && brace < i) brace = text.indexOf('{', i);
+    if (bracket !== -1 && bracket < i) bracket = text.indexOf('[', i);
     const open = brace < 0 ? bracket : bracket < 0 ? brace : Math.min(brace, bracket);
     if (open < 0) break;
     const span = matchSpan(text, open);
@@ -286,7 +290,8 @@ function unwrapExec(v: Obj): Unwrapped {
 type EnvelopeKind = { kind: 'envelope'; value: Obj } | { kind: 'bare' };
 
 function classifyEnvelope(v: unknown): EnvelopeKind | null {
-  if (Array.isArray(v)) return { kind: 'bare' };
+  // A bare array reply holds suggestion objects; `["..."]` on a log line does not.
+  if (Array.isArray(v)) return v.some((item) => isObj(item) && 'title' in item) ? { kind: 'bare' } : null;
   if (!isObj(v)) return null;
   if ('suggestions' in v || 'proposed_content' in v) return { kind: 'bare' };
   if ('payloads' in v || 'meta' in v || 'ok' in v || 'final' in v) return { kind: 'envelope', value: v };

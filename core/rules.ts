@@ -382,6 +382,11 @@ function literalValue(v: string): boolean {
   return v.length >= 6 && !PLACEHOLDER.test(v) && !/[$<>{}%!()]/.test(v) && !/^[A-Z_][A-Z0-9_]*$/.test(v);
 }
 
+/** Two or more of lower case, upper case, digits and symbols: a key or password, not a word of prose. */
+function credentialLike(v: string): boolean {
+  return [/[a-z]/, /[A-Z]/, /\d/, /[^A-Za-z0-9]/].filter((re) => re.test(v)).length >= 2;
+}
+
 function findSecrets(file: JobFile, lang: Lang): { hits: SecretHit[]; privateKeyLines: number[] } {
   // Prompts are prose ("the password: ask the admin"): only unmistakable token formats count there.
   const assignments = file.role !== 'prompt';
@@ -416,6 +421,9 @@ function findSecrets(file: JobFile, lang: Lang): { hits: SecretHit[]; privateKey
       const before = line.slice(0, m.index ?? 0);
       if (quoted === undefined && !(lang === 'shell' || lang === 'sh' || lang === 'yaml' || enclosing || /[?&]$/.test(before))) continue;
       const ownQuote = quoted !== undefined && !quoteAt(line, start - 1) && quoted.trim() === quoted;
+      // Outside a plain assignment ("echo 'token: refreshed'") only a credential-looking value counts.
+      const statement = /^\s*(?:export\s+|local\s+|readonly\s+|declare\s+(?:-\w+\s+)?|const\s+|let\s+|var\s+)?$/.test(before);
+      if (!ownQuote && !statement && !credentialLike(value)) continue;
       hits.push({ line: n, start, end, ownQuote, value, name: envName(key.split(/[.]/).pop() as string), kind: 'hard-coded credential' });
     }
   }

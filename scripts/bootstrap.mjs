@@ -175,7 +175,7 @@ function run(cmd, args, env, { exit = true, captureStderr = null } = {}) {
         if (exit) {
           // Die of the same signal, so our parent sees what happened to the child.
           process.kill(process.pid, signal);
-          setTimeout(() => resolve(128 + (signalNumber(signal) ?? 1)), 1000).unref();
+          setTimeout(() => resolve(128 + (signalNumber(signal) ?? 1)), 1000);
           return;
         }
         resolve(128 + (signalNumber(signal) ?? 1));

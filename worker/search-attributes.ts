@@ -1,6 +1,8 @@
 // Registers the custom search attributes once per namespace; safe to run from every worker.
 import { Connection } from '@temporalio/client';
-import { temporal } from '@temporalio/proto';
+import proto from '@temporalio/proto';
+
+const { temporal } = proto; // a CommonJS module: named imports do not resolve under Node's ESM loader
 import { SEARCH_ATTRIBUTES } from '../core/temporal.js';
 
 const KEYWORD = temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD;

@@ -76,10 +76,20 @@ export async function reviewWorkflow(input: ReviewInput): Promise<ReviewOutcome>
     return outcome;
   } catch (error) {
     const message = error instanceof Error ? describe(error) : String(error);
-    await io.finishReview({ reviewId: review.id, status: 'failed', error: message });
+    await io.finishReview({ reviewId: review.id, status: 'failed', error: message, rawResponse: rawAnswer(error) });
     markStatus('failed');
     throw ApplicationFailure.nonRetryable(`review ${review.id} of ${input.jobId} failed: ${message}`, 'ReviewFailed');
   }
+}
+
+/** The analyzer's raw answer, which a failed analysis carries in its failure details. */
+function rawAnswer(error: unknown): string | null {
+  let current: unknown = error;
+  while (current instanceof Error) {
+    if (current instanceof ApplicationFailure && typeof current.details?.[0] === 'string') return current.details[0];
+    current = current.cause;
+  }
+  return null;
 }
 
 /** The innermost message: an activity failure wraps the activity's own error as its cause. */

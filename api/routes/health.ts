@@ -1,6 +1,8 @@
 // Health: Postgres, Temporal, a worker polling our task queues, and the active analyzer.
 import { Router } from 'express';
-import { temporal } from '@temporalio/proto';
+import proto from '@temporalio/proto';
+
+const { temporal } = proto; // a CommonJS module: named imports do not resolve under Node's ESM loader
 import { pingDb } from '../../db/knex.js';
 import { ANALYSIS_TASK_QUEUE, TASK_QUEUE } from '../../core/temporal.js';
 import type { ApiDeps } from '../context.js';

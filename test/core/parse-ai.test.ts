@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -347,6 +347,18 @@ describe('with the fake openclaw CLI', () => {
     const { stdout, code } = await agent(prompt, { FAKE_OPENCLAW_MODE: 'slow' }, '1');
     expect(code).toBe(1);
     expect(() => parseAnalyzerOutput(stdout, allowed)).toThrow(/timed out/);
+  });
+
+  it('ends promptly on SIGTERM while it hangs in slow mode', async () => {
+    const child = spawn(bin, ['agent', '--local', '--session-id', 's', '--message', prompt, '--json', '--timeout', '60'], {
+      env: { ...process.env, FAKE_OPENCLAW_MODE: 'slow' },
+    });
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    const started = Date.now();
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    child.kill('SIGTERM');
+    expect(await exited).toBe(143);
+    expect(Date.now() - started).toBeLessThan(2000);
   });
 
   it('only the valid suggestion of hostile mode survives parsing', async () => {

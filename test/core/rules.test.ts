@@ -227,6 +227,7 @@ describe('hard-coded secrets', () => {
       'API_KEY=changeme',
       'echo "token=${TOKEN}"',
       'max_tokens=4000',
+      'echo "token: refreshed, password: unchanged"',
       '',
     ].join('\n');
     expect(analyzeWithRules(withScript(makeContext(), script))).toEqual([]);
