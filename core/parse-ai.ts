@@ -373,7 +373,7 @@ function indexTargets(allowed: string[]): TargetIndex {
 function matchTarget(raw: string, index: TargetIndex): { path: string } | { reason: string } {
   const t = raw.trim().replace(/^[`'"]+|[`'"]+$/g, '');
   const shown = JSON.stringify(excerpt(t, 200));
-  // eslint-disable-next-line no-control-regex
+   
   if (/[\u0000-\u001f\u007f]/.test(t)) return { reason: `target_file ${shown} contains a NUL or control character` };
   if (t.includes('~')) return { reason: `target_file ${shown} refers to a home folder (~)` };
   if (t.split(/[\\/]+/).includes('..')) return { reason: `target_file ${shown} climbs out of its folder ("..")` };

@@ -101,7 +101,7 @@ export function checkShrink(original: string, proposed: string): GuardResult {
  */
 export function normaliseTarget(raw: string, jobDir: string): string | null {
   const text = raw.trim();
-  // eslint-disable-next-line no-control-regex
+   
   if (!text || /[\u0000-\u001f\u007f]/.test(text) || text.includes('~')) return null;
   if (!posix.isAbsolute(jobDir)) return null;
   // Backslashes are path separators to whoever wrote them; ".." written either way escapes.

@@ -71,7 +71,7 @@ function quote(line: string, max = 300): string {
 /** Strips what differs between runs (timestamps, ids, numbers) so the same error matches. */
 export function normaliseLogLine(line: string): string {
   return line
-    // eslint-disable-next-line no-control-regex
+     
     .replace(/\u001b\[[0-9;]*[A-Za-z]/g, '')
     .replace(/^\s*\[?\d{4}-\d{2}-\d{2}[T ][\d:.,]+(?:Z|[+-]\d{2}:?\d{2})?\]?\s*/, '')
     .replace(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/gi, '<uuid>')
