@@ -101,24 +101,29 @@ export function createReviewActivities(deps: ActivityDeps) {
       });
       const { stored, duplicates } = await storeSuggestionRows(db, input.reviewId, drafts);
       const twoPersonRule = policy.two_person_rule;
-      const suggestions: StoredSuggestion[] = stored.map((row) => ({
-        id: row.id,
-        category: row.category,
-        severity: row.severity,
-        input: {
-          suggestionId: row.id,
-          jobId: row.job_id,
-          autoApply: shouldAutoApply(policy, {
-            category: row.category,
-            severity: row.severity,
-            edits_file: row.target_file !== null && (row.proposed_content !== null || row.suggested_change !== null),
-            analyzer_auto_apply: row.analyzer_auto_apply,
-          }),
-          ttlMs,
-          rollbackWindowMs: policy.rollback_window_days * DAY_MS,
-          requiredApprovals: requiredApprovals(row, twoPersonRule),
-        },
-      }));
+      const suggestions: StoredSuggestion[] = stored.map((row) => {
+        const approvals = requiredApprovals(row, twoPersonRule);
+        const policyAllows = shouldAutoApply(policy, {
+          category: row.category,
+          severity: row.severity,
+          edits_file: row.target_file !== null && (row.proposed_content !== null || row.suggested_change !== null),
+          analyzer_auto_apply: row.analyzer_auto_apply,
+        });
+        return {
+          id: row.id,
+          category: row.category,
+          severity: row.severity,
+          input: {
+            suggestionId: row.id,
+            jobId: row.job_id,
+            // What needs two people never applies by itself.
+            autoApply: policyAllows && approvals === 1,
+            ttlMs,
+            rollbackWindowMs: policy.rollback_window_days * DAY_MS,
+            requiredApprovals: approvals,
+          },
+        };
+      });
       return { suggestions, duplicates };
     },
 

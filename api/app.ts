@@ -2,29 +2,61 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import express, { type Express } from 'express';
+import { ipKeyGenerator, rateLimit } from 'express-rate-limit';
+import helmet from 'helmet';
+import { authenticate } from './auth.js';
 import type { ApiDeps } from './context.js';
 import { errorHandler, routeNotFound } from './errors.js';
 import { actionsRouter } from './routes/actions.js';
 import { healthRouter } from './routes/health.js';
 import { jobsRouter } from './routes/jobs.js';
+import { metricsRouter } from './routes/metrics.js';
 import { reviewsRouter } from './routes/reviews.js';
+import { statsRouter } from './routes/stats.js';
 import { suggestionsRouter } from './routes/suggestions.js';
 
 export function createApp(deps: ApiDeps): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'simple'); // no nested objects from query strings
+  app.use(
+    helmet({
+      contentSecurityPolicy: {
+        useDefaults: true,
+        // The dashboard loads only its own bundle; AI text it shows can never pull in a script.
+        directives: { 'script-src': ["'self'"], 'connect-src': ["'self'"], 'img-src': ["'self'", 'data:'], 'frame-ancestors': ["'none'"] },
+      },
+    }),
+  );
+  // CORS stays closed: no Access-Control-* headers, so other origins' pages cannot call the API.
   app.use(express.json({ limit: '1mb', strict: false }));
 
   const api = express.Router();
+  api.use(authenticate(deps.tokens));
+  // Deciding and triggering are rate limited per caller; reads are not.
+  api.use(
+    rateLimit({
+      windowMs: 60_000,
+      limit: deps.commandRateLimit ?? 120,
+      standardHeaders: 'draft-8',
+      legacyHeaders: false,
+      skip: (req) => req.method === 'GET' || req.method === 'HEAD',
+      keyGenerator: (req, res) => `${res.locals.actor ?? 'anonymous'}:${ipKeyGenerator(req.ip ?? '')}`,
+      handler: (_req, res) => {
+        res.status(429).json({ success: false, error: 'too many commands; wait a minute and try again', detail: null });
+      },
+    }),
+  );
   api.use(healthRouter(deps));
   api.use(reviewsRouter(deps));
   api.use(suggestionsRouter(deps));
   api.use(actionsRouter(deps));
   api.use(jobsRouter(deps));
+  api.use(statsRouter(deps));
   api.use(routeNotFound);
 
   app.use(healthRouter(deps));
+  app.use(metricsRouter(deps));
   app.use('/api/v1', api);
   if (deps.webDist && existsSync(path.join(deps.webDist, 'index.html'))) {
     app.use(express.static(deps.webDist, { index: 'index.html', maxAge: '1h' }));

@@ -2,6 +2,7 @@
 import type { Client } from '@temporalio/client';
 import type { Logger } from 'pino';
 import type { Db } from '../db/knex.js';
+import type { ApiToken } from './auth.js';
 
 export interface ApiDeps {
   db: Db;
@@ -12,6 +13,15 @@ export interface ApiDeps {
   temporalUiUrl: string | null;
   analyzerStatus: () => Promise<{ active: 'openclaw' | 'rules'; openclaw: { available: boolean; version: string | null; problem: string | null } }>;
   log: Logger;
+  /** bearer tokens; empty means open (and then the server listens on loopback only) */
+  tokens: ApiToken[];
+  /** commands (POST/PUT) a caller may send per minute */
+  commandRateLimit?: number;
   /** the built dashboard, served at / when present */
   webDist: string | null;
+  /**
+   * Makes one job's Temporal schedule match its file (the worker's reconciler, passed in by whoever
+   * starts the API); without it an edited job's schedule follows at the worker's next reconcile.
+   */
+  reconcileSchedule?: (jobId: string) => Promise<'created' | 'updated' | 'paused' | 'deleted' | 'unchanged'>;
 }

@@ -8,9 +8,11 @@ import pino, { type Logger } from 'pino';
 import { chooseAnalyzer } from '../activities/analyze.js';
 import { openclawStatus } from '../activities/openclaw.js';
 import { createApp } from '../api/app.js';
+import { loadTokens } from '../api/auth.js';
 import type { ServiceConfig } from '../core/config.js';
 import { startEmbeddedPostgres } from '../db/embedded.js';
 import { createDb, migrateLatest, type Db } from '../db/knex.js';
+import { reconcileJobSchedule, startScheduleReconciler } from '../worker/schedules.js';
 import { ensureSearchAttributes } from '../worker/search-attributes.js';
 import { startDevServer } from '../worker/temporal-dev-server.js';
 import { createWorkers } from '../worker/workers.js';
@@ -110,6 +112,7 @@ export async function startRuntime(
           procclawHome: config.procclawHome,
           analyzer: config.analyzer,
           dashboardUrl: config.publicUrl ?? `http://127.0.0.1:${config.port}`,
+          retentionDays: config.retentionDays,
           log,
         },
       });
@@ -123,6 +126,10 @@ export async function startRuntime(
           await nativeConnection.close();
         },
       });
+      // Schedules follow the job files: now, within seconds of a change, and every minute.
+      const reconciler = startScheduleReconciler({ client, jobsSource, log });
+      stoppers.push({ name: 'schedule reconciler', stop: () => reconciler.stop() });
+      await reconciler.ready;
     }
 
     let apiUrl: string | null = null;
@@ -136,6 +143,8 @@ export async function startRuntime(
         analyzerStatus: async () => ({ active: await chooseAnalyzer(config.analyzer), openclaw: await openclawStatus(config.analyzer.openclawBin) }),
         log,
         webDist: path.join(ROOT, 'web', 'dist'),
+        tokens: loadTokens(config),
+        reconcileSchedule: (jobId) => reconcileJobSchedule(client, jobsSource, jobId),
       });
       const server: Server = createServer(app);
       await new Promise<void>((resolve, reject) => {

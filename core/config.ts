@@ -3,6 +3,9 @@
 import path from 'node:path';
 import { z } from 'zod';
 
+/** Days reviews, suggestions, actions, runs and notifications are kept (HEALING_RETENTION_DAYS). */
+export const DEFAULT_RETENTION_DAYS = 90;
+
 const EnvSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65_535).default(3000),
   HOST: z.string().optional(),
@@ -14,10 +17,12 @@ const EnvSchema = z.object({
   HEALING_JOBS_DIR: z.string().optional(),
   HEALING_DATA_DIR: z.string().optional(),
   HEALING_API_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  HEALING_TOKENS_FILE: z.string().optional(),
   HEALING_ANALYZER: z.enum(['openclaw', 'rules', 'auto']).default('auto'),
   HEALING_ANALYSIS_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(1),
   HEALING_ANALYSIS_TIMEOUT_S: z.coerce.number().int().min(5).max(3600).default(300),
   HEALING_PUBLIC_URL: z.string().url().optional(),
+  HEALING_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(DEFAULT_RETENTION_DAYS),
   OPENCLAW_BIN: z.string().min(1).default('openclaw'),
   OPENCLAW_AGENT: z.string().min(1).optional(),
   OPENCLAW_THINKING: z.string().min(1).optional(),
@@ -36,9 +41,11 @@ export interface ServiceConfig {
   jobsSource: string | null;
   dataDir: string;
   apiToken: string | null;
+  tokensFile: string | null;
   analyzer: { mode: 'openclaw' | 'rules' | 'auto'; openclawBin: string; agent: string | null; thinking: string | null; timeoutSeconds: number };
   analysisConcurrency: number;
   publicUrl: string | null;
+  retentionDays: number;
   home: string;
   procclawHome: string;
   logLevel: string;
@@ -56,11 +63,15 @@ export function loadConfig(env: Record<string, string | undefined>, cwd: string,
     throw new ConfigError(`invalid configuration:\n  ${lines.join('\n  ')}`);
   }
   const e = parsed.data;
+  const open = !e.HEALING_API_TOKEN && !e.HEALING_TOKENS_FILE;
+  if (open && e.HOST && !['127.0.0.1', 'localhost', '::1'].includes(e.HOST)) {
+    throw new ConfigError(`invalid configuration:\n  HOST: ${e.HOST} is reachable from other machines; set HEALING_API_TOKEN (or HEALING_TOKENS_FILE) first, or listen on 127.0.0.1`);
+  }
   const dataDir = path.resolve(cwd, e.HEALING_DATA_DIR ?? '.healing');
   return {
     port: e.PORT,
     // Without a token the API is open, so it listens on loopback only.
-    host: e.HOST ?? (e.HEALING_API_TOKEN ? '0.0.0.0' : '127.0.0.1'),
+    host: e.HOST ?? (e.HEALING_API_TOKEN || e.HEALING_TOKENS_FILE ? '0.0.0.0' : '127.0.0.1'),
     databaseUrl: e.DATABASE_URL ?? null,
     temporalAddress: e.TEMPORAL_ADDRESS ?? null,
     temporalNamespace: e.TEMPORAL_NAMESPACE,
@@ -69,6 +80,7 @@ export function loadConfig(env: Record<string, string | undefined>, cwd: string,
     jobsSource: e.HEALING_JOBS_DIR ? path.resolve(cwd, e.HEALING_JOBS_DIR) : null,
     dataDir,
     apiToken: e.HEALING_API_TOKEN ?? null,
+    tokensFile: e.HEALING_TOKENS_FILE ? path.resolve(cwd, e.HEALING_TOKENS_FILE) : null,
     analyzer: {
       mode: e.HEALING_ANALYZER,
       openclawBin: e.OPENCLAW_BIN,
@@ -78,6 +90,7 @@ export function loadConfig(env: Record<string, string | undefined>, cwd: string,
     },
     analysisConcurrency: e.HEALING_ANALYSIS_CONCURRENCY,
     publicUrl: e.HEALING_PUBLIC_URL ?? null,
+    retentionDays: e.HEALING_RETENTION_DAYS,
     home,
     procclawHome: e.PROCCLAW_HOME ?? path.join(home, '.procclaw'),
     logLevel: e.LOG_LEVEL,

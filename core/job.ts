@@ -44,7 +44,7 @@ export const SuggestionBehaviorSchema = z.looseObject({
   suggestion_ttl_days: z.number().int().min(1).max(365).default(14),
   rollback_window_days: z.number().int().min(1).max(365).default(30),
   /** critical and security suggestions need two different approvers */
-  two_person_rule: z.boolean().default(false),
+  two_person_rule: z.boolean().default(true),
 });
 
 export const BusinessLogSchema = z.looseObject({

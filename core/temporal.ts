@@ -11,6 +11,14 @@ export const reviewWorkflowId = (jobId: string): string => `healing-review/${job
 export const suggestionWorkflowId = (suggestionId: number): string => `healing-suggestion/${suggestionId}`;
 export const scheduleId = (jobId: string): string => `healing-schedule/${jobId}`;
 export const RETENTION_SCHEDULE_ID = 'healing-retention';
+/** Every per-job schedule id starts with this; the reconciler owns all of them. */
+export const SCHEDULE_ID_PREFIX = 'healing-schedule/';
+/**
+ * The id a schedule gives the workflow it starts (the server appends the scheduled time), which
+ * then starts the job's review under the one-per-job id `healing-review/<jobId>`.
+ */
+export const scheduledReviewWorkflowId = (jobId: string): string => `healing-scheduled-review/${jobId}`;
+export const RETENTION_WORKFLOW_ID = 'healing-retention';
 
 export const UPDATE_NAMES = { approve: 'approve', reject: 'reject', apply: 'apply', rollback: 'rollback' } as const;
 export const QUERY_NAMES = { state: 'state' } as const;
@@ -66,6 +74,8 @@ export interface SuggestionInput {
 
 export interface ApproveArgs {
   by: string;
+  /** whether `by` comes from an API token (open mode has one anonymous person) */
+  identified?: boolean;
   comment?: string | null;
   /** apply at once after approving (the default) */
   apply?: boolean;
@@ -95,4 +105,45 @@ export interface SuggestionState {
   busy: boolean;
   action_id: number | null;
   approvals: string[];
+}
+
+export interface ScheduledReviewInput {
+  jobId: string;
+}
+
+export interface ScheduledReviewOutcome {
+  /** false when a review of the job was already running: the scheduled one joins it */
+  started: boolean;
+  reviewWorkflowId: string;
+  status: ReviewOutcome['status'] | 'already_running';
+  reviewId: number | null;
+}
+
+/** Row counts a retention pass removed (or may still remove), per table. */
+export interface RetentionCounts {
+  reviews: number;
+  suggestions: number;
+  actions: number;
+  runs: number;
+  notifications: number;
+}
+
+export interface RetentionInput {
+  /** overrides the worker's HEALING_RETENTION_DAYS */
+  retentionDays?: number;
+  /** rows per table per activity call */
+  batchSize?: number;
+  /** batches before the workflow continues as new (keeps its history short) */
+  batchesPerRun?: number;
+  /** carried across continue-as-new: the cut-off fixed by the first run, and the totals so far */
+  cutoff?: string;
+  retentionDaysUsed?: number;
+  totals?: RetentionCounts;
+  startedAt?: string;
+}
+
+export interface RetentionOutcome {
+  cutoff: string;
+  retentionDays: number;
+  removed: RetentionCounts;
 }

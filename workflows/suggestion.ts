@@ -106,6 +106,12 @@ export async function suggestionWorkflow(input: SuggestionInput): Promise<Sugges
     {
       validator: (args) => {
         check('approve');
+        if (input.requiredApprovals > 1 && args.identified === false) {
+          throw refused(
+            `this ${'suggestion'} needs ${input.requiredApprovals} different approvers, each with their own API token: configure HEALING_TOKENS_FILE, or set self_healing.suggestions.two_person_rule: false for the job`,
+            status,
+          );
+        }
         if (approvers.includes(args.by)) throw refused(`${args.by} has already approved; a second approver is needed`, status);
       },
     },

@@ -36,7 +36,7 @@ export function suggestionsRouter(deps: ApiDeps): Router {
     const suggestion = await getSuggestion(deps.db, id);
     if (!suggestion) throw notFound(`suggestion ${id}`);
     const by = actor(res);
-    const result = await sendCommand(await deps.temporal(), id, name, { ...args, by }, async () => (await getSuggestion(deps.db, id))?.status);
+    const result = await sendCommand(await deps.temporal(), id, name, { ...args, by, identified: res.locals.identified === true }, async () => (await getSuggestion(deps.db, id))?.status);
     res.json({ success: true, suggestion_id: id, ...result });
   };
 

@@ -13,7 +13,9 @@ import { chooseAnalyzer } from '../../activities/analyze.js';
 import type { AnalyzerSettings } from '../../activities/deps.js';
 import { openclawStatus } from '../../activities/openclaw.js';
 import { createApp } from '../../api/app.js';
+import type { ApiToken } from '../../api/auth.js';
 import type { Db } from '../../db/knex.js';
+import { reconcileJobSchedule } from '../../worker/schedules.js';
 import { ensureSearchAttributes } from '../../worker/search-attributes.js';
 import { createWorkers, type HealingWorkers } from '../../worker/workers.js';
 import { createTestDatabase } from './database.js';
@@ -36,7 +38,16 @@ export interface Stack {
 
 let runtimeInstalled = false;
 
-export async function startStack(opts: { jobsDir?: string; analyzer?: Partial<AnalyzerSettings>; analysisConcurrency?: number } = {}): Promise<Stack> {
+export interface StackOptions {
+  jobsDir?: string;
+  analyzer?: Partial<AnalyzerSettings>;
+  analysisConcurrency?: number;
+  webDist?: string;
+  tokens?: ApiToken[];
+  commandRateLimit?: number;
+}
+
+export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   if (!runtimeInstalled) {
     // The SDK's own INFO lines (worker state changes) would bury test output.
     Runtime.install({ logger: new DefaultLogger(process.env.TEST_LOG_LEVEL === 'debug' ? 'DEBUG' : 'WARN') });
@@ -82,7 +93,10 @@ export async function startStack(opts: { jobsDir?: string; analyzer?: Partial<An
     temporalUiUrl: 'http://temporal-ui.test',
     analyzerStatus: async () => ({ active: await chooseAnalyzer(analyzer), openclaw: await openclawStatus(analyzer.openclawBin) }),
     log,
-    webDist: null,
+    webDist: opts.webDist ?? null,
+    tokens: opts.tokens ?? [],
+    commandRateLimit: opts.commandRateLimit,
+    reconcileSchedule: (jobId) => reconcileJobSchedule(env.client, jobsDir, jobId),
   });
   const server: Server = await new Promise((resolve) => {
     const s = app.listen(0, '127.0.0.1', () => resolve(s));
@@ -111,10 +125,12 @@ export async function startStack(opts: { jobsDir?: string; analyzer?: Partial<An
 }
 
 /** JSON request helper: answers status and parsed body. */
-export async function http(base: string, method: string, url: string, body?: unknown): Promise<{ status: number; body: any }> {
+export async function http(base: string, method: string, url: string, body?: unknown, token?: string): Promise<{ status: number; body: any; headers: Headers }> {
+  const headers: Record<string, string> = body === undefined ? {} : { 'content-type': 'application/json' };
+  if (token) headers.authorization = `Bearer ${token}`;
   const response = await fetch(base + url, {
     method,
-    headers: body === undefined ? {} : { 'content-type': 'application/json' },
+    headers,
     body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
   });
   const text = await response.text();
@@ -124,7 +140,7 @@ export async function http(base: string, method: string, url: string, body?: unk
   } catch {
     // not JSON: keep the text
   }
-  return { status: response.status, body: parsed };
+  return { status: response.status, body: parsed, headers: response.headers };
 }
 
 /** Polls until `check` returns a value (not undefined/false), or fails after the time-out. */
