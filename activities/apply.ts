@@ -13,6 +13,7 @@ import { findJob } from '../db/catalog.js';
 import { getSuggestion, updateSuggestion } from '../db/suggestions.js';
 import type { ActivityDeps } from './deps.js';
 import { writeFileAtomic } from './files.js';
+import { rewriteFileWithAi } from './rewrite.js';
 import { verifyFileContent } from './verify.js';
 
 type FileRole = 'config' | 'script' | 'prompt';
@@ -59,15 +60,30 @@ export function createApplyActivities(deps: ActivityDeps) {
   }
 
   return {
+    /** Asks the AI for the complete new file of a suggestion that only describes its change. */
+    async rewriteProposal(input: { suggestionId: number }): Promise<void> {
+      const suggestion = await getSuggestion(db, input.suggestionId);
+      if (!suggestion?.target_file || suggestion.proposed_content !== null || !suggestion.suggested_change) return;
+      const { real, role } = await guardedTarget(suggestion.job_id, suggestion.target_file);
+      const current = await readFile(real, 'utf8');
+      if (suggestion.current_sha256 && sha256(current) !== suggestion.current_sha256) {
+        throw fail(ERROR_TYPES.staleFile, `${suggestion.target_file} changed since the review read it; re-run the review to get a suggestion made against the file as it is now`);
+      }
+      const file = { role, path: suggestion.target_file, content: current, sha256: sha256(current), truncated: false };
+      const rewritten = await rewriteFileWithAi(deps.analyzer, file, suggestion.suggested_change);
+      await updateSuggestion(db, input.suggestionId, { proposed_content: rewritten.content, ai_session_key: rewritten.sessionKey });
+    },
+
     /** Guard, staleness check, backup and the action row. Null action: nothing to edit. */
-    async prepareApply(input: { suggestionId: number; attempt: number; by: string }): Promise<{ actionId: number | null }> {
+    async prepareApply(input: { suggestionId: number; attempt: number; by: string }): Promise<{ actionId: number | null; needsRewrite?: boolean }> {
       const existing = await db('healing_actions').where({ suggestion_id: input.suggestionId, attempt: input.attempt }).first();
       if (existing) return { actionId: existing.id as number };
       const suggestion = await getSuggestion(db, input.suggestionId);
       if (!suggestion) throw fail(ERROR_TYPES.guardRefusal, `suggestion ${input.suggestionId} does not exist`);
       if (!suggestion.target_file) return { actionId: null };
       if (suggestion.proposed_content === null) {
-        throw fail(ERROR_TYPES.guardRefusal, 'this suggestion describes a change but carries no new file content; apply it by hand, or re-run the review with the openclaw analyzer');
+        if (suggestion.suggested_change) return { actionId: null, needsRewrite: true };
+        throw fail(ERROR_TYPES.guardRefusal, 'this suggestion names a file but neither the change nor its new content; apply it by hand');
       }
       const { real, role } = await guardedTarget(suggestion.job_id, suggestion.target_file);
       const current = await readFile(real, 'utf8');
@@ -92,7 +108,7 @@ export function createApplyActivities(deps: ActivityDeps) {
         original_sha256: currentSha,
         new_sha256: sha256(suggestion.proposed_content),
         backup_path: backupPath,
-        ai_session_key: null,
+        ai_session_key: suggestion.ai_session_key,
       });
       return { actionId: action.id };
     },

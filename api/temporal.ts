@@ -16,6 +16,7 @@ import {
   type CommandResult,
   type ReviewInput,
 } from '../core/temporal.js';
+import type { Db } from '../db/knex.js';
 import { HttpError, isUnavailable } from './errors.js';
 
 export interface StartedReview {
@@ -24,17 +25,27 @@ export interface StartedReview {
   alreadyRunning: boolean;
 }
 
-export async function startReview(client: Client, input: ReviewInput): Promise<StartedReview> {
+export async function startReview(client: Client, db: Db, input: ReviewInput): Promise<StartedReview> {
   const workflowId = reviewWorkflowId(input.jobId);
+  const start = () => client.workflow.start('reviewWorkflow', { workflowId, taskQueue: TASK_QUEUE, args: [input] });
   try {
-    const handle = await client.workflow.start('reviewWorkflow', { workflowId, taskQueue: TASK_QUEUE, args: [input] });
+    const handle = await start();
     return { workflowId, runId: handle.firstExecutionRunId, alreadyRunning: false };
   } catch (error) {
-    if (error instanceof WorkflowExecutionAlreadyStartedError) {
-      const description = await client.workflow.getHandle(workflowId).describe();
-      return { workflowId, runId: description.runId, alreadyRunning: true };
+    if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw unavailableOr(error);
+    const running = client.workflow.getHandle(workflowId);
+    const { runId } = await running.describe();
+    // A review whose row is already closed is only returning: let it, then start the new one.
+    if (await reviewRowClosed(db, runId)) {
+      await Promise.race([running.result().catch(() => undefined), new Promise((resolve) => setTimeout(resolve, 5_000))]);
+      try {
+        const handle = await start();
+        return { workflowId, runId: handle.firstExecutionRunId, alreadyRunning: false };
+      } catch (retryError) {
+        if (!(retryError instanceof WorkflowExecutionAlreadyStartedError)) throw unavailableOr(retryError);
+      }
     }
-    throw unavailableOr(error);
+    return { workflowId, runId: (await running.describe()).runId, alreadyRunning: true };
   }
 }
 
@@ -72,6 +83,11 @@ function applicationFailure(error: unknown): ApplicationFailure | undefined {
     current = current.cause;
   }
   return undefined;
+}
+
+async function reviewRowClosed(db: Db, workflowRunId: string): Promise<boolean> {
+  const row = await db('healing_reviews').where({ workflow_run_id: workflowRunId }).first('status');
+  return Boolean(row && row.status !== 'running');
 }
 
 function unavailableOr(error: unknown): unknown {

@@ -25,6 +25,8 @@ export interface SuggestionRecord {
   current_sha256: string | null;
   fingerprint: string;
   analyzer_auto_apply: boolean | null;
+  /** the AI session that wrote proposed_content, when it was written at apply time */
+  ai_session_key: string | null;
   status: SuggestionStatus;
   workflow_id: string | null;
   reviewed_at: Date | null;
@@ -43,7 +45,7 @@ export interface SuggestionRecord {
 export type NewSuggestion = Omit<
   SuggestionRecord,
   | 'id' | 'status' | 'workflow_id' | 'reviewed_at' | 'reviewed_by' | 'review_comment' | 'rejection_reason' | 'error_message'
-  | 'approvals' | 'applied_at' | 'action_id' | 'created_at' | 'updated_at'
+  | 'approvals' | 'applied_at' | 'action_id' | 'created_at' | 'updated_at' | 'ai_session_key'
 >;
 
 export interface SuggestionFilters {
@@ -109,7 +111,7 @@ export async function getSuggestion(db: Db, id: number): Promise<SuggestionRecor
 export type SuggestionPatch = Partial<
   Pick<
     SuggestionRecord,
-    'status' | 'workflow_id' | 'reviewed_at' | 'reviewed_by' | 'review_comment' | 'rejection_reason' | 'error_message' | 'applied_at' | 'action_id'
+    'status' | 'workflow_id' | 'reviewed_at' | 'reviewed_by' | 'review_comment' | 'rejection_reason' | 'error_message' | 'applied_at' | 'action_id' | 'proposed_content' | 'ai_session_key'
   >
 > & { approvals?: SuggestionRecord['approvals'] };
 

@@ -73,6 +73,7 @@ export async function up(knex: Knex): Promise<void> {
     t.text('current_sha256');
     t.text('fingerprint').notNullable();
     t.boolean('analyzer_auto_apply');
+    t.text('ai_session_key'); // the AI session that wrote proposed_content at apply time
     t.text('status').notNullable().defaultTo('pending');
     t.text('workflow_id');
     t.timestamp('reviewed_at', { useTz: true });

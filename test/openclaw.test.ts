@@ -1,8 +1,11 @@
 // The openclaw analyzer through the fake CLI: every answer shape the real one gives, and the
 // one-review-per-job rule.
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { seedDemoRuns, writeDemoWorkspace } from '../cli/demo.js';
 import { eventually, http, startStack, type Stack } from './helpers/stack.js';
+import { createSuggestion } from './helpers/suggestions.js';
 
 let stack: Stack;
 
@@ -86,6 +89,22 @@ describe('the openclaw analyzer', () => {
     await eventually(async () => (await http(stack.api, 'GET', `/api/v1/healing/reviews/${first.body.review_id}`)).body.status !== 'running', 30_000);
     const reviews = await http(stack.api, 'GET', '/api/v1/healing/reviews?job_id=healthy-cleanup');
     expect(reviews.body.total).toBe(1);
+  });
+});
+
+describe('AI-assisted apply', () => {
+  it('when a suggestion describes a change without the new content, approving asks openclaw for the file and applies it', async () => {
+    process.env.FAKE_OPENCLAW_MODE = 'good';
+    const file = path.join(stack.jobsDir, 'healthy-cleanup.yaml');
+    const before = await readFile(file, 'utf8');
+    const id = await createSuggestion(stack, { jobId: 'healthy-cleanup', targetFile: file, proposed: null, suggestedChange: 'add a retry block' });
+    const answer = await http(stack.api, 'POST', `/api/v1/healing/suggestions/${id}/approve`, {});
+    expect(answer.body.status).toBe('applied');
+    const after = await readFile(file, 'utf8');
+    expect(after.startsWith(before.trimEnd())).toBe(true);
+    expect(after).toContain('# reviewed by fake openclaw');
+    const action = (await http(stack.api, 'GET', `/api/v1/healing/actions/${answer.body.action_id}`)).body;
+    expect(action.ai_session_key).toMatch(/^healing-rewrite-/);
   });
 });
 

@@ -38,7 +38,7 @@ export async function createWorkers(opts: {
   interceptors?: WorkerInterceptors;
 }): Promise<HealingWorkers> {
   const activities = createActivities(opts.deps);
-  const { analyze, ...ioActivities } = activities;
+  const { analyze, rewriteProposal, ...ioActivities } = activities;
   const main = await Worker.create({
     connection: opts.connection,
     namespace: opts.namespace,
@@ -51,7 +51,7 @@ export async function createWorkers(opts: {
     connection: opts.connection,
     namespace: opts.namespace,
     taskQueue: ANALYSIS_TASK_QUEUE,
-    activities: { analyze },
+    activities: { analyze, rewriteProposal },
     maxConcurrentActivityTaskExecutions: opts.analysisConcurrency,
   });
   return {

@@ -19,7 +19,7 @@ import {
   type RollbackArgs,
   type SuggestionInput,
 } from '../core/temporal.js';
-import { io } from './activity-proxies.js';
+import { analysis, io } from './activity-proxies.js';
 import { applyUpdate, approveUpdate, rejectUpdate, rollbackUpdate, stateQuery } from './definitions.js';
 
 export async function suggestionWorkflow(input: SuggestionInput): Promise<SuggestionStatus> {
@@ -52,9 +52,13 @@ export async function suggestionWorkflow(input: SuggestionInput): Promise<Sugges
   const apply = async (by: string): Promise<CommandResult> => {
     attempt += 1;
     const compensations: (() => Promise<unknown>)[] = [];
-    let prepared: { actionId: number | null } = { actionId: null };
+    let prepared: { actionId: number | null; needsRewrite?: boolean } = { actionId: null };
     try {
       prepared = await io.prepareApply({ suggestionId: id, attempt, by });
+      if (prepared.needsRewrite) {
+        await analysis.rewriteProposal({ suggestionId: id });
+        prepared = await io.prepareApply({ suggestionId: id, attempt, by });
+      }
       if (prepared.actionId === null) {
         // Nothing to edit: the suggestion is advice; marking it applied is the whole change.
         await io.completeApply({ suggestionId: id, actionId: null, by });

@@ -32,7 +32,7 @@ export function reviewsRouter(deps: ApiDeps): Router {
     if (!job.config.self_healing.enabled) {
       throw new HttpError(409, `self-healing is not enabled for job "${jobId}"; set self_healing.enabled: true in its file or through PUT /api/v1/jobs/${jobId}/self-healing`);
     }
-    const started = await startReview(await deps.temporal(), { jobId, trigger: 'manual', force });
+    const started = await startReview(await deps.temporal(), deps.db, { jobId, trigger: 'manual', force });
     const reviewId = await waitForReviewRow(deps.db, started.runId);
     return {
       success: true,

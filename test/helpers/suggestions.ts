@@ -19,6 +19,7 @@ export async function createSuggestion(
     category?: string;
     severity?: 'low' | 'medium' | 'high' | 'critical';
     title?: string;
+    suggestedChange?: string;
     input?: Partial<SuggestionInput>;
   },
 ): Promise<number> {
@@ -38,6 +39,7 @@ export async function createSuggestion(
       severity_rank: severityRank(severity),
       title: opts.title ?? `test suggestion ${counter}`,
       description: 'made by a test',
+      suggested_change: opts.suggestedChange ?? null,
       target_file: opts.targetFile,
       proposed_content: opts.proposed,
       current_content: current,

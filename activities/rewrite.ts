@@ -1,0 +1,44 @@
+// AI-assisted apply: a suggestion that describes a change but carries no new file content asks
+// the openclaw analyzer for the complete new file, which then goes through the same apply saga.
+import { randomUUID } from 'node:crypto';
+import { ApplicationFailure, Context } from '@temporalio/activity';
+import { AnalyzerOutputError, parseRewriteOutput } from '../core/parse-ai.js';
+import { buildRewritePrompt } from '../core/prompt.js';
+import type { JobFile } from '../core/review.js';
+import { ERROR_TYPES } from '../core/temporal.js';
+import { chooseAnalyzer } from './analyze.js';
+import type { AnalyzerSettings } from './deps.js';
+import { runCli } from './openclaw.js';
+
+export async function rewriteFileWithAi(settings: AnalyzerSettings, file: JobFile, suggestedChange: string): Promise<{ content: string; sessionKey: string }> {
+  if ((await chooseAnalyzer(settings)) !== 'openclaw') {
+    throw ApplicationFailure.create({
+      message: 'this suggestion describes a change without the new file content, and writing it needs the openclaw analyzer, which is not available here; apply it by hand',
+      type: ERROR_TYPES.guardRefusal,
+      nonRetryable: true,
+    });
+  }
+  const sessionKey = `healing-rewrite-${randomUUID()}`;
+  const activity = currentActivity();
+  const result = await runCli(
+    settings.openclawBin,
+    ['agent', '--local', '--session-id', sessionKey, '--message', buildRewritePrompt(file, suggestedChange), '--json', '--timeout', String(settings.timeoutSeconds)],
+    { timeoutMs: (settings.timeoutSeconds + 30) * 1000, signal: activity?.cancellationSignal, onTick: () => activity?.heartbeat() },
+  );
+  try {
+    return { content: parseRewriteOutput(result.stdout), sessionKey };
+  } catch (error) {
+    if (error instanceof AnalyzerOutputError) {
+      throw ApplicationFailure.create({ message: `openclaw could not write the change: ${error.message}`, type: ERROR_TYPES.analyzerFailed });
+    }
+    throw error;
+  }
+}
+
+function currentActivity(): Context | null {
+  try {
+    return Context.current();
+  } catch {
+    return null;
+  }
+}
