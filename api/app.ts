@@ -5,6 +5,7 @@ import express, { type Express } from 'express';
 import { ipKeyGenerator, rateLimit } from 'express-rate-limit';
 import helmet from 'helmet';
 import { authenticate } from './auth.js';
+import { openApiDocument } from './openapi.js';
 import type { ApiDeps } from './context.js';
 import { errorHandler, routeNotFound } from './errors.js';
 import { actionsRouter } from './routes/actions.js';
@@ -32,6 +33,10 @@ export function createApp(deps: ApiDeps): Express {
   app.use(express.json({ limit: '1mb', strict: false }));
 
   const api = express.Router();
+  const openapi = openApiDocument();
+  api.get('/openapi.json', (_req, res) => {
+    res.json(openapi);
+  });
   api.use(authenticate(deps.tokens));
   // Deciding and triggering are rate limited per caller; reads are not.
   api.use(

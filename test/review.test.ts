@@ -166,6 +166,18 @@ describe('the review API', () => {
     expect(manual.body.reviews.every((r: any) => r.trigger === 'on_failure')).toBe(true);
   });
 
+  it('publishes an OpenAPI document naming every endpoint of the seed with its request schemas', async () => {
+    const doc = await http(stack.api, 'GET', '/api/v1/openapi.json');
+    expect(doc.status).toBe(200);
+    expect(doc.body.openapi).toBe('3.1.0');
+    for (const route of ['/healing/reviews', '/healing/reviews/{id}', '/healing/trigger', '/healing/suggestions', '/healing/suggestions/{id}/approve',
+      '/healing/suggestions/{id}/reject', '/healing/suggestions/{id}/apply', '/healing/actions', '/healing/actions/{id}/rollback', '/healing/stats',
+      '/jobs/{id}/healing/summary', '/jobs/{id}/runs', '/jobs/{id}/self-healing']) {
+      expect(doc.body.paths, route).toHaveProperty([route]);
+    }
+    expect(doc.body.paths['/healing/suggestions/{id}/reject'].post.requestBody.content['application/json'].schema.required).toEqual(['reason']);
+  });
+
   it('health says Postgres, Temporal and a worker are reachable and which analyzer is active', async () => {
     const health = await http(stack.api, 'GET', '/health');
     expect(health.status).toBe(200);

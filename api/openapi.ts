@@ -1,0 +1,83 @@
+// The OpenAPI document, built from the same zod schemas that validate requests, so it cannot
+// drift from what the API accepts.
+import { z } from 'zod';
+import { SelfHealingSchema } from '../core/job.js';
+import {
+  ActionListQuery,
+  ApproveBody,
+  RejectBody,
+  ReviewListQuery,
+  RollbackBody,
+  RunListQuery,
+  RunReportBody,
+  SuggestionListQuery,
+  TriggerBody,
+  TriggerForJobBody,
+} from './schemas.js';
+
+type Op = { summary: string; query?: z.ZodObject; body?: z.ZodType; pathId?: 'integer' | 'job'; answers?: number[] };
+
+const OPERATIONS: Record<string, Record<string, Op>> = {
+  '/healing/reviews': { get: { summary: 'List reviews', query: ReviewListQuery } },
+  '/healing/reviews/{id}': { get: { summary: 'A review with its suggestions', pathId: 'integer', answers: [404] } },
+  '/healing/trigger': { post: { summary: 'Start a review of a job', body: TriggerBody, answers: [202, 404, 409] } },
+  '/healing/reviews/{id}/trigger': { post: { summary: 'Start a review of the job {id}', body: TriggerForJobBody, pathId: 'job', answers: [202, 404, 409] } },
+  '/healing/suggestions': { get: { summary: 'List suggestions', query: SuggestionListQuery } },
+  '/healing/suggestions/pending/count': { get: { summary: 'How many suggestions wait for a decision' } },
+  '/healing/suggestions/{id}': { get: { summary: 'A suggestion with the diff of its change', pathId: 'integer', answers: [404] } },
+  '/healing/suggestions/{id}/approve': { post: { summary: 'Approve (and by default apply)', body: ApproveBody, pathId: 'integer', answers: [404, 409] } },
+  '/healing/suggestions/{id}/reject': { post: { summary: 'Reject with a reason', body: RejectBody, pathId: 'integer', answers: [404, 409] } },
+  '/healing/suggestions/{id}/apply': { post: { summary: 'Apply an approved suggestion, or retry a failed apply', pathId: 'integer', answers: [404, 409] } },
+  '/healing/actions': { get: { summary: 'List applied changes', query: ActionListQuery } },
+  '/healing/actions/{id}': { get: { summary: 'An applied change with its diff', pathId: 'integer', answers: [404] } },
+  '/healing/actions/{id}/rollback': { post: { summary: 'Restore the original content', body: RollbackBody, pathId: 'integer', answers: [404, 409] } },
+  '/healing/stats': { get: { summary: 'Global statistics' } },
+  '/healing/stats/{id}': { get: { summary: 'One job’s statistics', pathId: 'job', answers: [404] } },
+  '/jobs/{id}/healing/summary': { get: { summary: 'One job’s healing summary', pathId: 'job', answers: [404] } },
+  '/jobs': { get: { summary: 'The job catalog, with load errors' } },
+  '/jobs/{id}': { get: { summary: 'One job', pathId: 'job', answers: [404] } },
+  '/jobs/{id}/self-healing': { put: { summary: 'Edit a job’s self_healing block in its file', body: SelfHealingSchema, pathId: 'job', answers: [404] } },
+  '/jobs/{id}/runs': {
+    get: { summary: 'A job’s run reports', query: RunListQuery, pathId: 'job' },
+    post: { summary: 'Report a run (idempotent on external_id)', body: RunReportBody, pathId: 'job', answers: [201, 404] },
+  },
+  '/health': { get: { summary: 'Postgres, Temporal, worker and analyzer', answers: [503] } },
+};
+
+const ErrorBody = {
+  type: 'object',
+  required: ['success', 'error'],
+  properties: { success: { const: false }, error: { type: 'string' }, detail: {} },
+};
+
+const jsonSchema = (schema: z.ZodType) => z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' });
+
+export function openApiDocument(): object {
+  const paths: Record<string, Record<string, unknown>> = {};
+  for (const [route, methods] of Object.entries(OPERATIONS)) {
+    paths[route] = {};
+    for (const [method, op] of Object.entries(methods)) {
+      const parameters: unknown[] = [];
+      if (op.pathId) parameters.push({ name: 'id', in: 'path', required: true, schema: op.pathId === 'integer' ? { type: 'integer', minimum: 1 } : { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$' } });
+      for (const [name, schema] of Object.entries(op.query?.shape ?? {})) parameters.push({ name, in: 'query', required: false, schema: jsonSchema(schema as z.ZodType) });
+      const responses: Record<string, unknown> = { [op.answers?.find((c) => c < 300) ?? 200]: { description: 'OK' } };
+      for (const code of [400, 401, 403, 503, ...(op.answers ?? []).filter((c) => c >= 400)]) {
+        responses[code] = { description: 'error', content: { 'application/json': { schema: ErrorBody } } };
+      }
+      paths[route][method] = {
+        summary: op.summary,
+        parameters,
+        ...(op.body ? { requestBody: { required: false, content: { 'application/json': { schema: jsonSchema(op.body) } } } } : {}),
+        responses,
+      };
+    }
+  }
+  return {
+    openapi: '3.1.0',
+    info: { title: 'ProcClaw Healing API', version: '1' },
+    servers: [{ url: '/api/v1' }],
+    components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+    security: [{ bearer: [] }],
+    paths,
+  };
+}
