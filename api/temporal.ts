@@ -6,7 +6,6 @@ import {
   WorkflowUpdateFailedError,
   type Client,
 } from '@temporalio/client';
-import { ApplicationFailure } from '@temporalio/common';
 import {
   ERROR_TYPES,
   reviewWorkflowId,
@@ -16,6 +15,7 @@ import {
   type CommandResult,
   type ReviewInput,
 } from '../core/temporal.js';
+import { findApplicationFailure } from '../core/failures.js';
 import type { Db } from '../db/knex.js';
 import { HttpError, isUnavailable } from './errors.js';
 
@@ -61,7 +61,7 @@ export async function sendCommand(
     return await handle.executeUpdate<CommandResult, [unknown]>(UPDATE_NAMES[command], { args: [args] });
   } catch (error) {
     if (error instanceof WorkflowUpdateFailedError) {
-      const failure = applicationFailure(error);
+      const failure = findApplicationFailure(error);
       // Refusals the state or the files explain are conflicts; anything else is the service's.
       if (failure && CONFLICT_TYPES.has(failure.type ?? '')) throw new HttpError(409, failure.message, failure.details?.[0] ?? null);
       throw new HttpError(500, failure?.message ?? error.message);
@@ -75,15 +75,6 @@ export async function sendCommand(
 }
 
 const CONFLICT_TYPES = new Set<string>([ERROR_TYPES.refused, ERROR_TYPES.staleFile, ERROR_TYPES.guardRefusal, ERROR_TYPES.rollbackConflict]);
-
-function applicationFailure(error: unknown): ApplicationFailure | undefined {
-  let current: unknown = error;
-  while (current instanceof Error) {
-    if (current instanceof ApplicationFailure) return current;
-    current = current.cause;
-  }
-  return undefined;
-}
 
 async function reviewRowClosed(db: Db, workflowRunId: string): Promise<boolean> {
   const row = await db('healing_reviews').where({ workflow_run_id: workflowRunId }).first('status');

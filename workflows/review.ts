@@ -7,6 +7,7 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
+import { findApplicationFailure, innermostMessage } from '../core/failures.js';
 import { SEARCH_ATTRIBUTES, suggestionWorkflowId, type ReviewInput, type ReviewOutcome } from '../core/temporal.js';
 import { analysis, io, notify } from './activity-proxies.js';
 import { suggestionWorkflow } from './suggestion.js';
@@ -75,7 +76,7 @@ export async function reviewWorkflow(input: ReviewInput): Promise<ReviewOutcome>
     markStatus('completed');
     return outcome;
   } catch (error) {
-    const message = error instanceof Error ? describe(error) : String(error);
+    const message = innermostMessage(error);
     await io.finishReview({ reviewId: review.id, status: 'failed', error: message, rawResponse: rawAnswer(error) });
     markStatus('failed');
     throw ApplicationFailure.nonRetryable(`review ${review.id} of ${input.jobId} failed: ${message}`, 'ReviewFailed');
@@ -84,17 +85,6 @@ export async function reviewWorkflow(input: ReviewInput): Promise<ReviewOutcome>
 
 /** The analyzer's raw answer, which a failed analysis carries in its failure details. */
 function rawAnswer(error: unknown): string | null {
-  let current: unknown = error;
-  while (current instanceof Error) {
-    if (current instanceof ApplicationFailure && typeof current.details?.[0] === 'string') return current.details[0];
-    current = current.cause;
-  }
-  return null;
-}
-
-/** The innermost message: an activity failure wraps the activity's own error as its cause. */
-function describe(error: Error): string {
-  let current: Error = error;
-  while (current.cause instanceof Error) current = current.cause;
-  return current.message;
+  const detail = findApplicationFailure(error)?.details?.[0];
+  return typeof detail === 'string' ? detail : null;
 }

@@ -9,6 +9,7 @@ import {
   upsertSearchAttributes,
   allHandlersFinished,
 } from '@temporalio/workflow';
+import { findApplicationFailure, innermostMessage } from '../core/failures.js';
 import { refusal, type SuggestionCommand, type SuggestionStatus } from '../core/suggestion-state.js';
 import {
   ERROR_TYPES,
@@ -74,13 +75,13 @@ export async function suggestionWorkflow(input: SuggestionInput): Promise<Sugges
       setStatus('applied');
       return { status, action_id: action };
     } catch (error) {
-      const message = innermost(error);
+      const message = innermostMessage(error);
       await CancellationScope.nonCancellable(async () => {
         for (const undo of compensations.reverse()) {
           try {
             await undo();
           } catch (undoError) {
-            log.error('compensation failed', { suggestionId: id, error: innermost(undoError) });
+            log.error('compensation failed', { suggestionId: id, error: innermostMessage(undoError) });
           }
         }
         await io.failApply({ suggestionId: id, actionId: prepared.actionId, error: message });
@@ -143,8 +144,8 @@ export async function suggestionWorkflow(input: SuggestionInput): Promise<Sugges
         } catch (error) {
           // The update fails with the activity's own reason (a conflict carries the diff); the
           // suggestion stays applied.
-          const cause = applicationFailure(error);
-          throw ApplicationFailure.create({ message: innermost(error), type: cause?.type ?? 'RollbackFailed', nonRetryable: true, details: cause?.details ?? [] });
+          const cause = findApplicationFailure(error);
+          throw ApplicationFailure.create({ message: innermostMessage(error), type: cause?.type ?? 'RollbackFailed', nonRetryable: true, details: cause?.details ?? [] });
         }
         setStatus('rolled_back');
         return { status, action_id: actionId };
@@ -184,21 +185,6 @@ function refused(message: string, status: SuggestionStatus, type: string = ERROR
   return ApplicationFailure.create({ message, type, nonRetryable: true, details: [{ status }] });
 }
 
-function innermost(error: unknown): string {
-  let current: unknown = error;
-  while (current instanceof Error && current.cause instanceof Error) current = current.cause;
-  return current instanceof Error ? current.message : String(current);
-}
-
-function applicationFailure(error: unknown): ApplicationFailure | undefined {
-  let current: unknown = error;
-  while (current instanceof Error) {
-    if (current instanceof ApplicationFailure) return current;
-    current = current.cause;
-  }
-  return undefined;
-}
-
 function failureType(error: unknown): string | undefined {
-  return applicationFailure(error)?.type ?? undefined;
+  return findApplicationFailure(error)?.type ?? undefined;
 }
