@@ -22,5 +22,7 @@ export interface ActivityDeps {
   analyzer: AnalyzerSettings;
   /** where people open the dashboard, for links in notifications */
   dashboardUrl: string;
+  /** days data is kept before retention deletes it (HEALING_RETENTION_DAYS); 90 when unset */
+  retentionDays?: number;
   log: Logger;
 }

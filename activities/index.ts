@@ -3,6 +3,7 @@ import { createApplyActivities } from './apply.js';
 import { createDecisionActivities } from './decisions.js';
 import type { ActivityDeps } from './deps.js';
 import { createNotifyActivities } from './notify.js';
+import { createRetentionActivities } from './retention.js';
 import { createReviewActivities } from './reviews.js';
 
 export function createActivities(deps: ActivityDeps) {
@@ -11,6 +12,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createDecisionActivities(deps),
     ...createApplyActivities(deps),
     ...createNotifyActivities(deps),
+    ...createRetentionActivities(deps),
   };
 }
 

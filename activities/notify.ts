@@ -1,12 +1,176 @@
-// Notifications of new pending suggestions. Best effort: a failure is logged and retried by
-// Temporal a few times, and never fails the review.
+// Notifications of new pending suggestions: channel `webhook` posts JSON to a URL; every other
+// channel goes through `openclaw message send`. Each attempt is recorded before a failure is
+// thrown, so Temporal retries it (the review's notify proxy gives up after a few tries and the
+// review never fails for it).
+import { ApplicationFailure, Context } from '@temporalio/activity';
+import { findJob } from '../db/catalog.js';
+import { getNotification, recordNotificationAttempt } from '../db/notifications.js';
 import type { ActivityDeps } from './deps.js';
+import { runCli } from './openclaw.js';
+
+const WEBHOOK_TIMEOUT_MS = 10_000;
+const CLI_TIMEOUT_MS = 45_000;
+const TITLES_IN_TEXT = 3;
+export const NOTIFICATION_FAILED = 'NotificationFailed';
+
+export interface NotifiedSuggestion {
+  id: number;
+  title: string;
+  severity: string;
+  category: string;
+}
+
+export interface WebhookPayload {
+  job_id: string;
+  job_name: string;
+  review_id: number;
+  count: number;
+  suggestions: NotifiedSuggestion[];
+  dashboard_url: string;
+}
 
 export function createNotifyActivities(deps: ActivityDeps) {
+  const { db } = deps;
+
   return {
     async notifySuggestions(input: { reviewId: number; jobId: string; suggestionIds: number[] }): Promise<{ sent: boolean; detail: string }> {
-      deps.log.info({ ...input }, 'pending suggestions to notify');
-      return { sent: false, detail: 'notifications are not configured' };
+      const job = await findJob(deps.jobsSource, input.jobId);
+      if (!job) return { sent: false, detail: `job "${input.jobId}" is no longer in the catalog` };
+      const policy = job.config.self_healing.suggestions;
+      if (!policy.notify_on_suggestion) return { sent: false, detail: 'notify_on_suggestion is off' };
+      const channel = policy.notify_channel;
+      const target = policy.notify_target?.trim() || null;
+
+      const previous = await getNotification(db, input.reviewId, channel);
+      if (previous?.status === 'sent') return { sent: true, detail: `already sent to ${channel}` };
+
+      // Most severe first; only those still pending (a fast approver may have been quicker).
+      const suggestions = (await db('healing_suggestions')
+        .whereIn('id', input.suggestionIds)
+        .andWhere('status', 'pending')
+        .orderBy([{ column: 'severity_rank', order: 'desc' }, { column: 'id', order: 'asc' }])
+        .select('id', 'title', 'severity', 'category')) as NotifiedSuggestion[];
+      if (suggestions.length === 0) return { sent: false, detail: 'no suggestion is pending any more' };
+
+      const record = (status: 'sent' | 'failed' | 'skipped', error: string | null) =>
+        recordNotificationAttempt(db, {
+          review_id: input.reviewId,
+          job_id: input.jobId,
+          channel,
+          target,
+          status,
+          error,
+          suggestions_count: suggestions.length,
+        });
+
+      if (!target) {
+        const reason = `no notify_target is configured for channel ${channel}: set self_healing.suggestions.notify_target in the job's file`;
+        await record('skipped', reason);
+        return { sent: false, detail: reason };
+      }
+
+      const payload: WebhookPayload = {
+        job_id: input.jobId,
+        job_name: job.config.name,
+        review_id: input.reviewId,
+        count: suggestions.length,
+        suggestions,
+        dashboard_url: dashboardLink(deps.dashboardUrl, input.reviewId),
+      };
+      try {
+        if (channel === 'webhook') await postWebhook(target, payload);
+        else await sendWithOpenClaw(deps.analyzer.openclawBin, channel, target, notificationText(payload));
+      } catch (error) {
+        const message = (error as Error).message;
+        await record('failed', message);
+        deps.log.warn({ reviewId: input.reviewId, channel, error: message }, 'notification failed');
+        throw ApplicationFailure.create({
+          message: `notification to ${channel} failed: ${message}`,
+          type: NOTIFICATION_FAILED,
+          nonRetryable: error instanceof ConfigurationProblem,
+        });
+      }
+      await record('sent', null);
+      return { sent: true, detail: `sent to ${channel} ${target}` };
     },
   };
+}
+
+/** Where a person opens the review's suggestions. */
+export function dashboardLink(base: string, reviewId: number): string {
+  return `${base.replace(/\/+$/, '')}/#/reviews/${reviewId}`;
+}
+
+/** The message text: the job, the count, the most severe titles (three at most) and the link. */
+export function notificationText(p: WebhookPayload): string {
+  const noun = p.count === 1 ? 'suggestion' : 'suggestions';
+  const lines = [`ProcClaw Healing: ${p.count} new ${noun} for job "${p.job_name}" (${p.job_id}).`];
+  for (const s of p.suggestions.slice(0, TITLES_IN_TEXT)) lines.push(`- [${s.severity.toUpperCase()}] ${s.title}`);
+  if (p.count > TITLES_IN_TEXT) lines.push(`…and ${p.count - TITLES_IN_TEXT} more.`);
+  lines.push(`Review: ${p.dashboard_url}`);
+  return lines.join('\n');
+}
+
+/** A problem retrying cannot fix: the job's configuration must change. */
+class ConfigurationProblem extends Error {}
+
+async function postWebhook(target: string, payload: WebhookPayload): Promise<void> {
+  let url: URL;
+  try {
+    url = new URL(target);
+  } catch {
+    throw new ConfigurationProblem(`notify_target "${target}" is not a URL; channel webhook needs an http(s) URL`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new ConfigurationProblem(`notify_target "${target}" is not an http(s) URL`);
+  }
+  let response: Response;
+  try {
+    response = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'user-agent': 'procclaw-healing' },
+      body: JSON.stringify(payload),
+      signal: AbortSignal.timeout(WEBHOOK_TIMEOUT_MS),
+      redirect: 'error',
+    });
+  } catch (error) {
+    const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+    const name = (error as Error).name;
+    if (name === 'TimeoutError') throw new Error(`the webhook did not answer within ${WEBHOOK_TIMEOUT_MS / 1000} s`);
+    throw new Error(`the webhook could not be reached: ${cause?.code ?? cause?.message ?? (error as Error).message}`);
+  }
+  await response.body?.cancel().catch(() => undefined);
+  if (!response.ok) throw new Error(`the webhook answered HTTP ${response.status}`);
+}
+
+async function sendWithOpenClaw(bin: string, channel: string, target: string, text: string): Promise<void> {
+  const args = ['message', 'send', '--channel', channel, '--target', target, '--message', text, '--json'];
+  let result;
+  try {
+    result = await runCli(bin, args, { timeoutMs: CLI_TIMEOUT_MS, signal: activitySignal() });
+  } catch (error) {
+    throw new Error(`${bin} could not be started (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+  }
+  if (result.timedOut) throw new Error(`openclaw message send did not finish within ${CLI_TIMEOUT_MS / 1000} s`);
+  if (result.code !== 0) throw new Error(`openclaw message send exited ${result.code}: ${cliError(result.stdout, result.stderr)}`);
+}
+
+/** The error an OpenClaw envelope carries, else the last line it printed on stderr. */
+function cliError(stdout: string, stderr: string): string {
+  try {
+    const envelope = JSON.parse(stdout) as { error?: { message?: string } };
+    if (envelope.error?.message) return envelope.error.message;
+  } catch {
+    // not JSON: fall back to stderr
+  }
+  const lines = stderr.trim().split('\n').filter(Boolean);
+  return (lines.at(-1) ?? 'no output').slice(0, 500);
+}
+
+function activitySignal(): AbortSignal | undefined {
+  try {
+    return Context.current().cancellationSignal;
+  } catch {
+    return undefined; // called outside an activity
+  }
 }

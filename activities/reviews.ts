@@ -2,6 +2,7 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import { suggestionFingerprint } from '../core/fingerprint.js';
 import { requiredApprovals, severityRank, shouldAutoApply } from '../core/policy.js';
+import { redactContext, rehydrate, type Redactor } from '../core/redact.js';
 import type { AnalysisResult, ReviewContext, ReviewStatus, Trigger } from '../core/review.js';
 import { ERROR_TYPES, type ReviewInput, type SuggestionInput } from '../core/temporal.js';
 import { findJob } from '../db/catalog.js';
@@ -12,6 +13,9 @@ import type { ActivityDeps } from './deps.js';
 import { runAnalysis } from './analyze.js';
 
 const DAY_MS = 86_400_000;
+
+/** An analysis and how long the analyzer took (absent in results of older workers). */
+export type TimedAnalysis = AnalysisResult & { duration_ms?: number };
 
 export interface StoredSuggestion {
   id: number;
@@ -56,27 +60,47 @@ export function createReviewActivities(deps: ActivityDeps) {
       return result;
     },
 
-    async analyze(input: { reviewId: number; context: ReviewContext }): Promise<AnalysisResult> {
+    // Analysis only analyzes: it has few attempts (each one costs AI tokens), so it writes nothing
+    // to Postgres. storeSuggestions, an I/O step that retries for as long as Postgres is away,
+    // records what it found; a database outage can then never fail a review whose analysis worked.
+    async analyze(input: { reviewId: number; context: ReviewContext }): Promise<TimedAnalysis> {
       const started = Date.now();
       const result = await runAnalysis(deps.analyzer, input.context);
-      await updateReview(db, input.reviewId, {
-        analyzer: result.analyzer,
-        analysis_duration_ms: Date.now() - started,
-        ai_tokens_used: result.ai_tokens_used,
-        raw_response: result.raw_response,
-        dropped_count: result.dropped.length,
-      });
-      return result;
+      return { ...result, duration_ms: Date.now() - started };
     },
 
-    async storeSuggestions(input: { reviewId: number; context: ReviewContext; analysis: AnalysisResult }) {
+    async storeSuggestions(input: { reviewId: number; context: ReviewContext; analysis: TimedAnalysis }) {
       const { context } = input;
+      await updateReview(db, input.reviewId, {
+        analyzer: input.analysis.analyzer,
+        analysis_duration_ms: input.analysis.duration_ms ?? null,
+        ai_tokens_used: input.analysis.ai_tokens_used,
+        raw_response: input.analysis.raw_response,
+        dropped_count: input.analysis.dropped.length,
+      });
       const job = await loadJob(context.job_id);
       const policy = job.config.self_healing.suggestions;
       const ttlMs = policy.suggestion_ttl_days * DAY_MS;
+      // The marker -> value map of the prompt, rebuilt by redacting the same context again.
+      let redactor: Redactor | null = null;
       const drafts: NewSuggestion[] = input.analysis.suggestions.map((s, ordinal) => {
+        // Only a file of the context (the job's own files, read through the guard) is ever
+        // looked at or stored here: a target the analyzer named is matched, never read.
         const file = s.target_file ? context.files.find((f) => f.path === s.target_file) : undefined;
-        const edits = Boolean(file && s.proposed_content !== null && !file.truncated);
+        let proposed = file && !file.truncated ? s.proposed_content : null;
+        let description = s.description;
+        // The AI saw the files redacted; the rules analyzer worked on them as they are.
+        if (file && proposed !== null && input.analysis.analyzer === 'openclaw' && proposed.includes('[REDACTED:')) {
+          redactor ??= redactContext(context).redactor;
+          const back = rehydrate(proposed, file, redactor);
+          if ('content' in back) {
+            proposed = back.content;
+          } else {
+            proposed = null; // a marker is never written into a user's file
+            description = `${description}\n\n(The proposed file content was not kept: ${back.reason}.)`.slice(0, 20_000);
+          }
+        }
+        const edits = proposed !== null;
         return {
           review_id: input.reviewId,
           ordinal,
@@ -85,13 +109,13 @@ export function createReviewActivities(deps: ActivityDeps) {
           severity: s.severity,
           severity_rank: severityRank(s.severity),
           title: s.title,
-          description: s.description,
+          description,
           current_state: s.current_state,
           suggested_change: s.suggested_change,
           expected_impact: s.expected_impact,
           affected_files: s.affected_files,
           target_file: file ? file.path : null,
-          proposed_content: edits ? s.proposed_content : null,
+          proposed_content: edits ? proposed : null,
           current_content: file ? file.content : null,
           current_sha256: file ? file.sha256 : null,
           fingerprint: suggestionFingerprint(context.job_id, { category: s.category, target_file: file?.path ?? null, title: s.title }),

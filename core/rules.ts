@@ -5,6 +5,7 @@
 import { isMap, parseDocument, type Document } from 'yaml';
 import type { Category, Severity } from './job.js';
 import { checkShrink } from './path-guard.js';
+import { findSecrets, languageOf, maskedLine, quoteAt, type Lang, type SecretHit } from './secrets.js';
 import {
   SuggestionDraftSchema,
   type JobFile,
@@ -306,139 +307,6 @@ function ruleOverlap(f: Facts): SuggestionDraft | null {
 // ---------------------------------------------------------------------------------------------
 // (d) hard-coded secrets
 
-type Lang = 'shell' | 'sh' | 'python' | 'node' | 'yaml' | 'other';
-
-function languageOf(file: JobFile, cmd: string): Lang {
-  if (file.role === 'config') return 'yaml';
-  const first = file.content.split('\n', 1)[0] ?? '';
-  const shebang = first.startsWith('#!') ? first : '';
-  const ext = file.path.toLowerCase().match(/\.([a-z0-9]+)$/)?.[1] ?? '';
-  if (/\b(bash|zsh|ksh)\b/.test(shebang)) return 'shell';
-  if (/\b(sh|dash|ash)\b/.test(shebang)) return 'sh';
-  if (/python/.test(shebang) || ext === 'py') return 'python';
-  if (/\b(node|deno|bun|tsx|ts-node)\b/.test(shebang) || ['js', 'mjs', 'cjs', 'ts', 'mts'].includes(ext)) return 'node';
-  if (ext === 'sh' || ext === 'bash') return /^\s*sh\s/.test(cmd) ? 'sh' : 'shell';
-  if (ext === 'yaml' || ext === 'yml') return 'yaml';
-  return 'other';
-}
-
-interface SecretHit {
-  line: number;
-  /** the literal's value range in the line */
-  start: number;
-  end: number;
-  /** set when the value has its own quotes that go with it: [start-1, end+1) */
-  ownQuote: boolean;
-  value: string;
-  name: string;
-  kind: string;
-}
-
-const TOKEN_FORMATS: { kind: string; name: string; re: RegExp }[] = [
-  { kind: 'AWS access key id', name: 'AWS_ACCESS_KEY_ID', re: /\b((?:AKIA|ASIA)[0-9A-Z]{16})\b/g },
-  { kind: 'GitHub token', name: 'GITHUB_TOKEN', re: /\b(gh[pousr]_[A-Za-z0-9]{36,})\b/g },
-  { kind: 'Slack token', name: 'SLACK_TOKEN', re: /\b(xox[abprs]-[A-Za-z0-9-]{10,})\b/g },
-  { kind: 'Stripe secret key', name: 'STRIPE_SECRET_KEY', re: /\b(sk_live_[A-Za-z0-9]{16,})\b/g },
-  { kind: 'Google API key', name: 'GOOGLE_API_KEY', re: /\b(AIza[0-9A-Za-z_-]{35})\b/g },
-  { kind: 'API secret key', name: 'OPENAI_API_KEY', re: /\b(sk-(?:proj-|ant-)?[A-Za-z0-9_-]{20,})\b/g },
-  { kind: 'bearer token', name: 'API_TOKEN', re: /\b[Bb]earer\s+([A-Za-z0-9\-._~+/]{16,}=*)/g },
-];
-
-/** A key that names a secret: ends in password, token, secret, api key, access key... */
-const SECRET_KEY = /(?:^|[_.-]|[a-z0-9])(?:pass(?:word|wd)?|pwd|secret|token|api[_-]?key|apikey|access[_-]?key|auth[_-]?key|private[_-]?key|client[_-]?secret)$/i;
-const ASSIGNMENT = /(["']?)(-{0,2}[A-Za-z_][A-Za-z0-9_.-]*)\1[ \t]*(?::=|=|:(?!\/\/))[ \t]*(?:(["'])([^"'\n]*)\3|([^\s"'`;,)&|#<>]+))/g;
-const PLACEHOLDER = /^(?:x+|\*+|\.+|-+|changeme|change_me|your[\w-]*|example[\w-]*|placeholder|dummy|redacted|none|null|nil|undefined|true|false|todo|tbd|secret|password|token|test|required|optional|string|str|env)$/i;
-const PRIVATE_KEY = /-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----/;
-
-function envName(key: string): string {
-  const name = key
-    .replace(/^-+/, '')
-    .replace(/([a-z0-9])([A-Z])/g, '$1_$2')
-    .replace(/[^A-Za-z0-9]+/g, '_')
-    .replace(/^_+|_+$/g, '')
-    .toUpperCase();
-  return /^[A-Z_]/.test(name) ? name : `SECRET_${name}`;
-}
-
-/** The quote the position sits inside on this line ('"', "'", '`') or null, and where it opened. */
-function quoteAt(line: string, pos: number): { q: string; at: number } | null {
-  let q: string | null = null;
-  let at = -1;
-  for (let i = 0; i < pos; i++) {
-    const c = line[i];
-    if (q) {
-      if (c === '\\' && q !== "'") i++;
-      else if (c === q) q = null;
-    } else if (c === '"' || c === "'" || c === '`') {
-      q = c;
-      at = i;
-    }
-  }
-  return q ? { q, at } : null;
-}
-
-function literalValue(v: string): boolean {
-  // `$VAR`, `{{ template }}`, `!secret ref`, a call or a CONSTANT_NAME are references, not literals.
-  return v.length >= 6 && !PLACEHOLDER.test(v) && !/[$<>{}%!()]/.test(v) && !/^[A-Z_][A-Z0-9_]*$/.test(v);
-}
-
-/** Two or more of lower case, upper case, digits and symbols: a key or password, not a word of prose. */
-function credentialLike(v: string): boolean {
-  return [/[a-z]/, /[A-Z]/, /\d/, /[^A-Za-z0-9]/].filter((re) => re.test(v)).length >= 2;
-}
-
-function findSecrets(file: JobFile, lang: Lang): { hits: SecretHit[]; privateKeyLines: number[] } {
-  // Prompts are prose ("the password: ask the admin"): only unmistakable token formats count there.
-  const assignments = file.role !== 'prompt';
-  const hits: SecretHit[] = [];
-  const privateKeyLines: number[] = [];
-  const lines = file.content.split('\n');
-  const overlaps = (line: number, start: number, end: number) => hits.some((h) => h.line === line && start < h.end && end > h.start);
-  for (const [n, line] of lines.entries()) {
-    if (line.length > 4000) continue; // minified or data lines: not hand-written secrets
-    if (PRIVATE_KEY.test(line)) privateKeyLines.push(n + 1);
-    for (const t of TOKEN_FORMATS) {
-      for (const m of line.matchAll(t.re)) {
-        const value = m[1] as string;
-        const start = (m.index ?? 0) + m[0].lastIndexOf(value);
-        if (value.includes('$') || overlaps(n, start, start + value.length)) continue;
-        hits.push({ line: n, start, end: start + value.length, ownQuote: false, value, name: t.name, kind: t.kind });
-      }
-    }
-    for (const m of assignments ? line.matchAll(ASSIGNMENT) : []) {
-      const key = m[2] as string;
-      if (!SECRET_KEY.test(key)) continue;
-      const quoted = m[4];
-      const raw = quoted ?? m[5] ?? '';
-      const value = raw.trim();
-      if (!literalValue(value)) continue;
-      // The value (or its closing quote) ends the match.
-      const end = (m.index ?? 0) + m[0].length - (quoted !== undefined ? 1 : 0);
-      const start = end - raw.length;
-      if (overlaps(n, start, end)) continue;
-      // An unquoted value is a literal only where the language makes it one.
-      const enclosing = quoteAt(line, m.index ?? 0);
-      const before = line.slice(0, m.index ?? 0);
-      if (quoted === undefined && !(lang === 'shell' || lang === 'sh' || lang === 'yaml' || enclosing || /[?&]$/.test(before))) continue;
-      const ownQuote = quoted !== undefined && !quoteAt(line, start - 1) && quoted.trim() === quoted;
-      // Outside a plain assignment ("echo 'token: refreshed'") only a credential-looking value counts.
-      const statement = /^\s*(?:export\s+|local\s+|readonly\s+|declare\s+(?:-\w+\s+)?|const\s+|let\s+|var\s+)?$/.test(before);
-      if (!ownQuote && !statement && !credentialLike(value)) continue;
-      hits.push({ line: n, start, end, ownQuote, value, name: envName(key.split(/[.]/).pop() as string), kind: 'hard-coded credential' });
-    }
-  }
-  return { hits, privateKeyLines };
-}
-
-function mask(value: string): string {
-  return `${value.slice(0, value.length >= 12 ? 4 : 2)}…(${value.length} chars)`;
-}
-
-function maskedLine(line: string, lineHits: SecretHit[]): string {
-  let out = line;
-  for (const h of [...lineHits].sort((a, b) => b.start - a.start)) out = out.slice(0, h.start) + mask(h.value) + out.slice(h.end);
-  return out.trim();
-}
 
 /** Where each line of a script sits: inside a heredoc (quoted or not) or a multi-line string. */
 function blockStates(lines: string[], lang: Lang): ('code' | 'heredoc' | 'quoted-heredoc' | 'multiline')[] {

@@ -21,7 +21,8 @@ interface CachedFile {
 
 const cache = new Map<string, CachedFile>();
 
-export async function loadCatalog(source: string): Promise<Catalog> {
+export async function loadCatalog(configured: string): Promise<Catalog> {
+  const source = await procclawJobsSource(configured);
   const info = await stat(source).catch(() => null);
   if (!info) return { jobs: [], errors: [{ job_id: null, file: source, field: '(file)', reason: 'the job catalog does not exist' }] };
   const files = info.isDirectory()
@@ -42,6 +43,23 @@ export async function loadCatalog(source: string): Promise<Catalog> {
     catalog.errors.push(...part.errors);
   }
   return catalog;
+}
+
+/**
+ * ProcClaw's home folder (`~/.procclaw`, holding procclaw.yaml or procclaw.db) is read the way
+ * ProcClaw reads it: its `jobs/` folder when that has job files, else the older `jobs.yaml`.
+ * Any other source is used as it is.
+ */
+export async function procclawJobsSource(source: string): Promise<string> {
+  const info = await stat(source).catch(() => null);
+  if (!info?.isDirectory()) return source;
+  const entries = await readdir(source).catch(() => [] as string[]);
+  if (!entries.includes('procclaw.yaml') && !entries.includes('procclaw.db')) return source;
+  const jobsDir = path.join(source, 'jobs');
+  const jobFiles = await readdir(jobsDir).then((files) => files.filter((f) => /\.ya?ml$/i.test(f))).catch(() => [] as string[]);
+  if (jobFiles.length > 0) return jobsDir;
+  if (entries.includes('jobs.yaml')) return path.join(source, 'jobs.yaml');
+  return (await stat(jobsDir).catch(() => null))?.isDirectory() ? jobsDir : source;
 }
 
 export async function findJob(source: string, jobId: string): Promise<Job | undefined> {
@@ -83,6 +101,7 @@ async function parseJobFile(file: string, size: number, isMapFile: boolean): Pro
 function parseJobMap(file: string, jobs: Record<string, unknown>): Catalog {
   const catalog: Catalog = { jobs: [], errors: [] };
   for (const [id, value] of Object.entries(jobs)) {
+    if (id.startsWith('_')) continue; // ProcClaw's metadata keys, not jobs
     const part = JOB_ID_PATTERN.test(id)
       ? toCatalog(file, id, value, `jobs.${id}.`)
       : { jobs: [], errors: [{ job_id: id, file, field: `jobs.${id}`, reason: 'a job id is letters, digits, ".", "_" or "-"' }] };

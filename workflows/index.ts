@@ -1,2 +1,4 @@
 export { reviewWorkflow } from './review.js';
 export { suggestionWorkflow } from './suggestion.js';
+export { scheduledReviewWorkflow } from './scheduled-review.js';
+export { retentionWorkflow } from './retention.js';

@@ -3,10 +3,13 @@
 import { Router } from 'express';
 import type { Job } from '../../core/job.js';
 import type { Trigger } from '../../core/review.js';
+import { checkSelfHealingPatch } from '../../core/self-healing-edit.js';
 import { findJob, loadCatalog } from '../../db/catalog.js';
+import { writeSelfHealing } from '../../db/job-writer.js';
 import { listRuns, upsertRun } from '../../db/runs.js';
 import type { ApiDeps } from '../context.js';
-import { notFound, parseInput } from '../errors.js';
+import { HttpError, isUnavailable, notFound, parseInput } from '../errors.js';
+import { jobSchedule, jobSchedules, type ScheduleView } from '../schedules.js';
 import { JobIdParam, RunListQuery, RunReportBody } from '../schemas.js';
 import { startReview } from '../temporal.js';
 
@@ -14,8 +17,9 @@ export function jobsRouter(deps: ApiDeps): Router {
   const router = Router();
 
   router.get('/jobs', async (_req, res) => {
-    const catalog = await loadCatalog(deps.jobsSource);
-    res.json({ jobs: catalog.jobs.map(describeJob), errors: catalog.errors, total: catalog.jobs.length });
+    const [catalog, schedules] = await Promise.all([loadCatalog(deps.jobsSource), jobSchedules(deps.temporal)]);
+    const jobs = catalog.jobs.map((job) => ({ ...describeJob(job), ...scheduleFields(schedules.get(job.id) ?? null) }));
+    res.json({ jobs, errors: catalog.errors, total: catalog.jobs.length });
   });
 
   router.get('/jobs/:id', async (req, res) => {
@@ -24,7 +28,41 @@ export function jobsRouter(deps: ApiDeps): Router {
     const job = catalog.jobs.find((j) => j.id === id);
     const errors = catalog.errors.filter((e) => e.job_id === id);
     if (!job && errors.length === 0) throw notFound(`job "${id}"`);
-    res.json({ ...(job ? describeJob(job) : { id, loaded: false }), errors });
+    const schedule = await jobSchedule(deps.temporal, id);
+    res.json({ ...(job ? describeJob(job) : { id, loaded: false }), ...scheduleFields(schedule), errors });
+  });
+
+  // Edits the job's self_healing block in its YAML (merged field by field; null removes a field),
+  // then brings its review schedule in line.
+  router.put('/jobs/:id/self-healing', async (req, res) => {
+    const { id } = parseInput(JobIdParam, req.params, 'job id');
+    const body: unknown = req.body ?? {};
+    const problems = checkSelfHealingPatch(body);
+    if (problems.length > 0) throw fieldError(400, problems);
+    const catalog = await loadCatalog(deps.jobsSource);
+    const job = catalog.jobs.find((j) => j.id === id);
+    if (!job) {
+      const broken = catalog.errors.filter((e) => e.job_id === id);
+      if (broken.length === 0) throw notFound(`job "${id}"`);
+      throw fieldError(409, broken.map((e) => ({ field: e.field, reason: e.reason })), `the file of job "${id}" does not load; fix it first`);
+    }
+    const written = await writeSelfHealing(job, body as Record<string, unknown>);
+    if (!written.ok) throw fieldError(written.status, written.problems);
+
+    let scheduleChange: string | null = null;
+    let scheduleError: string | null = null;
+    if (deps.reconcileSchedule) {
+      try {
+        scheduleChange = await deps.reconcileSchedule(id);
+      } catch (error) {
+        // The file is written; the worker's reconciler brings the schedule in line when it can.
+        if (!isUnavailable(error)) deps.log.error({ err: error, jobId: id }, 'reconciling the schedule after an edit failed');
+        scheduleError = `the schedule was not updated yet (${(error as Error).message}); the worker updates it at its next reconcile`;
+      }
+    }
+    const updated = (await findJob(deps.jobsSource, id)) ?? { ...job, config: written.config };
+    const schedule = await jobSchedule(deps.temporal, id);
+    res.json({ success: true, ...describeJob(updated), ...scheduleFields(schedule), schedule_change: scheduleChange, schedule_error: scheduleError, errors: [] });
   });
 
   router.get('/jobs/:id/runs', async (req, res) => {
@@ -58,7 +96,7 @@ export function jobsRouter(deps: ApiDeps): Router {
     const trigger = created ? reactiveTrigger(job, run) : null;
     let review: { workflow_id: string; already_running: boolean } | null = null;
     if (trigger) {
-      const started = await startReview(await deps.temporal(), { jobId: id, trigger, runId: run.id });
+      const started = await startReview(await deps.temporal(), deps.db, { jobId: id, trigger, runId: run.id });
       review = { workflow_id: started.workflowId, already_running: started.alreadyRunning };
     }
     res.status(created ? 201 : 200).json({ success: true, created, run, review });
@@ -75,6 +113,15 @@ function reactiveTrigger(job: Job, run: { exit_code: number | null; sla_status: 
   if (frequency === 'on_failure' && run.exit_code !== null && run.exit_code !== 0) return 'on_failure';
   if (frequency === 'on_sla_breach' && run.sla_status === 'fail') return 'on_sla_breach';
   return null;
+}
+
+function scheduleFields(schedule: ScheduleView | null) {
+  return { next_review_at: schedule?.next_review_at ?? null, healing_schedule: schedule };
+}
+
+function fieldError(status: number, problems: { field: string; reason: string }[], message?: string): HttpError {
+  const listed = problems.map((p) => `${p.field}: ${p.reason}`).join('; ');
+  return new HttpError(status, message ? `${message}: ${listed}` : `invalid self_healing: ${listed}`, problems);
 }
 
 function describeJob(job: Job) {

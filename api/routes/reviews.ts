@@ -5,7 +5,7 @@ import type { Db } from '../../db/knex.js';
 import { getReview, listReviews } from '../../db/reviews.js';
 import { listSuggestions } from '../../db/suggestions.js';
 import type { ApiDeps } from '../context.js';
-import { HttpError, notFound, parseInput } from '../errors.js';
+import { HttpError, isUnavailable, notFound, parseInput } from '../errors.js';
 import { IdParam, JobIdParam, ReviewListQuery, TriggerBody, TriggerForJobBody } from '../schemas.js';
 import { startReview } from '../temporal.js';
 
@@ -64,8 +64,16 @@ export function reviewsRouter(deps: ApiDeps): Router {
 async function waitForReviewRow(db: Db, workflowRunId: string): Promise<number | null> {
   const deadline = Date.now() + 10_000;
   for (let delay = 20; Date.now() < deadline; delay = Math.min(delay * 2, 250)) {
-    const row = await db('healing_reviews').where({ workflow_run_id: workflowRunId }).first('id');
-    if (row) return row.id as number;
+    let row: { id: number } | undefined;
+    try {
+      row = await db('healing_reviews').where({ workflow_run_id: workflowRunId }).first('id');
+    } catch (error) {
+      // The review is started in Temporal and opens its row once Postgres is back: the trigger
+      // succeeded, so answer it (the workflow id finds the review) rather than a 503.
+      if (isUnavailable(error)) return null;
+      throw error;
+    }
+    if (row) return row.id;
     await new Promise((resolve) => setTimeout(resolve, delay));
   }
   return null; // no worker has picked it up yet; the workflow id still finds it

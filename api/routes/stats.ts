@@ -1,0 +1,48 @@
+// Stats: global figures, per-job summary (the same handler serves both of its paths).
+import { Router, type Request, type Response } from 'express';
+import { loadCatalog } from '../../db/catalog.js';
+import { globalStats, jobHasHistory, jobStats } from '../../db/stats.js';
+import type { ApiDeps } from '../context.js';
+import { notFound, parseInput } from '../errors.js';
+import { JobIdParam } from '../schemas.js';
+import { jobSchedule } from '../schedules.js';
+
+export function statsRouter(deps: ApiDeps): Router {
+  const router = Router();
+
+  router.get('/healing/stats', async (_req, res) => {
+    const [stats, catalog] = await Promise.all([globalStats(deps.db), loadCatalog(deps.jobsSource)]);
+    const healing = catalog.jobs.filter((j) => j.config.self_healing.enabled);
+    res.json({
+      ...stats,
+      jobs: {
+        total: catalog.jobs.length,
+        with_healing: healing.length,
+        proactive: healing.filter((j) => j.config.self_healing.mode === 'proactive').length,
+        with_errors: new Set(catalog.errors.map((e) => e.job_id ?? e.file)).size,
+      },
+    });
+  });
+
+  const summary = async (req: Request, res: Response) => {
+    const { id } = parseInput(JobIdParam, req.params, 'job id');
+    const catalog = await loadCatalog(deps.jobsSource);
+    const job = catalog.jobs.find((j) => j.id === id);
+    if (!job && !(await jobHasHistory(deps.db, id))) throw notFound(`job "${id}"`);
+    const [stats, schedule] = await Promise.all([jobStats(deps.db, id), jobSchedule(deps.temporal, id)]);
+    const healing = job?.config.self_healing;
+    res.json({
+      ...stats,
+      in_catalog: Boolean(job),
+      healing: healing
+        ? { enabled: healing.enabled, mode: healing.mode, frequency: healing.review_schedule.frequency }
+        : null,
+      next_review_at: schedule?.next_review_at ?? null,
+      schedule,
+    });
+  };
+  router.get('/healing/stats/:id', summary);
+  router.get('/jobs/:id/healing/summary', summary);
+
+  return router;
+}

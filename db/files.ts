@@ -1,0 +1,31 @@
+// File writes that never leave a half-written file: temp file in the same folder, fsync,
+// rename over the original, fsync the folder. Mode and owner are kept.
+import { randomBytes } from 'node:crypto';
+import { chown, open, rename, stat, unlink } from 'node:fs/promises';
+import path from 'node:path';
+
+export async function writeFileAtomic(file: string, content: string): Promise<void> {
+  const previous = await stat(file).catch(() => null);
+  const temp = path.join(path.dirname(file), `.${path.basename(file)}.healing-${randomBytes(6).toString('hex')}.tmp`);
+  const handle = await open(temp, 'wx', previous ? previous.mode & 0o7777 : 0o644);
+  try {
+    await handle.writeFile(content, 'utf8');
+    if (previous) await handle.chmod(previous.mode & 0o7777);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  try {
+    if (previous && process.getuid?.() === 0) await chown(temp, previous.uid, previous.gid);
+    await rename(temp, file);
+  } catch (error) {
+    await unlink(temp).catch(() => undefined);
+    throw error;
+  }
+  const dir = await open(path.dirname(file), 'r');
+  try {
+    await dir.sync();
+  } finally {
+    await dir.close();
+  }
+}

@@ -1,0 +1,84 @@
+// Import bookkeeping (import_cursors) and the write path for imported runs: inserted once on
+// (job_id, external_id), and updated while the stored row is still unfinished, so a run that was
+// running at one import gets its end at the next.
+import type { Db } from './knex.js';
+import type { NewRun, RunRecord } from './runs.js';
+
+export interface ImportCursor {
+  source: string;
+  kind: string;
+  /** the highest source run id imported (or deliberately passed over) */
+  last_run_id: number;
+  /** source run ids that were still running at the last pass: looked at again next time */
+  pending_run_ids: number[];
+  runs_imported: number;
+  updated_at: Date | null;
+}
+
+export async function getCursor(db: Db, source: string, kind: string): Promise<ImportCursor> {
+  const row = await db('import_cursors').where({ source }).first();
+  if (!row) return { source, kind, last_run_id: 0, pending_run_ids: [], runs_imported: 0, updated_at: null };
+  return {
+    source,
+    kind: row.kind as string,
+    last_run_id: Number(row.last_run_id),
+    pending_run_ids: Array.isArray(row.pending_run_ids) ? (row.pending_run_ids as unknown[]).map(Number).filter(Number.isSafeInteger) : [],
+    runs_imported: Number(row.runs_imported),
+    updated_at: row.updated_at as Date,
+  };
+}
+
+export async function saveCursor(
+  db: Db,
+  cursor: { source: string; kind: string; last_run_id: number; pending_run_ids: number[]; imported: number },
+): Promise<void> {
+  const pending = JSON.stringify([...new Set(cursor.pending_run_ids)].sort((a, b) => a - b));
+  await db('import_cursors')
+    .insert({ source: cursor.source, kind: cursor.kind, last_run_id: cursor.last_run_id, pending_run_ids: pending, runs_imported: cursor.imported })
+    .onConflict('source')
+    .merge({
+      last_run_id: cursor.last_run_id,
+      pending_run_ids: pending,
+      runs_imported: db.raw('import_cursors.runs_imported + ?', [cursor.imported]),
+      updated_at: db.fn.now(),
+    });
+}
+
+export type ImportedRunChange = 'created' | 'updated' | 'unchanged';
+
+/**
+ * Stores one imported run. A new run is inserted; a stored run that had not finished is brought up
+ * to date (it may have finished since); a stored finished run is left as it is. `finishedNow` is
+ * true when this write is the first that shows the run finished.
+ */
+export async function storeImportedRun(db: Db, run: NewRun): Promise<{ run: RunRecord; change: ImportedRunChange; finishedNow: boolean }> {
+  const row = {
+    ...run,
+    sla_details: run.sla_details == null ? null : JSON.stringify(run.sla_details),
+    session_messages: run.session_messages == null ? null : JSON.stringify(run.session_messages),
+  };
+  const { job_id: _job, external_id: _external, ...changes } = row;
+  const written = await db('job_runs')
+    .insert(row)
+    .onConflict(['job_id', 'external_id'])
+    .merge(changes)
+    // only a stored run that had not finished, and only when there is something new
+    .whereRaw(
+      'job_runs.finished_at is null and (excluded.finished_at is not null or excluded.exit_code is distinct from job_runs.exit_code or excluded.log_tail is distinct from job_runs.log_tail or excluded.error is distinct from job_runs.error)',
+    )
+    // xmax is 0 only for a row this statement inserted
+    .returning(db.raw('job_runs.*, (xmax = 0) as inserted'));
+  const first = written[0] as (RunRecord & { inserted: boolean }) | undefined;
+  if (first) {
+    const { inserted, ...stored } = first;
+    const finished = stored.finished_at !== null;
+    return { run: stored, change: inserted ? 'created' : 'updated', finishedNow: finished };
+  }
+  const existing = (await db('job_runs').where({ job_id: run.job_id, external_id: run.external_id }).first()) as RunRecord;
+  return { run: existing, change: 'unchanged', finishedNow: false };
+}
+
+/** The stored run of an external id, if any. */
+export async function findRunByExternalId(db: Db, jobId: string, externalId: string): Promise<RunRecord | undefined> {
+  return db('job_runs').where({ job_id: jobId, external_id: externalId }).first();
+}

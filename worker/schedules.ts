@@ -1,0 +1,346 @@
+// The schedule reconciler: makes the Temporal schedules equal what the job files say. One schedule
+// `healing-schedule/<jobId>` per proactive job with a timed frequency; paused (with a note) when
+// the job no longer asks for one; deleted when the job is gone. Plus the daily retention schedule.
+// Safe with several workers at once: every write tolerates the race it can lose.
+import { watch, type FSWatcher } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import path from 'node:path';
+import {
+  ScheduleAlreadyRunning,
+  ScheduleNotFoundError,
+  ScheduleOverlapPolicy,
+  type Client,
+  type ScheduleDescription,
+  type ScheduleOptions,
+  type ScheduleOptionsStartWorkflowAction,
+  type Workflow,
+} from '@temporalio/client';
+import type { Logger } from 'pino';
+import { scheduleIntent, stableHash, type ScheduleIntent } from '../core/schedule-spec.js';
+import {
+  RETENTION_SCHEDULE_ID,
+  RETENTION_WORKFLOW_ID,
+  SCHEDULE_ID_PREFIX,
+  scheduledReviewWorkflowId,
+  scheduleId,
+  TASK_QUEUE,
+  type RetentionInput,
+  type ScheduledReviewInput,
+} from '../core/temporal.js';
+import { loadCatalog } from '../db/catalog.js';
+
+/** Missed actions older than this are skipped: a worker down for a day fires no burst on restart. */
+export const CATCHUP_WINDOW = '1 minute';
+/** The hash of the desired schedule, kept in the action's memo (a schedule's own memo cannot be updated). */
+const HASH_KEY = 'healingScheduleHash';
+/** Bumped when the shape of what we write changes, so every schedule is rewritten once. */
+const SHAPE_VERSION = 1;
+/** Retention runs daily at this time, UTC, away from the usual 03:00 reviews. */
+const RETENTION_CALENDAR = { hour: 4, minute: 17, comment: 'daily retention at 04:17 UTC' };
+const CONCURRENCY = 8;
+
+export type ScheduleChange = 'created' | 'updated' | 'paused' | 'deleted' | 'unchanged';
+
+export interface ReconcileResult {
+  created: number;
+  updated: number;
+  paused: number;
+  deleted: number;
+  unchanged: number;
+  /** what happened to the retention schedule, when it was reconciled too */
+  retention: ScheduleChange | null;
+  failed: { schedule_id: string; error: string }[];
+}
+
+type Target =
+  | { kind: 'active'; options: ScheduleOptions; hash: string }
+  | { kind: 'paused'; options: ScheduleOptions | null; hash: string | null; note: string }
+  | { kind: 'absent' };
+
+/** Reconciles every job's schedule (and, unless told not to, the retention schedule). */
+export async function reconcileSchedules(
+  client: Client,
+  jobsSource: string,
+  opts: { retention?: boolean; log?: Logger } = {},
+): Promise<ReconcileResult> {
+  const result: ReconcileResult = { created: 0, updated: 0, paused: 0, deleted: 0, unchanged: 0, retention: null, failed: [] };
+  const catalog = await loadCatalog(jobsSource);
+  const intents = new Map<string, ScheduleIntent>();
+  for (const job of catalog.jobs) intents.set(job.id, scheduleIntent(job));
+  // A job whose file does not load still exists: its schedule is paused, never deleted.
+  for (const error of catalog.errors) {
+    if (error.job_id && !intents.has(error.job_id)) intents.set(error.job_id, scheduleIntent(null, `${error.field}: ${error.reason}`));
+  }
+  // A file we could not read at all (or a missing catalog) hides which jobs it holds: delete nothing.
+  const unsure = catalog.errors.some((e) => e.job_id === null);
+
+  const existing: string[] = [];
+  for await (const summary of client.schedule.list()) {
+    if (summary.scheduleId.startsWith(SCHEDULE_ID_PREFIX)) existing.push(summary.scheduleId);
+  }
+  const work: [string, Target][] = [...intents].map(([jobId, intent]) => [scheduleId(jobId), targetFor(jobId, intent)]);
+  const wanted = new Set(work.map(([id]) => id));
+  for (const id of existing) {
+    if (wanted.has(id)) continue;
+    if (unsure) {
+      opts.log?.warn({ scheduleId: id }, 'not deleting the schedule: part of the job catalog could not be read');
+      continue;
+    }
+    work.push([id, { kind: 'absent' }]);
+  }
+
+  await inPool(work, CONCURRENCY, async ([id, target]) => {
+    try {
+      result[await syncSchedule(client, id, target)] += 1;
+    } catch (error) {
+      result.failed.push({ schedule_id: id, error: (error as Error).message });
+      opts.log?.error({ scheduleId: id, err: error }, 'reconciling the schedule failed');
+    }
+  });
+
+  if (opts.retention !== false) {
+    try {
+      result.retention = await syncSchedule(client, RETENTION_SCHEDULE_ID, retentionTarget());
+    } catch (error) {
+      result.failed.push({ schedule_id: RETENTION_SCHEDULE_ID, error: (error as Error).message });
+      opts.log?.error({ err: error }, 'reconciling the retention schedule failed');
+    }
+  }
+  const changed = result.created + result.updated + result.paused + result.deleted;
+  if (changed > 0 || result.failed.length > 0) opts.log?.info({ ...result }, 'schedules reconciled');
+  return result;
+}
+
+/** Reconciles one job's schedule, as the API does after editing the job's file. */
+export async function reconcileJobSchedule(client: Client, jobsSource: string, jobId: string): Promise<ScheduleChange> {
+  const catalog = await loadCatalog(jobsSource);
+  const job = catalog.jobs.find((j) => j.id === jobId) ?? null;
+  const error = job ? undefined : catalog.errors.find((e) => e.job_id === jobId);
+  const intent = scheduleIntent(job, error ? `${error.field}: ${error.reason}` : undefined);
+  if (intent.kind === 'absent' && catalog.errors.some((e) => e.job_id === null)) return 'unchanged';
+  return syncSchedule(client, scheduleId(jobId), targetFor(jobId, intent));
+}
+
+function targetFor(jobId: string, intent: ScheduleIntent): Target {
+  if (intent.kind === 'absent') return { kind: 'absent' };
+  if (intent.kind === 'paused') {
+    const built = intent.spec ? jobScheduleOptions(jobId, intent.spec, `paused: ${intent.reason}`, true) : null;
+    return { kind: 'paused', options: built?.options ?? null, hash: built?.hash ?? null, note: `paused: ${intent.reason}` };
+  }
+  const built = jobScheduleOptions(jobId, intent.spec, `reviews ${intent.spec.calendars[0].comment}`, false);
+  return { kind: 'active', ...built };
+}
+
+function jobScheduleOptions(jobId: string, spec: ScheduleOptions['spec'], note: string, paused: boolean): { options: ScheduleOptions; hash: string } {
+  const action: ScheduleOptionsStartWorkflowAction<Workflow> = {
+    type: 'startWorkflow',
+    workflowType: 'scheduledReviewWorkflow',
+    workflowId: scheduledReviewWorkflowId(jobId),
+    taskQueue: TASK_QUEUE,
+    args: [{ jobId } satisfies ScheduledReviewInput],
+  };
+  return withHash({ scheduleId: scheduleId(jobId), spec, action, memo: { jobId }, state: { paused, note } });
+}
+
+function retentionTarget(): Target {
+  const action: ScheduleOptionsStartWorkflowAction<Workflow> = {
+    type: 'startWorkflow',
+    workflowType: 'retentionWorkflow',
+    workflowId: RETENTION_WORKFLOW_ID,
+    taskQueue: TASK_QUEUE,
+    args: [{} satisfies RetentionInput],
+  };
+  const spec = { calendars: [RETENTION_CALENDAR], timezone: 'UTC' };
+  return { kind: 'active', ...withHash({ scheduleId: RETENTION_SCHEDULE_ID, spec, action, state: { note: 'deletes healing data older than HEALING_RETENTION_DAYS' } }) };
+}
+
+/** Adds the policies and stores the hash of spec, action and policies where describe() returns it. */
+function withHash(options: Omit<ScheduleOptions, 'policies'>): { options: ScheduleOptions; hash: string } {
+  const policies = { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: CATCHUP_WINDOW, pauseOnFailure: false };
+  const hash = stableHash({ v: SHAPE_VERSION, spec: options.spec, action: options.action, policies });
+  return {
+    hash,
+    options: {
+      ...options,
+      policies,
+      action: { ...options.action, memo: { [HASH_KEY]: hash } },
+      memo: { ...options.memo, [HASH_KEY]: hash },
+    },
+  };
+}
+
+/** Brings one schedule to its target; answers what it had to do. */
+export async function syncSchedule(client: Client, id: string, target: Target): Promise<ScheduleChange> {
+  const handle = client.schedule.getHandle(id);
+  let current = await describeOrNull(client, id);
+
+  if (target.kind === 'absent') {
+    if (!current) return 'unchanged';
+    try {
+      await handle.delete();
+    } catch (error) {
+      if (isNotFound(error)) return 'unchanged'; // another worker deleted it first
+      throw error;
+    }
+    return 'deleted';
+  }
+
+  if (target.kind === 'paused') {
+    if (!current) return 'unchanged'; // a job that asks for no schedule does not get a paused one
+    if (current.state.paused && (target.hash === null || hashOf(current) === target.hash)) return 'unchanged';
+    if (target.options) {
+      // Keep what the YAML now says visible in `temporal schedule describe`, paused.
+      const options = target.options;
+      await handle.update(() => updateOptions(options));
+    } else {
+      await handle.pause(target.note);
+    }
+    return 'paused';
+  }
+
+  if (!current) {
+    try {
+      await client.schedule.create(target.options);
+      return 'created';
+    } catch (error) {
+      if (!(error instanceof ScheduleAlreadyRunning)) throw error;
+      current = await describeOrNull(client, id); // another worker created it first
+      if (!current) throw error;
+    }
+  }
+  if (!current.state.paused && hashOf(current) === target.hash) return 'unchanged';
+  const options = target.options;
+  await handle.update(() => updateOptions(options));
+  return 'updated';
+}
+
+function updateOptions(options: ScheduleOptions) {
+  return { spec: options.spec, action: options.action, policies: options.policies, state: { paused: options.state?.paused ?? false, note: options.state?.note } };
+}
+
+function hashOf(description: ScheduleDescription): string | null {
+  const value = description.action.memo?.[HASH_KEY];
+  return typeof value === 'string' ? value : null;
+}
+
+async function describeOrNull(client: Client, id: string): Promise<ScheduleDescription | null> {
+  try {
+    return await client.schedule.getHandle(id).describe();
+  } catch (error) {
+    if (isNotFound(error)) return null;
+    throw error;
+  }
+}
+
+function isNotFound(error: unknown): boolean {
+  return error instanceof ScheduleNotFoundError || /not found/i.test((error as Error)?.message ?? '');
+}
+
+async function inPool<T>(items: T[], size: number, run: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const lanes = Array.from({ length: Math.min(size, items.length) }, async () => {
+    while (next < items.length) await run(items[next++]!);
+  });
+  await Promise.all(lanes);
+}
+
+export interface ScheduleReconciler {
+  /** the first reconcile, run at start-up */
+  ready: Promise<ReconcileResult | null>;
+  /** reconciles now (joining a pass in progress, then running once more) */
+  reconcileNow(): Promise<ReconcileResult>;
+  stop(): Promise<void>;
+}
+
+/**
+ * Runs the reconciler at start-up, within `debounceMs` of any change to the job files, and every
+ * `intervalMs` as a safety net (a missed file event, a schedule edited by hand).
+ */
+export function startScheduleReconciler(opts: {
+  client: Client;
+  jobsSource: string;
+  log: Logger;
+  debounceMs?: number;
+  intervalMs?: number;
+  retention?: boolean;
+}): ScheduleReconciler {
+  const debounceMs = opts.debounceMs ?? 500;
+  const intervalMs = opts.intervalMs ?? 60_000;
+  let stopped = false;
+  let running: Promise<ReconcileResult> | null = null;
+  let again = false;
+
+  const reconcileNow = (): Promise<ReconcileResult> => {
+    if (running) {
+      again = true;
+      return running;
+    }
+    running = (async () => {
+      let result: ReconcileResult;
+      do {
+        again = false;
+        result = await reconcileSchedules(opts.client, opts.jobsSource, { retention: opts.retention, log: opts.log });
+      } while (again && !stopped);
+      return result;
+    })().finally(() => {
+      running = null;
+    });
+    return running;
+  };
+  const quietly = () => {
+    if (stopped) return;
+    if (!watcher) void startWatching(); // the jobs folder may have appeared since
+    reconcileNow().catch((error) => opts.log.error({ err: error }, 'schedule reconcile failed; retrying within a minute'));
+  };
+
+  let debounce: NodeJS.Timeout | null = null;
+  const onChange = () => {
+    if (debounce) clearTimeout(debounce);
+    debounce = setTimeout(quietly, debounceMs);
+  };
+
+  let watcher: FSWatcher | null = null;
+  const startWatching = async () => {
+    const info = await stat(opts.jobsSource).catch(() => null);
+    if (!info || stopped || watcher) return;
+    const dir = info.isDirectory() ? opts.jobsSource : path.dirname(opts.jobsSource);
+    const only = info.isDirectory() ? null : path.basename(opts.jobsSource);
+    try {
+      watcher = watch(dir, (_event, filename) => {
+        const name = filename?.toString() ?? null;
+        if (name === null || (only ? name === only : /\.ya?ml$/i.test(name))) onChange();
+      });
+      watcher.on('error', (error) => {
+        opts.log.warn({ err: error }, 'watching the job files failed; the periodic reconcile continues');
+        watcher?.close();
+        watcher = null;
+      });
+    } catch (error) {
+      opts.log.warn({ err: error, dir }, 'cannot watch the job files; the periodic reconcile continues');
+    }
+  };
+
+  const timer = setInterval(quietly, intervalMs);
+  timer.unref();
+  const ready = (async () => {
+    await startWatching();
+    try {
+      return await reconcileNow();
+    } catch (error) {
+      opts.log.error({ err: error }, 'the first schedule reconcile failed; retrying within a minute');
+      return null;
+    }
+  })();
+
+  return {
+    ready,
+    reconcileNow,
+    stop: async () => {
+      stopped = true;
+      clearInterval(timer);
+      if (debounce) clearTimeout(debounce);
+      watcher?.close();
+      await running?.catch(() => undefined);
+    },
+  };
+}
