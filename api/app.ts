@@ -60,7 +60,9 @@ export function createApp(deps: ApiDeps): Express {
   api.use(statsRouter(deps));
   api.use(routeNotFound);
 
+  // /health stays open for load balancers and container health checks; it tells only reachability.
   app.use(healthRouter(deps));
+  app.use('/metrics', authenticate(deps.tokens));
   app.use(metricsRouter(deps));
   app.use('/api/v1', api);
   if (deps.webDist && existsSync(path.join(deps.webDist, 'index.html'))) {

@@ -36,7 +36,14 @@ const OPERATIONS: Record<string, Record<string, Op>> = {
   '/jobs/{id}/healing/summary': { get: { summary: 'One job’s healing summary', pathId: 'job', answers: [404] } },
   '/jobs': { get: { summary: 'The job catalog, with load errors' } },
   '/jobs/{id}': { get: { summary: 'One job', pathId: 'job', answers: [404] } },
-  '/jobs/{id}/self-healing': { put: { summary: 'Edit a job’s self_healing block in its file', body: SelfHealingSchema, pathId: 'job', answers: [404] } },
+  '/jobs/{id}/self-healing': {
+    put: {
+      summary: 'Edit a job’s self_healing block in its file: fields merge into the block, null removes one; comments and unknown fields are kept',
+      body: SelfHealingSchema,
+      pathId: 'job',
+      answers: [404, 409],
+    },
+  },
   '/jobs/{id}/runs': {
     get: { summary: 'A job’s run reports', query: RunListQuery, pathId: 'job' },
     post: { summary: 'Report a run (idempotent on external_id)', body: RunReportBody, pathId: 'job', answers: [201, 404] },

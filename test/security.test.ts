@@ -49,6 +49,13 @@ describe('bearer tokens and roles', () => {
     expect(await readFile(yamlFile, 'utf8')).toBe(JOB_YAML);
   });
 
+  it('when metrics are scraped without a token, 401; with one, Prometheus text', async () => {
+    expect((await fetch(`${stack.api}/metrics`)).status).toBe(401);
+    const scraped = await fetch(`${stack.api}/metrics`, { headers: { authorization: `Bearer ${TOKENS.carol}` } });
+    expect(scraped.status).toBe(200);
+    expect(await scraped.text()).toMatch(/^# HELP/m);
+  });
+
   it('when a viewer tries to decide, it is a 403; an approver decides and is recorded by name', async () => {
     const id = await createSuggestion(stack, { jobId: 'etl', targetFile: null, proposed: null });
     const viewer = await http(stack.api, 'POST', `/api/v1/healing/suggestions/${id}/reject`, { reason: 'no' }, TOKENS.carol);
