@@ -3,6 +3,7 @@ import { realpath, stat } from 'node:fs/promises';
 import { cronIntervalSeconds } from '../core/cron-interval.js';
 import { sha256 } from '../core/hash.js';
 import { jobFilePaths } from '../core/job-files.js';
+import { forbiddenReason } from '../core/path-guard.js';
 import type { Job } from '../core/job.js';
 import type { JobFile, ReviewContext, RunLog, RunSummary, SessionMessage, Trigger } from '../core/review.js';
 import type { Db } from '../db/knex.js';
@@ -52,14 +53,14 @@ export async function collectReviewContext(
 
   const paths = jobFilePaths(job, env);
   const files: JobFile[] = [];
-  if (scope.analyze_config) pushFile(files, await readJobFile('config', paths.config));
-  if (scope.analyze_script && paths.script) pushFile(files, await readJobFile('script', paths.script));
-  if (scope.analyze_prompt && paths.prompt) pushFile(files, await readJobFile('prompt', paths.prompt));
+  if (scope.analyze_config) pushFile(files, await readJobFile('config', paths.config, env.home));
+  if (scope.analyze_script && paths.script) pushFile(files, await readJobFile('script', paths.script, env.home));
+  if (scope.analyze_prompt && paths.prompt) pushFile(files, await readJobFile('prompt', paths.prompt, env.home));
 
   const logs: RunLog[] = [];
   if (scope.analyze_logs) {
     for (const run of runs.slice(0, LIMITS.logRuns)) {
-      const lines = await runLogLines(run);
+      const lines = await runLogLines(run, env.home);
       if (lines.length > 0) logs.push({ run_id: run.id, exit_code: run.exit_code, lines });
     }
   }
@@ -100,10 +101,32 @@ async function latestProblemRun(db: Db, jobId: string, now: Date, lookbackDays: 
     .first();
 }
 
-async function readJobFile(role: JobFile['role'], file: string): Promise<JobFile | null> {
+/** Files never read for a review, even when a job or a run report names them. */
+const UNREADABLE = /^\/(?:proc|sys|dev)(?:\/|$)|^\/(?:private\/)?etc\/(?:shadow|gshadow|sudoers|master\.passwd|ssh\/)/;
+
+/**
+ * The real path of a file a review may read, or null: a regular file (a FIFO or a device would
+ * block or never end), not a credential (.ssh, .aws, .env, .netrc...), not under /proc, /sys or
+ * /dev, wherever a job's config, a run report or a symlink points. System folders stay readable
+ * (a job may run /usr/local/bin/backup.sh; the apply step still never writes there).
+ */
+export async function readablePath(file: string, home: string): Promise<string | null> {
+  const real = await realpath(file).catch(() => null);
+  if (!real) return null;
+  const info = await stat(real).catch(() => null);
+  if (!info?.isFile()) return null;
+  const reason = forbiddenReason(real, home);
+  if (reason && !/is a system folder$/.test(reason)) return null;
+  return UNREADABLE.test(real) ? null : real;
+}
+
+async function readJobFile(role: JobFile['role'], file: string, home: string): Promise<JobFile | null> {
   try {
-    const real = await realpath(file);
+    const real = await readablePath(file, home);
+    if (!real) return null;
     const { text, truncated } = await readHead(real, LIMITS.fileBytes);
+    // A binary is no script to review or rewrite.
+    if (text.includes('\0')) return null;
     return { role, path: file, content: text, sha256: sha256(text), truncated };
   } catch {
     return null; // a missing script or prompt is not an error: the job may not have one
@@ -114,11 +137,13 @@ function pushFile(files: JobFile[], file: JobFile | null): void {
   if (file && !files.some((f) => f.path === file.path)) files.push(file);
 }
 
-async function runLogLines(run: RunRecord): Promise<string[]> {
+async function runLogLines(run: RunRecord, home: string): Promise<string[]> {
   if (run.log_tail) return run.log_tail.split('\n').slice(-LIMITS.logLinesPerRun).map(boundLine);
   if (run.log_path) {
     try {
-      return (await readTailLines(run.log_path, LIMITS.logLinesPerRun, LIMITS.logBytesPerRun)).map(boundLine);
+      const real = await readablePath(run.log_path, home);
+      if (!real) return [`(log file ${run.log_path} is not a regular file a review may read)`];
+      return (await readTailLines(real, LIMITS.logLinesPerRun, LIMITS.logBytesPerRun)).map(boundLine);
     } catch {
       return [`(log file ${run.log_path} could not be read)`];
     }
@@ -164,8 +189,10 @@ function slaReason(run: RunRecord): string {
 async function readBusinessLog(job: Job, env: { home: string }): Promise<ReviewContext['business_log']> {
   const spec = job.config.self_healing.business_log;
   if (!spec || (!spec.path && !spec.summary_path)) return null;
-  const expand = (p: string) => (p.startsWith('~/') ? `${env.home}/${p.slice(2)}` : p);
-  const lines = spec.path ? await readTailLines(expand(spec.path), spec.max_lines, LIMITS.businessLogBytes).catch(() => []) : [];
-  const summary = spec.summary_path ? await readHead(expand(spec.summary_path), 16 * 1024).then((r) => r.text).catch(() => null) : null;
+  const expand = async (p: string) => readablePath(p.startsWith('~/') ? `${env.home}/${p.slice(2)}` : p, env.home);
+  const logPath = spec.path ? await expand(spec.path) : null;
+  const summaryPath = spec.summary_path ? await expand(spec.summary_path) : null;
+  const lines = logPath ? await readTailLines(logPath, spec.max_lines, LIMITS.businessLogBytes).catch(() => []) : [];
+  const summary = summaryPath ? await readHead(summaryPath, 16 * 1024).then((r) => r.text).catch(() => null) : null;
   return { lines: lines.map(boundLine), summary, context_prompt: spec.context_prompt ?? null };
 }

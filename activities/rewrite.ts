@@ -4,6 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { AnalyzerOutputError, parseRewriteOutput } from '../core/parse-ai.js';
 import { buildRewritePrompt } from '../core/prompt.js';
+import { redactForRewrite } from '../core/redact.js';
 import type { JobFile } from '../core/review.js';
 import { ERROR_TYPES } from '../core/temporal.js';
 import { chooseAnalyzer } from './analyze.js';
@@ -19,14 +20,20 @@ export async function rewriteFileWithAi(settings: AnalyzerSettings, file: JobFil
     });
   }
   const sessionKey = `healing-rewrite-${randomUUID()}`;
+  // Nothing secret leaves: the file goes out with markers, and its own values are put back after.
+  const shown = redactForRewrite(file, suggestedChange);
   const activity = currentActivity();
   const result = await runCli(
     settings.openclawBin,
-    ['agent', '--local', '--session-id', sessionKey, '--message', buildRewritePrompt(file, suggestedChange), '--json', '--timeout', String(settings.timeoutSeconds)],
+    ['agent', '--local', '--session-id', sessionKey, '--message', buildRewritePrompt(shown.file, shown.change), '--json', '--timeout', String(settings.timeoutSeconds)],
     { timeoutMs: (settings.timeoutSeconds + 30) * 1000, signal: activity?.cancellationSignal, onTick: () => activity?.heartbeat() },
   );
   try {
-    return { content: parseRewriteOutput(result.stdout), sessionKey };
+    const restored = shown.restore(parseRewriteOutput(result.stdout));
+    if ('reason' in restored) {
+      throw ApplicationFailure.create({ message: `openclaw's new file cannot be used: ${restored.reason}`, type: ERROR_TYPES.guardRefusal, nonRetryable: true });
+    }
+    return { content: restored.content, sessionKey };
   } catch (error) {
     if (error instanceof AnalyzerOutputError) {
       throw ApplicationFailure.create({ message: `openclaw could not write the change: ${error.message}`, type: ERROR_TYPES.analyzerFailed });

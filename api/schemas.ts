@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { CATEGORIES, JobIdSchema, SEVERITIES } from '../core/job.js';
 import { REVIEW_STATUSES, SLA_STATUSES, TRIGGERS } from '../core/review.js';
 import { ACTION_STATUSES, SUGGESTION_STATUSES } from '../core/suggestion-state.js';
+import { decodeCursor } from '../db/paging.js';
 
 export const IdParam = z.object({ id: z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER) });
 export const JobIdParam = z.object({ id: JobIdSchema });
@@ -26,6 +27,8 @@ export const SuggestionListQuery = z.object({
   severity: z.enum(SEVERITIES).optional(),
   trigger: z.enum(TRIGGERS).optional(),
   review_id: z.coerce.number().int().positive().optional(),
+  /** next_cursor of the previous page: deep pages without OFFSET */
+  cursor: z.string().max(200).refine((c) => decodeCursor(c) !== null, 'not a cursor this API gave out: pass next_cursor from the previous page as it is').optional(),
   ...paging,
 });
 

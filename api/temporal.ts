@@ -4,6 +4,8 @@ import {
   WorkflowExecutionAlreadyStartedError,
   WorkflowNotFoundError,
   WorkflowUpdateFailedError,
+  WorkflowUpdateRPCTimeoutOrCancelledError,
+  WorkflowUpdateStage,
   type Client,
 } from '@temporalio/client';
 import {
@@ -49,29 +51,67 @@ export async function startReview(client: Client, db: Db, input: ReviewInput): P
   }
 }
 
+/**
+ * A command Temporal accepted (from then on it is in the suggestion's workflow history and is
+ * carried out whatever happens) but whose outcome it could not report because it became
+ * unreachable: the caller gets 202 and reads the suggestion later, never a 503 for a decision
+ * that was in fact taken.
+ */
+export interface AcceptedCommand {
+  accepted: true;
+  status: string | null;
+  action_id: null;
+  note: string;
+}
+
 export async function sendCommand(
   client: Client,
   suggestionId: number,
   command: keyof typeof UPDATE_NAMES,
   args: unknown,
   statusNow: () => Promise<string | undefined>,
-): Promise<CommandResult> {
+): Promise<CommandResult | AcceptedCommand> {
   const handle = client.workflow.getHandle(suggestionWorkflowId(suggestionId));
-  try {
-    return await handle.executeUpdate<CommandResult, [unknown]>(UPDATE_NAMES[command], { args: [args] });
-  } catch (error) {
+  const refusal = async (error: unknown): Promise<unknown> => {
     if (error instanceof WorkflowUpdateFailedError) {
       const failure = findApplicationFailure(error);
       // Refusals the state or the files explain are conflicts; anything else is the service's.
-      if (failure && CONFLICT_TYPES.has(failure.type ?? '')) throw new HttpError(409, failure.message, failure.details?.[0] ?? null);
-      throw new HttpError(500, failure?.message ?? error.message);
+      if (failure && CONFLICT_TYPES.has(failure.type ?? '')) return new HttpError(409, failure.message, failure.details?.[0] ?? null);
+      return new HttpError(500, failure?.message ?? error.message);
     }
     if (error instanceof WorkflowNotFoundError || /workflow execution already completed/i.test((error as Error).message)) {
       const status = await statusNow();
-      throw new HttpError(409, `cannot ${command} suggestion ${suggestionId}: it is ${status ?? 'closed'} and no longer takes commands`);
+      return new HttpError(409, `cannot ${command} suggestion ${suggestionId}: it is ${status ?? 'closed'} and no longer takes commands`);
     }
-    throw unavailableOr(error);
+    return null;
+  };
+  let update;
+  try {
+    // Until the workflow accepts it, nothing has changed: a failure here is a clean 503.
+    update = await handle.startUpdate<CommandResult, [unknown]>(UPDATE_NAMES[command], { args: [args], waitForStage: WorkflowUpdateStage.ACCEPTED });
+  } catch (error) {
+    throw (await refusal(error)) ?? unavailableOr(error);
   }
+  try {
+    return await update.result();
+  } catch (error) {
+    const refused = await refusal(error);
+    if (refused) throw refused;
+    if (error instanceof WorkflowUpdateRPCTimeoutOrCancelledError || isUnavailable(error)) {
+      return {
+        accepted: true,
+        status: (await statusNow().catch(() => undefined)) ?? null,
+        action_id: null,
+        note: `the ${command} is accepted and recorded in the suggestion's workflow, but Temporal became unreachable before it finished; it completes once Temporal is back: read the suggestion for its outcome`,
+      };
+    }
+    throw error;
+  }
+}
+
+/** 202 for a command only accepted so far, 200 for one carried out. */
+export function commandHttpStatus(result: CommandResult | AcceptedCommand): 200 | 202 {
+  return 'accepted' in result ? 202 : 200;
 }
 
 const CONFLICT_TYPES = new Set<string>([ERROR_TYPES.refused, ERROR_TYPES.staleFile, ERROR_TYPES.guardRefusal, ERROR_TYPES.rollbackConflict]);

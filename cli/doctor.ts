@@ -3,15 +3,12 @@
 import { accessSync, constants, existsSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { Connection } from '@temporalio/client';
+import type { Connection } from '@temporalio/client';
 import type { Command } from 'commander';
 import { openclawStatus } from '../activities/openclaw.js';
 import type { ServiceConfig } from '../core/config.js';
-import { loadCatalog, procclawJobsSource } from '../db/catalog.js';
-import { createDb } from '../db/knex.js';
 // @ts-expect-error plain JS module shared with the bootstrap script
 import { resolveTemporalCli } from '../scripts/temporal-cli.mjs';
-import { EMBEDDED_URL } from './procclaw/postgres.js';
 
 const MIN_NODE = [20, 19] as const;
 const OPENCLAW_NODE = '24.16';
@@ -106,6 +103,7 @@ async function postgres(cfg: ServiceConfig): Promise<Finding> {
       ? { level: 'ok', what: 'Postgres', detail: `${shown} answers (${answer.version})`, essential: true }
       : { level: 'missing', what: 'Postgres', detail: `${shown} does not answer: ${answer.error}`, fix: 'start that Postgres or correct DATABASE_URL; unset it to use the embedded Postgres', essential: true };
   }
+  const { EMBEDDED_URL } = await import('./procclaw/postgres.js');
   const running = await query(EMBEDDED_URL);
   if (running.ok) return { level: 'ok', what: 'Postgres', detail: `the embedded Postgres of a running \`healing start\` answers on 127.0.0.1:54329`, essential: true };
   try {
@@ -117,19 +115,9 @@ async function postgres(cfg: ServiceConfig): Promise<Finding> {
 }
 
 async function query(url: string): Promise<{ ok: true; version: string } | { ok: false; error: string }> {
-  const db = createDb(url, { max: 1 });
-  try {
-    const result = (await Promise.race([
-      db.raw('show server_version'),
-      new Promise((_, reject) => setTimeout(() => reject(new Error('no answer within 3 s')), 3_000).unref()),
-    ])) as { rows: { server_version: string }[] };
-    return { ok: true, version: `Postgres ${result.rows[0]?.server_version ?? '?'}` };
-  } catch (error) {
-    const e = error as { code?: string; message?: string };
-    return { ok: false, error: e.code && !e.message?.includes(e.code) ? `${e.code} ${e.message}` : (e.message ?? String(error)) };
-  } finally {
-    await db.destroy().catch(() => undefined);
-  }
+  const { probePostgres } = await import('./procclaw/postgres.js');
+  const answer = await probePostgres(url, 3_000);
+  return answer.ok ? { ok: true, version: `Postgres ${answer.version}` } : answer;
 }
 
 function redact(url: string): string {
@@ -150,6 +138,7 @@ async function temporal(cfg: ServiceConfig, cliPath: string | null): Promise<Fin
   }
   let connection: Connection | null = null;
   try {
+    const { Connection } = await import('@temporalio/client');
     connection = await Connection.connect({ address: cfg.temporalAddress, connectTimeout: '3s' });
     const info = await connection.workflowService.getSystemInfo({});
     return { level: 'ok', what: 'Temporal', detail: `${cfg.temporalAddress} answers (server ${info.serverVersion || '?'}, namespace ${cfg.temporalNamespace})`, essential: true };
@@ -167,6 +156,7 @@ async function temporal(cfg: ServiceConfig, cliPath: string | null): Promise<Fin
 }
 
 async function catalog(cfg: ServiceConfig): Promise<Finding[]> {
+  const { loadCatalog, procclawJobsSource } = await import('../db/catalog.js');
   if (!cfg.jobsSource) {
     const procclawJobs = await procclawJobsSource(cfg.procclawHome);
     const found = procclawJobs !== cfg.procclawHome;

@@ -7,9 +7,7 @@ import { registerDoctorCommand } from './doctor.js';
 import { registerImportCommand } from './import-procclaw.js';
 import { registerRunCommand } from './run.js';
 
-const program = new Command('healing')
-  .description('ProcClaw Healing: reviews scheduled jobs and applies approved improvements')
-  .enablePositionalOptions(); // `healing run <job> -- <command...>` passes the command's own options through
+const program = new Command('healing').description('ProcClaw Healing: reviews scheduled jobs and applies approved improvements');
 
 function config() {
   try {

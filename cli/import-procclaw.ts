@@ -1,14 +1,11 @@
 // `healing import procclaw --db <procclaw.db> [--follow] [--interval <s>] [--api <url>]`
+// The command's modules load when it runs, so other `healing` commands start fast.
 import path from 'node:path';
-import { Client, Connection } from '@temporalio/client';
+import type { Connection } from '@temporalio/client';
 import type { Command } from 'commander';
-import pino from 'pino';
-import { startReview } from '../api/temporal.js';
-import { isTimeZone } from '../core/job.js';
 import type { ServiceConfig } from '../core/config.js';
-import { describeSummary, followProcclaw, importProcclawOnce, type ImportDeps, type ImportOptions } from './procclaw/import.js';
-import { connectPostgres } from './procclaw/postgres.js';
-import { ProcclawSource, ProcclawSourceError } from './procclaw/source.js';
+import { isTimeZone } from '../core/job.js';
+import type { ImportDeps, ImportOptions } from './procclaw/import.js';
 
 interface ImportFlags {
   db: string;
@@ -59,6 +56,7 @@ async function runImport(flags: ImportFlags, cfg: ServiceConfig): Promise<number
     }
   }
 
+  const { ProcclawSource, ProcclawSourceError } = await import('./procclaw/source.js');
   // The ProcClaw file first: a wrong --db should not wait for Postgres to start.
   try {
     ProcclawSource.open(dbFile, { lockTimeoutMs: lockTimeout * 1000 }).close();
@@ -67,6 +65,13 @@ async function runImport(flags: ImportFlags, cfg: ServiceConfig): Promise<number
     throw error;
   }
 
+  const [{ default: pino }, { Client, Connection }, { startReview }, { describeSummary, followProcclaw, importProcclawOnce }, { connectPostgres }] = await Promise.all([
+    import('pino'),
+    import('@temporalio/client'),
+    import('../api/temporal.js'),
+    import('./procclaw/import.js'),
+    import('./procclaw/postgres.js'),
+  ]);
   const log = pino({ level: cfg.logLevel === 'info' ? 'warn' : cfg.logLevel }, pino.destination(2));
   const postgres = await connectPostgres(cfg, log);
   let connection: Connection | null = null;

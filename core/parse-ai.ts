@@ -68,7 +68,7 @@ function excerpt(text: string, max = 200): string {
 // ---------------------------------------------------------------------------------------------
 // Finding JSON in text
 
-type SpanResult = { end: number } | { fail: 'unbalanced' | 'too-deep'; scanned: number };
+type SpanResult = { end: number } | { fail: 'unbalanced' | 'too-deep'; scanned: number; cost?: number };
 
 /** Matches the bracket opened at `open`, respecting JSON strings, with an explicit stack. */
 function matchSpan(text: string, open: number): SpanResult {
@@ -84,13 +84,37 @@ function matchSpan(text: string, open: number): SpanResult {
     if (c === '"') inString = true;
     else if (c === '{' || c === '[') {
       stack.push(c === '{' ? '}' : ']');
-      if (stack.length > MAX_DEPTH) return { fail: 'too-deep', scanned: j - open };
+      if (stack.length > MAX_DEPTH) {
+        // A nest that closes is skipped whole; one that never does, from where it got too deep.
+        const end = skipNest(text, j + 1, stack.length);
+        return { fail: 'too-deep', scanned: (end < 0 ? j : end) - open, cost: (end < 0 ? text.length : end) - open };
+      }
     } else if (c === '}' || c === ']') {
       if (stack.pop() !== c) return { fail: 'unbalanced', scanned: j - open };
       if (stack.length === 0) return { end: j + 1 };
     }
   }
   return { fail: 'unbalanced', scanned: text.length - open };
+}
+
+/**
+ * Where a runaway nest ends: counts brackets (strings respected) from `from` at `depth` until the
+ * nest closes, so the whole of it is skipped in linear time; -1 if it never closes.
+ */
+function skipNest(text: string, from: number, depth: number): number {
+  let inString = false;
+  for (let j = from; j < text.length; j++) {
+    const c = text[j];
+    if (inString) {
+      if (c === '\\') j++;
+      else if (c === '"') inString = false;
+      continue;
+    }
+    if (c === '"') inString = true;
+    else if (c === '{' || c === '[') depth++;
+    else if ((c === '}' || c === ']') && --depth === 0) return j + 1;
+  }
+  return -1;
 }
 
 /** Removes commas before a closing bracket (outside strings): a common slip in model output. */
@@ -160,9 +184,11 @@ function findJson<T>(text: string, accept: (v: unknown) => T | null): Found<T> {
       // Valid JSON of another kind is skipped whole; prose like "{see below}" is looked into.
       i = parsed ? span.end : open + 1;
     } else {
-      budget -= span.scanned + 1;
+      budget -= (span.cost ?? span.scanned) + 1;
       tooDeep ||= span.fail === 'too-deep';
-      i = open + 1;
+      // Too deep: the whole runaway nest is skipped (nothing inside it is the answer), so the
+      // scan stays linear and a valid answer after the nest is still found.
+      i = span.fail === 'too-deep' ? open + Math.max(1, span.scanned) : open + 1;
     }
   }
   return { value: null, tooDeep };

@@ -4,6 +4,7 @@
 // there and what kind it was. Deterministic: the same input gives the same markers, so the
 // marker -> value map can be rebuilt from the same context later (to put the values back into a
 // file the analyzer rewrote) without ever storing it.
+import { parseDocument } from 'yaml';
 import type { JobFile, ReviewContext } from './review.js';
 import { findSecretSpans, redactableValue, SECRET_KEY } from './secrets.js';
 
@@ -278,4 +279,48 @@ export function rehydrate(proposed: string, file: JobFile, r: Redactor): { conte
   for (const marker of markers) content = content.split(marker).join(r.valueOf(marker) as string);
   if (MARKER_LOOKALIKE.test(content)) return { reason: 'the proposed content still holds text like "[REDACTED:…]" that is no marker of this review' };
   return { content };
+}
+
+/** A config file's `env` values, read best-effort from its YAML (a broken file gives none). */
+function configEnv(file: JobFile): KnownSecret[] {
+  if (file.role !== 'config') return [];
+  try {
+    const doc = parseDocument(file.content, { uniqueKeys: false });
+    const value = doc.toJS({ maxAliasCount: 100 }) as unknown;
+    const envs: Record<string, unknown>[] = [];
+    if (isRecord(value)) {
+      if (isRecord(value.env)) envs.push(value.env);
+      if (isRecord(value.jobs)) for (const job of Object.values(value.jobs)) if (isRecord(job) && isRecord(job.env)) envs.push(job.env);
+    }
+    return envs.flatMap((env) =>
+      Object.keys(env)
+        .sort()
+        .flatMap((key) => (['string', 'number'].includes(typeof env[key]) ? [{ value: String(env[key]), kind: `env:${key}` }] : [])),
+    );
+  } catch {
+    return [];
+  }
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/**
+ * For asking an analyzer to rewrite one file: the file and the change with their secrets (and a
+ * config's env values) replaced by markers, and `restore`, which puts the file's own values back
+ * into the answer or says why it cannot.
+ */
+export function redactForRewrite(
+  file: JobFile,
+  change: string,
+): { file: JobFile; change: string; restore: (content: string) => { content: string } | { reason: string } } {
+  const r = new Redactor(configEnv(file));
+  r.redact(file.content);
+  r.redact(change);
+  return {
+    file: { ...file, content: r.redact(file.content).text },
+    change: r.redact(change).text,
+    restore: (content) => rehydrate(content, file, r),
+  };
 }

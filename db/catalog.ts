@@ -1,12 +1,19 @@
 // The job catalog: a folder of YAML files (one a job, the id being the file name) or one
 // jobs.yaml with a `jobs:` map. Each file is parsed once per change (mtime and size), and one bad
 // file is reported without stopping the others.
-import { readFile, readdir, stat } from 'node:fs/promises';
+import { open, readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { parseDocument } from 'yaml';
+import { isMap, isScalar, Lexer, LineCounter, parseDocument, visit, type Document } from 'yaml';
 import { describeIssues, JOB_ID_PATTERN, JobSchema, type Job, type JobLoadError } from '../core/job.js';
 
 export const MAX_JOB_FILE_BYTES = 1024 * 1024;
+/** One job's own file: far above any real job, small enough to parse well under a second. */
+export const MAX_SINGLE_JOB_FILE_BYTES = 256 * 1024;
+/** Guards applied before parsing, so a hostile file costs linear time and a clear refusal. */
+const MAX_LINES = { single: 10_000, map: 50_000 };
+const MAX_FLOW_DEPTH = 64;
+const MAX_INDENT = 256;
+const MAX_ANCHORS_AND_ALIASES = 1_000;
 
 export interface Catalog {
   jobs: Job[];
@@ -21,6 +28,13 @@ interface CachedFile {
 
 const cache = new Map<string, CachedFile>();
 
+/**
+ * For a folder catalog: which file defined each job at the last full load, and the folder's mtime
+ * then. While the folder's mtime holds (no file added, removed or renamed), findJob checks only
+ * that one file instead of every file in the folder.
+ */
+const index = new Map<string, { dirMtimeMs: number; files: Map<string, string> }>();
+
 export async function loadCatalog(configured: string): Promise<Catalog> {
   const source = await procclawJobsSource(configured);
   const info = await stat(source).catch(() => null);
@@ -30,8 +44,10 @@ export async function loadCatalog(configured: string): Promise<Catalog> {
     : [source];
   const catalog: Catalog = { jobs: [], errors: [] };
   const seen = new Set<string>();
-  for (const file of files) {
-    const part = await loadFile(file, !info.isDirectory());
+  // All files at once: one by one, the stat calls alone cost 3-6 times the CPU (bench/stats.ts).
+  const parts = await Promise.all(files.map((file) => loadFile(file, !info.isDirectory())));
+  for (const [i, part] of parts.entries()) {
+    const file = files[i]!;
     for (const job of part.jobs) {
       if (seen.has(job.id)) {
         catalog.errors.push({ job_id: job.id, file, field: '(id)', reason: `job id "${job.id}" is defined twice` });
@@ -42,6 +58,7 @@ export async function loadCatalog(configured: string): Promise<Catalog> {
     }
     catalog.errors.push(...part.errors);
   }
+  if (info.isDirectory()) index.set(source, { dirMtimeMs: info.mtimeMs, files: new Map(catalog.jobs.map((j) => [j.id, j.file])) });
   return catalog;
 }
 
@@ -53,22 +70,37 @@ export async function loadCatalog(configured: string): Promise<Catalog> {
 export async function procclawJobsSource(source: string): Promise<string> {
   const info = await stat(source).catch(() => null);
   if (!info?.isDirectory()) return source;
-  const entries = await readdir(source).catch(() => [] as string[]);
-  if (!entries.includes('procclaw.yaml') && !entries.includes('procclaw.db')) return source;
+  // Two stats, not a listing: every job lookup passes here, and a folder may hold 10,000 jobs.
+  const has = async (name: string) => (await stat(path.join(source, name)).catch(() => null)) !== null;
+  const [yaml, db] = await Promise.all([has('procclaw.yaml'), has('procclaw.db')]);
+  if (!yaml && !db) return source;
   const jobsDir = path.join(source, 'jobs');
   const jobFiles = await readdir(jobsDir).then((files) => files.filter((f) => /\.ya?ml$/i.test(f))).catch(() => [] as string[]);
   if (jobFiles.length > 0) return jobsDir;
-  if (entries.includes('jobs.yaml')) return path.join(source, 'jobs.yaml');
+  if (await has('jobs.yaml')) return path.join(source, 'jobs.yaml');
   return (await stat(jobsDir).catch(() => null))?.isDirectory() ? jobsDir : source;
 }
 
-export async function findJob(source: string, jobId: string): Promise<Job | undefined> {
-  return (await loadCatalog(source)).jobs.find((j) => j.id === jobId);
+/** One job, reading one file when the folder is unchanged since the last full load (else all). */
+export async function findJob(configured: string, jobId: string): Promise<Job | undefined> {
+  const source = await procclawJobsSource(configured);
+  const known = index.get(source);
+  const file = known?.files.get(jobId);
+  if (file && (await stat(source).catch(() => null))?.mtimeMs === known!.dirMtimeMs) {
+    const job = (await loadFile(file, false)).jobs.find((j) => j.id === jobId);
+    if (job) return job;
+  }
+  return (await loadCatalog(configured)).jobs.find((j) => j.id === jobId);
 }
 
 async function loadFile(file: string, isMapFile: boolean): Promise<Catalog> {
   const info = await stat(file).catch(() => null);
   if (!info) return { jobs: [], errors: [{ job_id: null, file, field: '(file)', reason: 'file vanished while loading' }] };
+  if (!info.isFile()) {
+    // A FIFO or a device (a symlink to /dev/zero) would block or never end: never read one.
+    const id = isMapFile ? null : path.basename(file).replace(/\.ya?ml$/i, '');
+    return { jobs: [], errors: [{ job_id: id, file, field: '(file)', reason: 'not a regular file (a folder, device or pipe); a job file is a plain YAML file' }] };
+  }
   const cached = cache.get(file);
   if (cached && cached.mtimeMs === info.mtimeMs && cached.size === info.size) return cached.result;
   const result = await parseJobFile(file, info.size, isMapFile);
@@ -82,15 +114,29 @@ async function parseJobFile(file: string, size: number, isMapFile: boolean): Pro
     jobs: [],
     errors: [{ job_id: jobId, file, field, reason }],
   });
-  if (size > MAX_JOB_FILE_BYTES) return fail('(file)', `file is ${size} bytes; a job file may be at most ${MAX_JOB_FILE_BYTES}`);
-  const text = await readFile(file, 'utf8');
-  const doc = parseDocument(text, { uniqueKeys: true });
-  if (doc.errors.length > 0) return fail('(yaml)', doc.errors[0]!.message.split('\n')[0]!);
+  const limit = isMapFile ? MAX_JOB_FILE_BYTES : MAX_SINGLE_JOB_FILE_BYTES;
+  if (size > limit) return fail('(file)', `file is ${size} bytes; a ${isMapFile ? 'jobs.yaml' : 'job'} file may be at most ${limit}: split it or remove what it does not need`);
+  // At most limit + 1 bytes are read, whatever the size was at stat time (the file may grow).
+  const text = await readBounded(file, limit, size);
+  if (text === null) return fail('(file)', `the file grew past ${limit} bytes while it was read; a job file may be at most ${limit}`);
+  const refused = hostileText(text, isMapFile);
+  if (refused) return fail('(yaml)', refused);
+  // uniqueKeys is checked below in linear time: the parser's own check is quadratic in the keys.
+  const lineCounter = new LineCounter();
+  let doc: Document.Parsed;
+  try {
+    doc = parseDocument(text, { uniqueKeys: false, lineCounter });
+  } catch (error) {
+    return fail('(yaml)', yamlReason((error as Error).message));
+  }
+  if (doc.errors.length > 0) return fail('(yaml)', yamlReason(doc.errors[0]!.message.split('\n')[0]!));
+  const duplicate = duplicateKey(doc, lineCounter);
+  if (duplicate) return fail('(yaml)', duplicate);
   let value: unknown;
   try {
     value = doc.toJS({ maxAliasCount: 100 });
   } catch (error) {
-    return fail('(yaml)', (error as Error).message);
+    return fail('(yaml)', yamlReason((error as Error).message));
   }
   if (isPlainObject(value) && isPlainObject(value.jobs) && !('cmd' in value)) return parseJobMap(file, value.jobs);
   if (isMapFile) return fail('jobs', 'a jobs.yaml file needs a top-level "jobs:" map of job id to job');
@@ -122,4 +168,113 @@ function toCatalog(file: string, id: string, value: unknown, fieldPrefix: string
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Hostile files: refused before (or instead of) the parts of parsing that are not linear
+
+/** The file's text, or null past `limit` bytes; the buffer starts at the size stat saw and grows only if the file did. */
+async function readBounded(file: string, limit: number, expected: number): Promise<string | null> {
+  const handle = await open(file, 'r');
+  try {
+    let buffer = Buffer.allocUnsafe(Math.min(limit + 1, Math.max(expected + 1, 4096)));
+    let length = 0;
+    for (;;) {
+      if (length === buffer.length) {
+        if (buffer.length > limit) break;
+        const grown = Buffer.allocUnsafe(Math.min(limit + 1, buffer.length * 2));
+        buffer.copy(grown, 0, 0, length);
+        buffer = grown;
+      }
+      const { bytesRead } = await handle.read(buffer, length, buffer.length - length, null);
+      if (bytesRead === 0) break;
+      length += bytesRead;
+    }
+    return length > limit ? null : buffer.subarray(0, length).toString('utf8');
+  } finally {
+    await handle.close();
+  }
+}
+
+function yamlReason(message: string): string {
+  if (/call stack/i.test(message)) return 'the YAML is nested too deeply to be a job file';
+  if (/alias count/i.test(message)) return 'the YAML expands its aliases too much (an alias bomb?): write the values out';
+  return message;
+}
+
+/** Why `text` is refused before parsing (not text, too many lines, too deep, too many aliases), or null. */
+function hostileText(text: string, isMapFile: boolean): string | null {
+  if (text.includes('\0')) return 'the file holds NUL bytes: it is not a YAML text file';
+  let replaced = 0;
+  let control = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0xfffd) replaced++;
+    else if (c < 32 && c !== 9 && c !== 10 && c !== 13) control++;
+  }
+  if (replaced > 0 || control > 0) return 'the file is not UTF-8 text (binary or control bytes): it is not a YAML job file';
+  let lines = 1;
+  let indent = 0;
+  let maxIndent = 0;
+  let atLineStart = true;
+  let brackets = 0;
+  let marks = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === '\n') {
+      lines++;
+      indent = 0;
+      atLineStart = true;
+      continue;
+    }
+    if (atLineStart) {
+      if (c === ' ') {
+        indent++;
+        if (indent > maxIndent) maxIndent = indent;
+        continue;
+      }
+      atLineStart = false;
+    }
+    if (c === '[' || c === '{') brackets++;
+    else if (c === '&' || c === '*') marks++;
+  }
+  const maxLines = isMapFile ? MAX_LINES.map : MAX_LINES.single;
+  if (lines > maxLines) return `the file has ${lines} lines; a ${isMapFile ? 'jobs.yaml' : 'job'} file may have at most ${maxLines}`;
+  if (maxIndent > MAX_INDENT) return `a line is indented ${maxIndent} spaces; the YAML is nested too deeply to be a job file`;
+  // Counting tokens needs the lexer; only worth it when the characters could add up to too much.
+  if (brackets <= MAX_FLOW_DEPTH && marks <= MAX_ANCHORS_AND_ALIASES) return null;
+  let depth = 0;
+  let anchors = 0;
+  for (const token of new Lexer().lex(text)) {
+    if (token === '[' || token === '{') {
+      if (++depth > MAX_FLOW_DEPTH) return `the YAML nests [ ] or { } more than ${MAX_FLOW_DEPTH} levels deep; a job file does not`;
+    } else if (token === ']' || token === '}') {
+      depth = Math.max(0, depth - 1);
+    } else if ((token[0] === '&' || token[0] === '*') && token.length > 1 && !/\s/.test(token)) {
+      if (++anchors > MAX_ANCHORS_AND_ALIASES) return `the YAML has more than ${MAX_ANCHORS_AND_ALIASES} anchors and aliases; write the values out`;
+    }
+  }
+  return null;
+}
+
+/** The first key defined twice in one mapping, in linear time. */
+function duplicateKey(doc: Document.Parsed, lines: LineCounter): string | null {
+  let found: string | null = null;
+  visit(doc, {
+    Map(_, map) {
+      if (!isMap(map)) return undefined;
+      const seen = new Set<string>();
+      for (const pair of map.items) {
+        const key = isScalar(pair.key) ? String(pair.key.value) : String(pair.key);
+        if (seen.has(key)) {
+          const at = isScalar(pair.key) && pair.key.range ? lines.linePos(pair.key.range[0]) : null;
+          found = `key ${JSON.stringify(key.slice(0, 100))} is defined twice in the same mapping${at ? ` (line ${at.line})` : ''}; keep one`;
+          return visit.BREAK;
+        }
+        seen.add(key);
+      }
+      return undefined;
+    },
+  });
+  return found;
 }

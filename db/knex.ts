@@ -5,6 +5,7 @@ import pg from 'pg';
 import * as m001 from '../migrations/001_healing_tables.js';
 import * as m002 from '../migrations/002_notifications_retention.js';
 import * as m003 from '../migrations/003_import_state.js';
+import * as m004 from '../migrations/004_counts_and_indexes.js';
 
 // int8 (ids, counts) as numbers: our ids and counts stay far below 2^53.
 pg.types.setTypeParser(pg.types.builtins.INT8, (value: string) => Number(value));
@@ -14,6 +15,7 @@ const MIGRATIONS: Record<string, Knex.Migration> = {
   '001_healing_tables': m001,
   '002_notifications_retention': m002,
   '003_import_state': m003,
+  '004_counts_and_indexes': m004,
 };
 
 const migrationSource: Knex.MigrationSource<string> = {

@@ -136,15 +136,28 @@ export async function listSuggestions(db: Db, filters: SuggestionFilters, page: 
   if (filters.category) query.where('category', filters.category);
   if (filters.severity) query.where('severity', filters.severity);
   if (filters.review_id) query.where('review_id', filters.review_id);
-  if (filters.trigger) {
-    query.whereIn('review_id', db('healing_reviews').select('id').where('trigger', filters.trigger));
-  }
-  return fetchPage<SuggestionRecord>(query, page, 'healing_suggestions.created_at');
+  if (filters.trigger) query.where('healing_suggestions.trigger', filters.trigger); // the review's, copied on insert
+  // Filtered by job or review the count reads few rows through an index; otherwise it comes
+  // from the counters, not from a scan of the whole table.
+  const counted = !filters.job_id && !filters.review_id;
+  return fetchPage<SuggestionRecord>(query, page, 'healing_suggestions.created_at', {
+    total: counted ? () => countedSuggestions(db, filters) : undefined,
+  });
+}
+
+/** How many suggestions have this status, category, severity and trigger, from healing_suggestion_counts. */
+async function countedSuggestions(db: Db, filters: Pick<SuggestionFilters, 'status' | 'category' | 'severity' | 'trigger'>): Promise<number> {
+  const query = db('healing_suggestion_counts');
+  if (filters.status) query.where('status', filters.status);
+  if (filters.category) query.where('category', filters.category);
+  if (filters.severity) query.where('severity', filters.severity);
+  if (filters.trigger) query.where('trigger', filters.trigger);
+  const [row] = await query.sum<{ n: number | null }[]>({ n: 'n' });
+  return Number(row?.n ?? 0);
 }
 
 export async function countByStatus(db: Db, status: SuggestionStatus, jobId?: string): Promise<number> {
-  const query = db('healing_suggestions').where({ status });
-  if (jobId) query.where('job_id', jobId);
-  const [row] = await query.count<{ count: number }[]>({ count: '*' });
+  if (!jobId) return countedSuggestions(db, { status });
+  const [row] = await db('healing_suggestions').where({ status, job_id: jobId }).count<{ count: number }[]>({ count: '*' });
   return Number(row?.count ?? 0);
 }

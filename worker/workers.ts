@@ -36,7 +36,15 @@ export async function createWorkers(opts: {
   log: Logger;
   /** fault drills hook activity execution here */
   interceptors?: WorkerInterceptors;
+  /**
+   * At shutdown, how long running activities may take to finish (the worker drains) before they
+   * are cancelled and left to another worker's retry. Unset: cancelled at once (the SDK default).
+   */
+  shutdownGraceMs?: number;
 }): Promise<HealingWorkers> {
+  const shutdown = opts.shutdownGraceMs
+    ? { shutdownGraceTime: opts.shutdownGraceMs, shutdownForceTime: opts.shutdownGraceMs + 15_000 }
+    : {};
   const activities = createActivities(opts.deps);
   const { analyze, rewriteProposal, ...ioActivities } = activities;
   const main = await Worker.create({
@@ -46,6 +54,7 @@ export async function createWorkers(opts: {
     workflowBundle: await workflowBundle(),
     activities: ioActivities,
     interceptors: opts.interceptors,
+    ...shutdown,
   });
   const analysis = await Worker.create({
     connection: opts.connection,
@@ -53,6 +62,7 @@ export async function createWorkers(opts: {
     taskQueue: ANALYSIS_TASK_QUEUE,
     activities: { analyze, rewriteProposal },
     maxConcurrentActivityTaskExecutions: opts.analysisConcurrency,
+    ...shutdown,
   });
   return {
     run: async () => {

@@ -6,7 +6,7 @@ import { getSuggestion } from '../../db/suggestions.js';
 import type { ApiDeps } from '../context.js';
 import { notFound, parseInput } from '../errors.js';
 import { ActionListQuery, IdParam, RollbackBody } from '../schemas.js';
-import { sendCommand } from '../temporal.js';
+import { commandHttpStatus, sendCommand } from '../temporal.js';
 import { actor } from './suggestions.js';
 
 export function actionsRouter(deps: ApiDeps): Router {
@@ -40,7 +40,7 @@ export function actionsRouter(deps: ApiDeps): Router {
       { by: actor(res), force: body.force },
       async () => (await getSuggestion(deps.db, action.suggestion_id))?.status,
     );
-    res.json({ success: true, ...result, action_id: id, suggestion_id: action.suggestion_id });
+    res.status(commandHttpStatus(result)).json({ success: true, ...result, action_id: id, suggestion_id: action.suggestion_id });
   });
 
   return router;

@@ -93,7 +93,10 @@ export function jobsRouter(deps: ApiDeps): Router {
       log_tail: body.log_tail ?? null,
       session_messages: body.session_messages ?? null,
     });
-    const trigger = created ? reactiveTrigger(job, run) : null;
+    // A report sent again (its first answer was a 503 after the run was stored, say) still starts
+    // the review it calls for, unless a review of that run exists already.
+    const wanted = reactiveTrigger(job, run);
+    const trigger = wanted && (created || !(await deps.db('healing_reviews').where({ run_id: run.id }).first('id'))) ? wanted : null;
     let review: { workflow_id: string; already_running: boolean } | null = null;
     if (trigger) {
       const started = await startReview(await deps.temporal(), deps.db, { jobId: id, trigger, runId: run.id });

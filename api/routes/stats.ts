@@ -1,6 +1,6 @@
 // Stats: global figures, per-job summary (the same handler serves both of its paths).
 import { Router, type Request, type Response } from 'express';
-import { loadCatalog } from '../../db/catalog.js';
+import { findJob, loadCatalog } from '../../db/catalog.js';
 import { globalStats, jobHasHistory, jobStats } from '../../db/stats.js';
 import type { ApiDeps } from '../context.js';
 import { notFound, parseInput } from '../errors.js';
@@ -26,8 +26,7 @@ export function statsRouter(deps: ApiDeps): Router {
 
   const summary = async (req: Request, res: Response) => {
     const { id } = parseInput(JobIdParam, req.params, 'job id');
-    const catalog = await loadCatalog(deps.jobsSource);
-    const job = catalog.jobs.find((j) => j.id === id);
+    const job = await findJob(deps.jobsSource, id);
     if (!job && !(await jobHasHistory(deps.db, id))) throw notFound(`job "${id}"`);
     const [stats, schedule] = await Promise.all([jobStats(deps.db, id), jobSchedule(deps.temporal, id)]);
     const healing = job?.config.self_healing;

@@ -5,15 +5,15 @@ import { countByStatus, getSuggestion, listSuggestions } from '../../db/suggesti
 import type { ApiDeps } from '../context.js';
 import { notFound, parseInput } from '../errors.js';
 import { ApplyBody, ApproveBody, IdParam, PendingCountQuery, RejectBody, SuggestionListQuery } from '../schemas.js';
-import { sendCommand } from '../temporal.js';
+import { commandHttpStatus, sendCommand } from '../temporal.js';
 
 export function suggestionsRouter(deps: ApiDeps): Router {
   const router = Router();
 
   router.get('/healing/suggestions', async (req, res) => {
-    const { limit, offset, ...filters } = parseInput(SuggestionListQuery, req.query, 'query');
-    const page = await listSuggestions(deps.db, filters, { limit, offset });
-    res.json({ suggestions: page.rows, total: page.total, limit, offset });
+    const { limit, offset, cursor, ...filters } = parseInput(SuggestionListQuery, req.query, 'query');
+    const page = await listSuggestions(deps.db, filters, { limit, offset, cursor });
+    res.json({ suggestions: page.rows, total: page.total, limit, offset, next_cursor: page.next_cursor });
   });
 
   router.get('/healing/suggestions/pending/count', async (req, res) => {
@@ -37,7 +37,7 @@ export function suggestionsRouter(deps: ApiDeps): Router {
     if (!suggestion) throw notFound(`suggestion ${id}`);
     const by = actor(res);
     const result = await sendCommand(await deps.temporal(), id, name, { ...args, by, identified: res.locals.identified === true }, async () => (await getSuggestion(deps.db, id))?.status);
-    res.json({ success: true, suggestion_id: id, ...result });
+    res.status(commandHttpStatus(result)).json({ success: true, suggestion_id: id, ...result });
   };
 
   router.post('/healing/suggestions/:id/approve', async (req, res) => {

@@ -54,8 +54,9 @@ export interface ImportSummary {
   running: number;
   skipped: { procclaw_id: number; reason: string }[];
   reviews: { job_id: string; run_id: number; workflow_id: string; already_running: boolean }[];
-  /** fresh problem runs whose review could not be started from here (no API, no Temporal) */
+  /** fresh problem runs whose review could not be started from here (no API, no Temporal, or Temporal refused) */
   reviews_not_started: number;
+  review_errors: string[];
 }
 
 interface Planned {
@@ -80,12 +81,13 @@ export async function importProcclawOnce(deps: ImportDeps, opts: ImportOptions):
     skipped: [],
     reviews: [],
     reviews_not_started: 0,
+    review_errors: [],
   };
   try {
     const jobs = !deps.api && deps.jobsSource ? await jobsById(deps.jobsSource) : null;
     const cursor = await getCursor(deps.db, opts.dbFile, CURSOR_KIND);
     let lastId = cursor.last_run_id;
-    let pending = new Set(cursor.pending_run_ids);
+    const pending = new Set(cursor.pending_run_ids);
     // Runs still running last time first, then everything new, a batch at a time.
     let carry = source.runsByIds([...pending]);
     const stillThere = new Set(carry.map((r) => r.id));
@@ -166,11 +168,17 @@ async function store(deps: ImportDeps, plan: Planned[], summary: ImportSummary, 
   return reviews;
 }
 
+/** Starts the reviews of a stored batch; one that cannot start is reported, not retried (the run is stored). */
 async function startReviews(deps: ImportDeps, reviews: { job_id: string; run_id: number; trigger: Trigger }[], summary: ImportSummary) {
   if (!deps.startReview) return;
   for (const r of reviews) {
-    const started = await deps.startReview({ jobId: r.job_id, trigger: r.trigger, runId: r.run_id });
-    summary.reviews.push({ job_id: r.job_id, run_id: r.run_id, workflow_id: started.workflowId, already_running: started.alreadyRunning });
+    try {
+      const started = await deps.startReview({ jobId: r.job_id, trigger: r.trigger, runId: r.run_id });
+      summary.reviews.push({ job_id: r.job_id, run_id: r.run_id, workflow_id: started.workflowId, already_running: started.alreadyRunning });
+    } catch (error) {
+      summary.reviews_not_started++;
+      summary.review_errors.push(`${r.job_id} run ${r.run_id}: ${(error as Error).message}`);
+    }
   }
 }
 
@@ -245,7 +253,8 @@ export function describeSummary(s: ImportSummary): string | null {
   if (s.skipped.length > 0) parts.push(`${s.skipped.length} skipped (${s.skipped.slice(0, 3).map((k) => `#${k.procclaw_id}: ${k.reason}`).join('; ')})`);
   const reviews = s.reviews.map((r) => `${r.workflow_id}${r.already_running ? ' (already running)' : ''}`);
   if (reviews.length > 0) parts.push(`review(s) started: ${reviews.join(', ')}`);
-  if (s.reviews_not_started > 0) parts.push(`${s.reviews_not_started} failed run(s) started no review (pass --api, or set TEMPORAL_ADDRESS and HEALING_JOBS_DIR)`);
+  if (s.review_errors.length > 0) parts.push(`${s.review_errors.length} review(s) could not start (${s.review_errors.slice(0, 2).join('; ')}); trigger them from the dashboard`);
+  else if (s.reviews_not_started > 0) parts.push(`${s.reviews_not_started} failed run(s) started no review (pass --api, or set TEMPORAL_ADDRESS and HEALING_JOBS_DIR)`);
   return `imported from ${s.source}: ${parts.join(', ')}`;
 }
 

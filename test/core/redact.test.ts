@@ -2,8 +2,8 @@
 // analyzer rewrote.
 import { describe, expect, it } from 'vitest';
 import { boundResult } from '../../activities/analyze.js';
-import { buildAnalysisPrompt } from '../../core/prompt.js';
-import { contextRedactor, MARKER, redactContext, redactText, rehydrate } from '../../core/redact.js';
+import { buildAnalysisPrompt, buildRewritePrompt } from '../../core/prompt.js';
+import { contextRedactor, MARKER, redactContext, redactForRewrite, redactText, rehydrate } from '../../core/redact.js';
 import type { AnalysisResult, SuggestionDraft } from '../../core/review.js';
 import { analyzeWithRules } from '../../core/rules.js';
 import { CONFIG_PATH, CONFIG_YAML, SCRIPT_PATH, makeContext, makeFile, makeJob, makeLog, makeRun } from './factories.js';
@@ -211,6 +211,21 @@ describe('rehydrate', () => {
 
   it('leaves content without markers as it is', () => {
     expect(rehydrate('plain', file, redactor)).toEqual({ content: 'plain' });
+  });
+});
+
+describe('redactForRewrite', () => {
+  it('sends a file to be rewritten without its secrets or env values, and puts them back in the answer', () => {
+    const config = `${CONFIG_YAML}env:\n  REGION: eu-central-7\n  DB_PASSWORD: "${DB_PASSWORD}"\n`;
+    const file = makeFile('config', CONFIG_PATH, config);
+    const shown = redactForRewrite(file, `Add retries; keep password ${DB_PASSWORD} where it is.`);
+    const prompt = buildRewritePrompt(shown.file, shown.change);
+    expect(prompt).not.toContain(DB_PASSWORD);
+    expect(prompt).not.toContain('eu-central-7');
+    expect(prompt).toMatch(/\[REDACTED:env:DB_PASSWORD#\d+\]/);
+    const answer = `${shown.file.content}retry:\n  enabled: true\n`;
+    expect(shown.restore(answer)).toEqual({ content: `${config}retry:\n  enabled: true\n` });
+    expect(shown.restore(`${shown.file.content}x: [REDACTED:token#42]\n`)).toHaveProperty('reason');
   });
 });
 
