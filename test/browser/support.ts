@@ -1,0 +1,144 @@
+// What the browser tests share: a built dashboard, Debian's chromium, the demo stack with real
+// reviews, and small helpers to read the API and the database.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium, type Browser } from 'playwright-core';
+import { seedDemoRuns, writeDemoWorkspace } from '../../cli/demo.js';
+import { eventually, http, startStack, type Stack } from '../helpers/stack.js';
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const WEB = path.join(ROOT, 'web');
+export const WEB_DIST = path.join(WEB, 'dist');
+export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+
+/** Newest modification time under the dashboard's sources. */
+function newestSource(): number {
+  let newest = 0;
+  const walk = (dir: string) => {
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      if (entry.name === 'dist' || entry.name === 'node_modules' || entry.name.startsWith('.')) continue;
+      const full = path.join(dir, entry.name);
+      if (entry.isDirectory()) walk(full);
+      else newest = Math.max(newest, statSync(full).mtimeMs);
+    }
+  };
+  walk(WEB);
+  return newest;
+}
+
+function distIsFresh(): boolean {
+  const index = path.join(WEB_DIST, 'index.html');
+  return existsSync(index) && statSync(index).mtimeMs >= newestSource();
+}
+
+/**
+ * Builds web/dist when it is missing or older than a source file. Several test files may ask at
+ * once: a lock folder lets one build while the others wait, then find the build fresh.
+ */
+export async function ensureWebBuilt(): Promise<string> {
+  if (distIsFresh()) return WEB_DIST;
+  const lock = path.join(WEB, '.build-lock');
+  const deadline = Date.now() + 120_000;
+  for (;;) {
+    try {
+      mkdirSync(lock);
+      break;
+    } catch {
+      // a lock older than two minutes was left by a killed run
+      if (existsSync(lock) && Date.now() - statSync(lock).mtimeMs > 120_000) rmSync(lock, { recursive: true, force: true });
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${lock}; remove it if no build is running`);
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+  }
+  try {
+    if (!distIsFresh()) {
+      const vite = path.join(ROOT, 'node_modules', 'vite', 'bin', 'vite.js');
+      const result = spawnSync(process.execPath, [vite, 'build', '--config', 'web/vite.config.ts', '--logLevel', 'warn'], {
+        cwd: ROOT,
+        encoding: 'utf8',
+        timeout: 120_000,
+      });
+      if (result.status !== 0) throw new Error(`vite build failed (${result.status}):\n${result.stdout}\n${result.stderr}`);
+    }
+  } finally {
+    rmSync(lock, { recursive: true, force: true });
+  }
+  return WEB_DIST;
+}
+
+export async function launchChromium(): Promise<Browser> {
+  if (!existsSync(CHROMIUM)) {
+    throw new Error(`${CHROMIUM} is missing: the browser tests drive Debian's chromium (apt-get install -y chromium), or set CHROMIUM_PATH`);
+  }
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+}
+
+export interface DemoStack extends Stack {
+  /** suggestion ids by `${job_id}:${title}` */
+  suggestionIds: Map<string, number>;
+}
+
+/** The real stack with the demo workspace, its run history, and one completed review per job. */
+export async function startDemoStack(jobs: string[] = ['nightly-backup', 'report-sync', 'idea-hunter']): Promise<DemoStack> {
+  const webDist = await ensureWebBuilt();
+  const stack = await startStack({ webDist });
+  await writeDemoWorkspace(stack.workDir);
+  await seedDemoRuns(stack.db, stack.workDir);
+  for (const job of jobs) {
+    const started = await http(stack.api, 'POST', `/api/v1/healing/reviews/${job}/trigger`, {});
+    if (started.status !== 202 && started.status !== 200) throw new Error(`trigger ${job}: ${started.status} ${JSON.stringify(started.body)}`);
+  }
+  await eventually(
+    async () => {
+      const page = await http(stack.api, 'GET', '/api/v1/healing/reviews?limit=50');
+      const reviews = page.body.reviews as { job_id: string; status: string }[];
+      return jobs.every((j) => reviews.some((r) => r.job_id === j && r.status !== 'running'));
+    },
+    60_000,
+    'the demo reviews to finish',
+  );
+  const list = await http(stack.api, 'GET', '/api/v1/healing/suggestions?limit=500');
+  const suggestionIds = new Map<string, number>();
+  for (const s of list.body.suggestions as { id: number; job_id: string; title: string }[]) suggestionIds.set(`${s.job_id}:${s.title}`, s.id);
+  return Object.assign(stack, { suggestionIds });
+}
+
+/** Inserts suggestion rows directly (as if an analyzer had written them), under a review of their own. */
+export async function insertSuggestions(
+  stack: Stack,
+  rows: { job_id?: string; title: string; description?: string; category?: string; severity?: string; status?: string; created_at?: Date }[],
+): Promise<number[]> {
+  const jobId = rows[0]?.job_id ?? 'report-sync';
+  const runId = `test-insert-${Date.now()}-${Math.random().toString(36).slice(2)}`;
+  const [review] = await stack
+    .db('healing_reviews')
+    .insert({ job_id: jobId, trigger: 'manual', status: 'completed', workflow_id: `healing-review/${jobId}`, workflow_run_id: runId, analyzer: 'rules', finished_at: new Date() })
+    .returning('id');
+  const rank: Record<string, number> = { low: 0, medium: 1, high: 2, critical: 3 };
+  const inserted = (await stack
+    .db('healing_suggestions')
+    .insert(
+      rows.map((r, i) => ({
+        review_id: review.id,
+        ordinal: i,
+        job_id: r.job_id ?? jobId,
+        category: r.category ?? 'config',
+        severity: r.severity ?? 'low',
+        severity_rank: rank[r.severity ?? 'low'],
+        title: r.title,
+        description: r.description ?? '',
+        affected_files: JSON.stringify([]),
+        fingerprint: `${runId}-${i}`,
+        status: r.status ?? 'pending',
+        workflow_id: null,
+        ...(r.created_at ? { created_at: r.created_at, updated_at: r.created_at } : {}),
+      })),
+    )
+    .returning('id')) as { id: number }[];
+  return inserted.map((r) => r.id);
+}

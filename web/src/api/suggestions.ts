@@ -1,0 +1,30 @@
+// /healing/suggestions: list, show, count, and the three decisions.
+import { http, type Query } from './http';
+import type { CommandResult, PageInfo, Suggestion, SuggestionDetail } from './types';
+
+export interface SuggestionQuery extends Query {
+  job_id?: string;
+  status?: string;
+  category?: string;
+  severity?: string;
+  trigger?: string;
+  review_id?: number;
+  limit?: number;
+  offset?: number;
+}
+
+export type SuggestionPage = PageInfo & { suggestions: Suggestion[] };
+
+/** Applying edits a file and verifies it: give it longer than a read. */
+const COMMAND_TIMEOUT_MS = 60_000;
+
+export const suggestionsApi = {
+  list: (query: SuggestionQuery, signal?: AbortSignal) => http.get<SuggestionPage>('/healing/suggestions', { query, signal }),
+  get: (id: number) => http.get<SuggestionDetail>(`/healing/suggestions/${id}`),
+  pendingCount: (jobId?: string) =>
+    http.get<{ count: number }>('/healing/suggestions/pending/count', { query: { job_id: jobId } }).then((r) => r.count),
+  approve: (id: number, options: { apply?: boolean; comment?: string | null } = {}) =>
+    http.post<CommandResult>(`/healing/suggestions/${id}/approve`, { apply: options.apply ?? true, ...(options.comment ? { comment: options.comment } : {}) }, { timeoutMs: COMMAND_TIMEOUT_MS }),
+  reject: (id: number, reason: string) => http.post<CommandResult>(`/healing/suggestions/${id}/reject`, { reason }, { timeoutMs: COMMAND_TIMEOUT_MS }),
+  apply: (id: number) => http.post<CommandResult>(`/healing/suggestions/${id}/apply`, {}, { timeoutMs: COMMAND_TIMEOUT_MS }),
+};

@@ -1,0 +1,220 @@
+// The API's records as JSON (timestamps are ISO strings). They mirror db/*.ts and core/job.ts;
+// the dashboard imports nothing from the server, so the shapes are restated here.
+
+export const CATEGORIES = ['performance', 'cost', 'reliability', 'security', 'config', 'prompt', 'script'] as const;
+export const SEVERITIES = ['low', 'medium', 'high', 'critical'] as const;
+export const SUGGESTION_STATUSES = ['pending', 'approved', 'rejected', 'applied', 'failed', 'expired', 'rolled_back'] as const;
+export const ACTION_STATUSES = ['success', 'failed', 'rolled_back'] as const;
+export const REVIEW_STATUSES = ['running', 'completed', 'skipped', 'failed'] as const;
+export const TRIGGERS = ['scheduled', 'manual', 'on_failure', 'on_sla_breach'] as const;
+export const FREQUENCIES = ['hourly', 'daily', 'weekly', 'monthly', 'on_failure', 'on_sla_breach', 'manual'] as const;
+export const SCOPE_KEYS = [
+  'analyze_logs',
+  'analyze_runs',
+  'analyze_ai_sessions',
+  'analyze_sla',
+  'analyze_workflows',
+  'analyze_script',
+  'analyze_prompt',
+  'analyze_config',
+] as const;
+
+export type Category = (typeof CATEGORIES)[number];
+export type Severity = (typeof SEVERITIES)[number];
+export type SuggestionStatus = (typeof SUGGESTION_STATUSES)[number];
+export type ActionStatus = (typeof ACTION_STATUSES)[number];
+export type ReviewStatus = (typeof REVIEW_STATUSES)[number];
+export type Trigger = (typeof TRIGGERS)[number];
+export type Frequency = (typeof FREQUENCIES)[number];
+export type ScopeKey = (typeof SCOPE_KEYS)[number];
+
+/** A list answer: the rows under their plural noun, with the page it is. */
+export interface PageInfo {
+  total: number;
+  limit: number;
+  offset: number;
+}
+
+export interface Suggestion {
+  id: number;
+  review_id: number;
+  job_id: string;
+  category: Category;
+  severity: Severity;
+  title: string;
+  description: string;
+  current_state: string | null;
+  suggested_change: string | null;
+  expected_impact: string | null;
+  affected_files: string[];
+  target_file: string | null;
+  status: SuggestionStatus;
+  workflow_id: string | null;
+  reviewed_at: string | null;
+  reviewed_by: string | null;
+  review_comment: string | null;
+  rejection_reason: string | null;
+  error_message: string | null;
+  approvals: { by: string; at: string; comment?: string | null }[];
+  applied_at: string | null;
+  action_id: number | null;
+  expires_at: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+/** GET /healing/suggestions/{id}: the whole row, with the unified diff of current vs proposed. */
+export interface SuggestionDetail extends Suggestion {
+  proposed_content: string | null;
+  current_content: string | null;
+  diff: string | null;
+}
+
+export interface Review {
+  id: number;
+  job_id: string;
+  trigger: Trigger;
+  status: ReviewStatus;
+  workflow_id: string;
+  run_id: number | null;
+  analyzer: string | null;
+  started_at: string;
+  finished_at: string | null;
+  runs_analyzed: number;
+  logs_lines: number;
+  ai_sessions_count: number;
+  sla_violations_count: number;
+  suggestions_count: number;
+  duplicates_count: number;
+  dropped_count: number;
+  auto_applied_count: number;
+  error_message: string | null;
+  skip_reason: string | null;
+  analysis_duration_ms: number | null;
+  ai_tokens_used: number;
+  created_at: string;
+}
+
+export interface ReviewDetail extends Review {
+  suggestions: Suggestion[];
+}
+
+export interface Action {
+  id: number;
+  suggestion_id: number;
+  attempt: number;
+  job_id: string;
+  action_type: 'edit_script' | 'edit_prompt' | 'edit_config';
+  file_path: string | null;
+  original_sha256: string | null;
+  new_sha256: string | null;
+  status: ActionStatus | 'running';
+  error_message: string | null;
+  can_rollback: boolean;
+  rolled_back_at: string | null;
+  rolled_back_by: string | null;
+  execution_duration_ms: number | null;
+  ai_session_key: string | null;
+  created_at: string;
+}
+
+export interface ActionDetail extends Action {
+  original_content: string | null;
+  new_content: string | null;
+  backup_path: string | null;
+  diff: string | null;
+}
+
+/** Answer of approve, reject, apply and rollback. */
+export interface CommandResult {
+  success: true;
+  suggestion_id: number;
+  status: SuggestionStatus;
+  action_id: number | null;
+  approvals_needed?: number;
+  error?: string | null;
+}
+
+export interface TriggerResult {
+  success: true;
+  review_id: number | null;
+  job_id: string;
+  workflow_id: string;
+  already_running: boolean;
+  status: string;
+}
+
+export interface ReviewSchedule {
+  frequency: Frequency;
+  time: string;
+  day: number;
+  day_of_month: number;
+  min_runs: number;
+  max_lookback_days?: number;
+  timezone?: string;
+  [key: string]: unknown;
+}
+
+export interface SuggestionBehavior {
+  auto_apply: boolean;
+  auto_apply_categories: Category[];
+  min_severity_for_approval: Severity;
+  notify_on_suggestion: boolean;
+  notify_channel: string;
+  notify_target?: string;
+  suggestion_ttl_days?: number;
+  rollback_window_days?: number;
+  two_person_rule?: boolean;
+  [key: string]: unknown;
+}
+
+export interface SelfHealing {
+  enabled: boolean;
+  mode: 'reactive' | 'proactive';
+  review_schedule: ReviewSchedule;
+  review_scope: Record<ScopeKey, boolean>;
+  suggestions: SuggestionBehavior;
+  [key: string]: unknown;
+}
+
+export interface Job {
+  id: string;
+  name?: string;
+  type?: string;
+  file?: string;
+  schedule?: string | null;
+  timezone?: string | null;
+  enabled?: boolean;
+  loaded: boolean;
+  self_healing?: SelfHealing;
+  /** when its Temporal schedule next starts a review (null: paused or no schedule) */
+  next_review_at?: string | null;
+  healing_schedule?: { schedule_id: string; paused: boolean; note: string | null; next_review_at: string | null } | null;
+}
+
+export interface JobLoadError {
+  job_id: string | null;
+  file: string;
+  field: string;
+  reason: string;
+}
+
+export interface JobList {
+  jobs: Job[];
+  errors: JobLoadError[];
+  total: number;
+}
+
+export interface Health {
+  status: 'ok' | 'degraded';
+  postgres: { ok: boolean };
+  temporal: { ok: boolean; namespace: string; ui: string | null };
+  worker: { ok: boolean };
+  analyzer: { active: 'openclaw' | 'rules'; openclaw: { available: boolean; version: string | null; problem: string | null } };
+}
+
+/** A (field, reason) pair of a 400 answer. */
+export interface FieldError {
+  field: string;
+  reason: string;
+}

@@ -1,0 +1,59 @@
+// Approve, reject, apply and roll back, each with a toast that says what happened, and a page
+// refresh so every list and count shows the new state.
+import { reactive } from 'vue';
+import { actionsApi } from '../api/actions';
+import { ApiError, messageOf } from '../api/http';
+import { suggestionsApi } from '../api/suggestions';
+import type { CommandResult } from '../api/types';
+import { useRefresh } from './useRefresh';
+import { useToasts } from './useToasts';
+
+const busy = reactive(new Set<string>());
+
+function outcome(verb: string, id: number, result: CommandResult): { kind: 'ok' | 'error' | 'info'; text: string } {
+  if (result.approvals_needed && result.approvals_needed > 0) {
+    return { kind: 'info', text: `Suggestion #${id} approved; ${result.approvals_needed} more approval${result.approvals_needed === 1 ? '' : 's'} from another person needed before it applies.` };
+  }
+  switch (result.status) {
+    case 'applied':
+      return { kind: 'ok', text: `Suggestion #${id} ${verb === 'apply' ? '' : 'approved and '}applied${result.action_id ? ` (action #${result.action_id})` : ''}.` };
+    case 'failed':
+      return { kind: 'error', text: `Suggestion #${id}: applying failed${result.error ? `: ${result.error}` : ''}. Its file was left as it was.` };
+    case 'rejected':
+      return { kind: 'ok', text: `Suggestion #${id} rejected.` };
+    case 'rolled_back':
+      return { kind: 'ok', text: `Rolled back: suggestion #${id}'s file holds its original content again.` };
+    default:
+      return { kind: 'info', text: `Suggestion #${id} is now ${result.status.replace('_', ' ')}.` };
+  }
+}
+
+export function useDecisions() {
+  const { refresh } = useRefresh();
+  const { show } = useToasts();
+
+  async function run<T extends CommandResult>(key: string, verb: string, id: number, call: () => Promise<T>): Promise<T | ApiError> {
+    busy.add(key);
+    try {
+      const result = await call();
+      const o = outcome(verb, id, result);
+      show(o.kind, o.text);
+      return result;
+    } catch (e) {
+      const error = e instanceof ApiError ? e : new ApiError(0, messageOf(e));
+      if (!(verb === 'rollback' && error.status === 409)) show('error', `Could not ${verb} suggestion #${id}: ${error.message}`);
+      return error;
+    } finally {
+      busy.delete(key);
+      refresh();
+    }
+  }
+
+  return {
+    isBusy: (kind: 's' | 'a', id: number) => busy.has(`${kind}${id}`),
+    approve: (id: number) => run(`s${id}`, 'approve', id, () => suggestionsApi.approve(id, { apply: true })),
+    reject: (id: number, reason: string) => run(`s${id}`, 'reject', id, () => suggestionsApi.reject(id, reason)),
+    apply: (id: number) => run(`s${id}`, 'apply', id, () => suggestionsApi.apply(id)),
+    rollback: (actionId: number, suggestionId: number, force = false) => run(`a${actionId}`, 'rollback', suggestionId, () => actionsApi.rollback(actionId, force)),
+  };
+}

@@ -1,0 +1,65 @@
+// One page of a list endpoint (`{ <noun>: [...], total, limit, offset }`), reloaded when its
+// query changes or the page is refreshed. The previous page stays visible while the next loads,
+// and an answer that arrives after a newer request is dropped.
+import { onBeforeUnmount, ref, shallowRef, watch, type Ref } from 'vue';
+import { messageOf, type Query } from '../api/http';
+import type { PageInfo } from '../api/types';
+import { useRefresh } from './useRefresh';
+
+export interface PagedList<T> {
+  items: Ref<T[]>;
+  total: Ref<number>;
+  /** limit and offset of the page shown (the answer's, so they match the rows on screen) */
+  limit: Ref<number>;
+  offset: Ref<number>;
+  loading: Ref<boolean>;
+  /** the first load has finished (successfully or not) */
+  loaded: Ref<boolean>;
+  error: Ref<string | null>;
+  reload: () => Promise<void>;
+}
+
+export function usePagedList<T, Q extends Query, N extends string>(
+  fetchPage: (query: Q, signal: AbortSignal) => Promise<PageInfo & { [key in N]: T[] }>,
+  noun: N,
+  query: () => Q,
+): PagedList<T> {
+  const items = shallowRef<T[]>([]) as Ref<T[]>;
+  const total = ref(0);
+  const limit = ref(0);
+  const offset = ref(0);
+  const loading = ref(false);
+  const loaded = ref(false);
+  const error = ref<string | null>(null);
+  const { tick } = useRefresh();
+  let controller: AbortController | null = null;
+
+  const reload = async () => {
+    controller?.abort();
+    const mine = new AbortController();
+    controller = mine;
+    loading.value = true;
+    try {
+      const page = await fetchPage(query(), mine.signal);
+      if (mine.signal.aborted) return;
+      items.value = page[noun] ?? [];
+      total.value = page.total;
+      limit.value = page.limit;
+      offset.value = page.offset;
+      error.value = null;
+    } catch (e) {
+      if (mine.signal.aborted) return;
+      error.value = messageOf(e);
+    } finally {
+      if (controller === mine) {
+        loading.value = false;
+        loaded.value = true;
+      }
+    }
+  };
+
+  watch(query, () => void reload(), { deep: true, immediate: true });
+  watch(tick, () => void reload());
+  onBeforeUnmount(() => controller?.abort());
+  return { items, total, limit, offset, loading, loaded, error, reload };
+}

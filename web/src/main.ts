@@ -1,0 +1,6 @@
+// Entry point: mount the dashboard.
+import { createApp } from 'vue';
+import App from './App.vue';
+import './styles.css';
+
+createApp(App).mount('#app');
