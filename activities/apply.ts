@@ -23,6 +23,31 @@ function fail(type: string, message: string, details?: unknown): ApplicationFail
   return ApplicationFailure.create({ message, type, nonRetryable: true, details: details === undefined ? undefined : [details] });
 }
 
+/**
+ * What the disk says no to, retrying cannot fix (a read-only mount, permissions, a full disk): the
+ * step fails for good with the reason, so the saga restores and the suggestion is `failed`, instead
+ * of Temporal retrying the write forever. Connection errors to Postgres stay retryable.
+ */
+const FILE_ERROR_CODES = new Set(['EACCES', 'EPERM', 'EROFS', 'ENOSPC', 'EDQUOT', 'EISDIR', 'ENOTDIR', 'ENOENT', 'ELOOP', 'ENAMETOOLONG', 'EFBIG', 'EEXIST', 'EBUSY', 'ETXTBSY']);
+
+function withFileFailures<T extends Record<string, (...args: never[]) => Promise<unknown>>>(activities: T): T {
+  const wrapped: Record<string, unknown> = {};
+  for (const [name, activity] of Object.entries(activities)) {
+    wrapped[name] = async (...args: never[]) => {
+      try {
+        return await activity(...args);
+      } catch (error) {
+        const code = (error as NodeJS.ErrnoException).code;
+        if (code && FILE_ERROR_CODES.has(code) && !(error instanceof ApplicationFailure)) {
+          throw fail(ERROR_TYPES.fileError, `${(error as Error).message}; fix the file or its folder and apply again`);
+        }
+        throw error;
+      }
+    };
+  }
+  return wrapped as T;
+}
+
 export function createApplyActivities(deps: ActivityDeps) {
   const { db } = deps;
 
@@ -59,7 +84,7 @@ export function createApplyActivities(deps: ActivityDeps) {
     return action;
   }
 
-  return {
+  return withFileFailures({
     /** Asks the AI for the complete new file of a suggestion that only describes its change. */
     async rewriteProposal(input: { suggestionId: number }): Promise<void> {
       const suggestion = await getSuggestion(db, input.suggestionId);
@@ -181,7 +206,7 @@ export function createApplyActivities(deps: ActivityDeps) {
         }
         await writeFileAtomic(real, action.original_content!);
         const written = await readFile(real, 'utf8');
-        if (sha256(written) !== action.original_sha256) throw new Error(`${action.file_path} does not hold the original content after the rollback write`);
+        if (sha256(written) !== action.original_sha256) throw fail(ERROR_TYPES.verifyFailed, `${action.file_path} does not hold the original content after the rollback write`);
         const problem = await verifyFileContent(real, written, role, action.job_id);
         if (problem) deps.log.warn({ actionId: action.id, problem }, 'the restored original does not verify; it was restored as it was');
       }
@@ -194,5 +219,5 @@ export function createApplyActivities(deps: ActivityDeps) {
     async closeRollbackWindow(input: { actionId: number }): Promise<void> {
       await updateAction(db, input.actionId, { can_rollback: false });
     },
-  };
+  });
 }

@@ -36,7 +36,8 @@ export function createDecisionActivities({ db }: ActivityDeps) {
 
     async expireSuggestion(input: { suggestionId: number }): Promise<void> {
       const row = await getSuggestion(db, input.suggestionId);
-      if (row?.status === 'pending') await updateSuggestion(db, input.suggestionId, { status: 'expired' });
+      // Only a suggestion still open: one decided meanwhile keeps its decision.
+      if (row && ['pending', 'approved', 'failed'].includes(row.status)) await updateSuggestion(db, input.suggestionId, { status: 'expired' });
     },
   };
 }

@@ -7,7 +7,7 @@ import helmet from 'helmet';
 import { authenticate } from './auth.js';
 import { openApiDocument } from './openapi.js';
 import type { ApiDeps } from './context.js';
-import { errorHandler, routeNotFound } from './errors.js';
+import { errorHandler, refuseNulBytes, routeNotFound } from './errors.js';
 import { actionsRouter } from './routes/actions.js';
 import { healthRouter } from './routes/health.js';
 import { jobsRouter } from './routes/jobs.js';
@@ -31,6 +31,7 @@ export function createApp(deps: ApiDeps): Express {
   );
   // CORS stays closed: no Access-Control-* headers, so other origins' pages cannot call the API.
   app.use(express.json({ limit: '1mb', strict: false }));
+  app.use(refuseNulBytes);
 
   const api = express.Router();
   const openapi = openApiDocument();

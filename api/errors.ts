@@ -27,6 +27,32 @@ export function parseInput<T extends z.ZodType>(schema: T, value: unknown, where
   );
 }
 
+/**
+ * Postgres text and jsonb hold no NUL character: a request carrying one anywhere (path, query,
+ * body) is refused here with a 400, before it can reach a query or a workflow's activity.
+ */
+export const refuseNulBytes: RequestHandler = (req, _res, next) => {
+  const where = /%00/i.test(req.originalUrl) ? 'the URL' : containsNul(req.query) ? 'the query' : containsNul(req.body) ? 'the body' : null;
+  next(where ? new HttpError(400, `${where} holds a NUL character (\\u0000), which cannot be stored; remove it`, [{ field: '(root)', reason: 'NUL character' }]) : undefined);
+};
+
+/** Walks the value without recursion: a 1 MB body may nest half a million levels deep. */
+function containsNul(value: unknown): boolean {
+  const stack: unknown[] = [value];
+  while (stack.length > 0) {
+    const v = stack.pop();
+    if (typeof v === 'string') {
+      if (v.includes('\0')) return true;
+    } else if (v !== null && typeof v === 'object') {
+      for (const [k, child] of Object.entries(v)) {
+        if (k.includes('\0')) return true;
+        stack.push(child);
+      }
+    }
+  }
+  return false;
+}
+
 export const routeNotFound: RequestHandler = (req, _res, next) => {
   next(new HttpError(404, `no such endpoint: ${req.method} ${req.path}`));
 };

@@ -114,7 +114,7 @@ export function commandHttpStatus(result: CommandResult | AcceptedCommand): 200 
   return 'accepted' in result ? 202 : 200;
 }
 
-const CONFLICT_TYPES = new Set<string>([ERROR_TYPES.refused, ERROR_TYPES.staleFile, ERROR_TYPES.guardRefusal, ERROR_TYPES.rollbackConflict]);
+const CONFLICT_TYPES = new Set<string>([ERROR_TYPES.refused, ERROR_TYPES.staleFile, ERROR_TYPES.guardRefusal, ERROR_TYPES.rollbackConflict, ERROR_TYPES.fileError, ERROR_TYPES.verifyFailed]);
 
 async function reviewRowClosed(db: Db, workflowRunId: string): Promise<boolean> {
   const row = await db('healing_reviews').where({ workflow_run_id: workflowRunId }).first('status');

@@ -377,7 +377,7 @@ function coerceSeverity(v: unknown): Severity {
 /** Trimmed and cut to `max` characters; anything not a string is dropped. */
 function text(v: unknown, max: number): string | null {
   if (typeof v !== 'string') return null;
-  const t = v.trim();
+  const t = v.replaceAll('\0', '').trim(); // Postgres text holds no NUL
   if (!t) return null;
   return t.length > max ? `${t.slice(0, max - 1)}…` : t;
 }
@@ -441,6 +441,7 @@ function coerceOne(item: unknown, targets: TargetIndex, noContent: Set<string>):
   }
   // The whole new file, untrimmed; only a target of the job's set may receive it.
   let proposed = typeof item.proposed_content === 'string' && item.proposed_content.trim() ? item.proposed_content : null;
+  if (proposed?.includes('\0')) return { title, reason: 'the proposed content holds NUL bytes; a job\'s config, script or prompt is text' };
   if (proposed !== null && (!target || noContent.has(target) || proposed.length > LIMITS.proposed_content)) {
     proposed = null;
   }
@@ -549,6 +550,7 @@ export function parseRewriteOutput(stdout: string): string {
     );
   }
   if (!content.trim()) throw new AnalyzerOutputError('the rewrite answer proposes an empty file');
+  if (content.includes('\0')) throw new AnalyzerOutputError('the rewrite answer holds NUL bytes; a job\'s config, script or prompt is text');
   if (content.length > LIMITS.proposed_content) {
     throw new AnalyzerOutputError(`the rewrite answer is larger than ${LIMITS.proposed_content} characters`);
   }

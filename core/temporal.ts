@@ -39,6 +39,8 @@ export const ERROR_TYPES = {
   staleFile: 'StaleFile',
   verifyFailed: 'VerifyFailed',
   rollbackConflict: 'RollbackConflict',
+  /** the disk refused a read or write of a job's file (permissions, read-only, full) */
+  fileError: 'FileError',
   analyzerOutput: 'AnalyzerOutputError',
   analyzerFailed: 'AnalyzerFailed',
   refused: 'CommandRefused',
@@ -89,6 +91,8 @@ export interface ApplyArgs {
 }
 export interface RollbackArgs {
   by: string;
+  /** the action to undo: refused unless it is the suggestion's applied one */
+  actionId: number;
   force?: boolean;
 }
 

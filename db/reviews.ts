@@ -53,7 +53,13 @@ export async function openReview(
 export type ReviewPatch = Partial<Omit<ReviewRecord, 'id' | 'job_id' | 'workflow_id' | 'workflow_run_id' | 'created_at'>>;
 
 export async function updateReview(db: Db, id: number, patch: ReviewPatch): Promise<void> {
-  await db('healing_reviews').where({ id }).update(patch);
+  // An analyzer's raw answer or error is kept for debugging as it came, but Postgres text holds no NUL.
+  const clean = { ...patch };
+  for (const key of ['raw_response', 'error_message', 'skip_reason'] as const) {
+    const value = clean[key];
+    if (typeof value === 'string') clean[key] = value.replaceAll('\0', '');
+  }
+  await db('healing_reviews').where({ id }).update(clean);
 }
 
 export async function getReview(db: Db, id: number): Promise<ReviewRecord | undefined> {

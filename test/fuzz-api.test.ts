@@ -41,7 +41,7 @@ async function send(method: string, url: string, body?: string): Promise<number>
 const jsonBody = fc.oneof(
   fc.json({ maxDepth: 4 }),
   fc.string({ maxLength: 200 }),
-  fc.constantFrom('', '{', 'null', '[]', '{"__proto__":{"polluted":1}}', '{"constructor":{"prototype":{"x":1}}}', '{"reason":"\u0000"}', `{"a":${'['.repeat(500)}`),
+  fc.constantFrom('', '{', 'null', '[]', '{"__proto__":{"polluted":1}}', '{"constructor":{"prototype":{"x":1}}}', '{"reason":"\\u0000"}', '{"reason":"why\\u0000not","comment":"\\u0000"}', '{"external_id":"r\\u0000","started_at":"2026-11-23T02:00:00Z"}', '{"external_id":"r1","started_at":"2026-11-23T02:00:00Z","log_tail":"a\\u0000b","session_messages":[{"content":"\\u0000"}]}', `{"a":${'['.repeat(500)}`),
   fc.record({ reason: fc.anything(), comment: fc.anything(), apply: fc.anything(), force: fc.anything(), job_id: fc.anything() }, { requiredKeys: [] }).map((v) => JSON.stringify(v) ?? 'null'),
 );
 const pathId = fc.oneof(

@@ -1,5 +1,5 @@
 // Approve, reject, apply, expire and roll back, each through the suggestion's own workflow.
-import { mkdir, readFile, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createSuggestion } from './helpers/suggestions.js';
@@ -107,6 +107,33 @@ describe('deciding on a suggestion', () => {
     expect(late.body.error).toMatch(/expired/);
   });
 
+  it('when an approved suggestion is never applied, it expires after another TTL; a later apply is a 409', async () => {
+    const id = await createSuggestion(stack, { jobId: 'etl', targetFile: yamlFile, proposed: withRetry, input: { ttlMs: 1_500 } });
+    const approved = await http(stack.api, 'POST', `/api/v1/healing/suggestions/${id}/approve`, { apply: false });
+    expect(approved.body.status).toBe('approved');
+    await eventually(async () => (await suggestion(id)).status === 'expired', 20_000, 'expiry of the approved suggestion');
+    const late = await http(stack.api, 'POST', `/api/v1/healing/suggestions/${id}/apply`, {});
+    expect(late.status).toBe(409);
+    expect(late.body.error).toMatch(/expired/);
+    expect(await readFile(yamlFile, 'utf8')).toBe(JOB_YAML);
+  });
+
+  it('when the disk refuses the target (a folder where the script was), apply fails with the reason at once; fixed, it applies', async () => {
+    const proposed = `${SCRIPT}echo done\n`;
+    const id = await createSuggestion(stack, { jobId: 'etl', targetFile: scriptFile, proposed });
+    await rm(scriptFile);
+    await mkdir(scriptFile);
+    const answer = await http(stack.api, 'POST', `/api/v1/healing/suggestions/${id}/approve`, {});
+    expect(answer.status).toBe(200);
+    expect(answer.body).toMatchObject({ status: 'failed', error: expect.stringMatching(/EISDIR/) });
+    expect((await suggestion(id)).status).toBe('failed');
+    await rm(scriptFile, { recursive: true });
+    await writeFile(scriptFile, SCRIPT, { mode: 0o755 });
+    const retry = await http(stack.api, 'POST', `/api/v1/healing/suggestions/${id}/apply`, {});
+    expect(retry.body.status).toBe('applied');
+    expect(await readFile(scriptFile, 'utf8')).toBe(proposed);
+  });
+
   it('when the policy allows it, the suggestion applies by itself, recorded as auto', async () => {
     const id = await createSuggestion(stack, { jobId: 'etl', targetFile: yamlFile, proposed: withRetry, input: { autoApply: true } });
     const row = await eventually(async () => {
@@ -158,6 +185,10 @@ describe('the apply guard and saga', () => {
     expect(action).toMatchObject({ status: 'failed', can_rollback: false });
     expect(action.error_message).toMatch(/no longer validates/);
     expect((await suggestion(id)).status).toBe('failed');
+    const undo = await http(stack.api, 'POST', `/api/v1/healing/actions/${action.id}/rollback`, {});
+    expect(undo.status).toBe(409);
+    expect(undo.body.error).toMatch(/it is failed/);
+    expect(await readFile(yamlFile, 'utf8')).toBe(JOB_YAML);
   });
 
   it('when a script edit breaks bash syntax, the script is restored', async () => {

@@ -154,7 +154,7 @@ export async function suggestionWorkflow(input: SuggestionInput): Promise<Sugges
     (args) =>
       exclusive(async () => {
         try {
-          await io.rollbackAction({ suggestionId: id, actionId: actionId!, by: args.by, force: args.force ?? false });
+          await io.rollbackAction({ suggestionId: id, actionId: args.actionId, by: args.by, force: args.force ?? false });
         } catch (error) {
           // The update fails with the activity's own reason (a conflict carries the diff); the
           // suggestion stays applied.
@@ -164,7 +164,14 @@ export async function suggestionWorkflow(input: SuggestionInput): Promise<Sugges
         setStatus('rolled_back');
         return { status, action_id: actionId };
       }),
-    { validator: (_args: RollbackArgs) => check('rollback') },
+    {
+      validator: (args: RollbackArgs) => {
+        check('rollback');
+        if (args.actionId !== actionId) {
+          throw refused(`action ${args.actionId} is not the applied change of suggestion ${id}${actionId === null ? '' : `; roll back action ${actionId}`}`, status);
+        }
+      },
+    },
   );
 
   if (input.autoApply) {
@@ -184,8 +191,15 @@ export async function suggestionWorkflow(input: SuggestionInput): Promise<Sugges
       setStatus('expired');
     }
   }
-  // Approved but not applied, or failed: wait for an apply (or a retry) or a rejection.
-  await condition(() => !busy && status !== 'approved' && status !== 'failed', input.ttlMs);
+  // Approved but not applied, or failed: wait for an apply (or a retry) or a rejection; left
+  // undecided for another TTL it expires too, so no suggestion is left open with no workflow.
+  if (!(await condition(() => !busy && status !== 'approved' && status !== 'failed', input.ttlMs))) {
+    await condition(() => !busy);
+    if (currentStatus() === 'approved' || currentStatus() === 'failed') {
+      await io.expireSuggestion({ suggestionId: id });
+      setStatus('expired');
+    }
+  }
   // Applied: keep the rollback window open, then close it. (status changes in handlers, so read it fresh)
   if (currentStatus() === 'applied') {
     const rolledBack = await condition(() => !busy && status !== 'applied', input.rollbackWindowMs);

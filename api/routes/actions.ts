@@ -4,7 +4,7 @@ import { createTwoFilesPatch } from 'diff';
 import { getAction, listActions } from '../../db/actions.js';
 import { getSuggestion } from '../../db/suggestions.js';
 import type { ApiDeps } from '../context.js';
-import { notFound, parseInput } from '../errors.js';
+import { HttpError, notFound, parseInput } from '../errors.js';
 import { ActionListQuery, IdParam, RollbackBody } from '../schemas.js';
 import { commandHttpStatus, sendCommand } from '../temporal.js';
 import { actor } from './suggestions.js';
@@ -33,11 +33,12 @@ export function actionsRouter(deps: ApiDeps): Router {
     const body = parseInput(RollbackBody, req.body ?? {}, 'body');
     const action = await getAction(deps.db, id);
     if (!action) throw notFound(`action ${id}`);
+    if (action.status !== 'success') throw new HttpError(409, `cannot roll back action ${id}: it is ${action.status.replace('_', ' ')}`, { status: action.status });
     const result = await sendCommand(
       await deps.temporal(),
       action.suggestion_id,
       'rollback',
-      { by: actor(res), force: body.force },
+      { by: actor(res), force: body.force, actionId: id },
       async () => (await getSuggestion(deps.db, action.suggestion_id))?.status,
     );
     res.status(commandHttpStatus(result)).json({ success: true, ...result, action_id: id, suggestion_id: action.suggestion_id });

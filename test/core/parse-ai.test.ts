@@ -196,6 +196,19 @@ describe('parseAnalyzerOutput: coercion and dropping', () => {
     expect(s.auto_apply).toBeNull();
   });
 
+  it('takes NUL characters out of the texts Postgres stores, and drops a proposed file that holds one', () => {
+    const out = parseAnalyzerOutput(
+      bare([
+        suggestion({ title: 'Re\u0000try', description: 'a\u0000b' }),
+        suggestion({ title: 'Binary', proposed_content: 'name: X\ncmd: ./x.sh\n\u0000' }),
+      ]),
+      ALLOWED,
+    );
+    expect(out.suggestions.map((s) => [s.title, s.description])).toEqual([['Retry', 'ab']]);
+    expect(out.dropped).toEqual([{ title: 'Binary', reason: expect.stringMatching(/NUL/) }]);
+    expect(() => parseRewriteOutput(JSON.stringify({ proposed_content: 'echo hi\u0000\n' }))).toThrow(/NUL/);
+  });
+
   it('drops suggestions aimed outside the job files, with a reason, and keeps the valid one', () => {
     const out = parseAnalyzerOutput(
       bare([
