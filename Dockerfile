@@ -10,8 +10,8 @@ COPY package.json package-lock.json ./
 # npm ci; if it refuses (e.g. a lock out of sync with package.json), npm install.
 RUN npm ci --no-audit --no-fund || { echo "warning: npm ci failed; retrying with npm install" >&2; npm install --no-audit --no-fund; }
 COPY . .
-# Builds the dashboard into web/dist when the project defines a `build` script; a no-op otherwise.
-RUN npm run build --if-present && mkdir -p web/dist
+# The dashboard, into web/dist: the API serves it at /.
+RUN npm run build:web
 
 # Runtime: production dependencies (tsx runs the TypeScript sources directly) and the built dashboard.
 FROM ${NODE_IMAGE} AS runtime

@@ -73,8 +73,8 @@ async function analyzeWithOpenClaw(settings: AnalyzerSettings, context: ReviewCo
   } catch (error) {
     if (error instanceof AnalyzerOutputError) {
       const exit = result.code === 0 ? '' : ` (exit ${result.code})`;
-      // Retrying a CLI that answered with an error envelope can help; an unparseable answer too,
-      // once. The raw answer travels in the failure's details so the review keeps it.
+      // Not retried: another turn costs as many tokens and mostly answers the same; the review
+      // fails with the reason, and the raw answer travels in the failure's details so it is kept.
       throw ApplicationFailure.create({ message: `${redactor.redact(error.message).text}${exit}`, type: ERROR_TYPES.analyzerFailed, details: [raw] });
     }
     throw error;

@@ -24,6 +24,3 @@ export function refusal(command: SuggestionCommand, status: SuggestionStatus): s
   return `cannot ${command} a suggestion that is ${status.replace('_', ' ')}.${hint[command] ?? ''}`;
 }
 
-export function isFinal(status: SuggestionStatus): boolean {
-  return status === 'rejected' || status === 'expired' || status === 'rolled_back';
-}

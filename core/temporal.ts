@@ -41,6 +41,7 @@ export const ERROR_TYPES = {
   rollbackConflict: 'RollbackConflict',
   /** the disk refused a read or write of a job's file (permissions, read-only, full) */
   fileError: 'FileError',
+  /** core/parse-ai's error class: Temporal names a thrown error's failure type after its class */
   analyzerOutput: 'AnalyzerOutputError',
   analyzerFailed: 'AnalyzerFailed',
   refused: 'CommandRefused',

@@ -77,8 +77,3 @@ export async function storeImportedRun(db: Db, run: NewRun): Promise<{ run: RunR
   const existing = (await db('job_runs').where({ job_id: run.job_id, external_id: run.external_id }).first()) as RunRecord;
   return { run: existing, change: 'unchanged', finishedNow: false };
 }
-
-/** The stored run of an external id, if any. */
-export async function findRunByExternalId(db: Db, jobId: string, externalId: string): Promise<RunRecord | undefined> {
-  return db('job_runs').where({ job_id: jobId, external_id: externalId }).first();
-}

@@ -41,9 +41,3 @@ export async function recordNotificationAttempt(
   return row as NotificationRecord;
 }
 
-export async function listNotifications(db: Db, filters: { review_id?: number; job_id?: string }): Promise<NotificationRecord[]> {
-  const query = db('healing_notifications').orderBy('id', 'desc').limit(500);
-  if (filters.review_id) query.where('review_id', filters.review_id);
-  if (filters.job_id) query.where('job_id', filters.job_id);
-  return query;
-}

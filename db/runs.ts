@@ -50,7 +50,3 @@ export async function runsSince(db: Db, jobId: string, since: Date, max: number)
   return db('job_runs').where('job_id', jobId).andWhere('started_at', '>', since).orderBy('started_at', 'desc').limit(max);
 }
 
-export async function countRunsSince(db: Db, jobId: string, since: Date): Promise<number> {
-  const [row] = await db('job_runs').where('job_id', jobId).andWhere('started_at', '>', since).count<{ count: number }[]>({ count: '*' });
-  return Number(row?.count ?? 0);
-}

@@ -71,7 +71,7 @@ async function jobs(): Promise<{ body: any }> {
 
 describe('hostile job files', () => {
   for (const h of HOSTILE) {
-    it(`refuses ${h.name} with a messageand keeps the good jobs`, async () => {
+    it(`refuses ${h.name} with a message and keeps the good jobs`, async () => {
       const target = path.join(stack.jobsDir, h.file);
       if (h.file === 'folder.yaml') await mkdir(target);
       else await writeFile(target, h.content);

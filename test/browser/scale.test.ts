@@ -36,7 +36,7 @@ afterAll(async () => {
   await stack?.stop();
 });
 
-test(`with ${COUNT} suggestions stored, the first page renders quickly and the counts are exact`, async () => {
+test(`with ${COUNT} suggestions stored, the first page renders one page of cards and the counts are exact`, async () => {
   const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
   const page = await context.newPage();
   const errors: string[] = [];
