@@ -212,8 +212,8 @@ describe('the apply guard and saga', () => {
 
   const refused: [string, () => Promise<{ target: string; proposed: string; current?: string }>, RegExp][] = [
     ['a file outside the job', async () => ({ target: path.join(stack.workDir, 'elsewhere.txt'), proposed: 'x' }), /not one of the job's own files/],
-    ['a ../ traversal', async () => ({ target: path.join(stack.jobsDir, '..', 'data', 'x.yaml'), proposed: 'x' }), /./],
-    ['a forbidden path', async () => ({ target: '/etc/hosts', proposed: '127.0.0.1 evil\n', current: await readFile('/etc/hosts', 'utf8') }), /forbidden|not one of|\/etc/],
+    ['a ../ traversal', async () => ({ target: `${stack.jobsDir}/../elsewhere.txt`, proposed: 'x' }), /not one of the job's own files/],
+    ['a forbidden path', async () => ({ target: '/etc/hosts', proposed: '127.0.0.1 evil\n', current: await readFile('/etc/hosts', 'utf8') }), /\/etc is a system folder/],
     ['a shrink by more than half', async () => ({ target: scriptFile, proposed: '#!/bin/bash\necho hi\n' }), /shrink|half/],
   ];
   for (const [what, build, reason] of refused) {
@@ -239,6 +239,21 @@ describe('the apply guard and saga', () => {
     const answer = await http(stack.api, 'POST', `/api/v1/healing/suggestions/${id}/approve`, {});
     expect(answer.status).toBe(409);
     expect(await readFile(outside, 'utf8')).toBe(SCRIPT);
+  });
+
+  it('when the job\'s own script is swapped for a symlink to a system file, apply resolves it and refuses', async () => {
+    const hosts = await readFile('/etc/hosts', 'utf8');
+    const id = await createSuggestion(stack, { jobId: 'etl', targetFile: scriptFile, proposed: `${hosts}10.0.0.1 evil\n`, current: hosts });
+    await rm(scriptFile);
+    await symlink('/etc/hosts', scriptFile);
+    try {
+      const answer = await http(stack.api, 'POST', `/api/v1/healing/suggestions/${id}/approve`, {});
+      expect(answer.status).toBe(409);
+      expect(answer.body.error).toMatch(/\/etc is a system folder/);
+      expect(await readFile('/etc/hosts', 'utf8')).toBe(hosts);
+    } finally {
+      await rm(scriptFile); // the link, never through it: beforeEach writes this path
+    }
   });
 });
 
