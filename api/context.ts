@@ -17,6 +17,8 @@ export interface ApiDeps {
   tokens: ApiToken[];
   /** commands (POST/PUT) a caller may send per minute */
   commandRateLimit?: number;
+  /** how old the stats endpoints' figures may be, in ms (default 1000; 0: computed per request) */
+  statsCacheMs?: number;
   /** the built dashboard, served at / when present */
   webDist: string | null;
   /**

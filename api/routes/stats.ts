@@ -2,6 +2,7 @@
 import { Router, type Request, type Response } from 'express';
 import { findJob, loadCatalog } from '../../db/catalog.js';
 import { globalStats, jobHasHistory, jobStats } from '../../db/stats.js';
+import { shortCache } from '../cache.js';
 import type { ApiDeps } from '../context.js';
 import { notFound, parseInput } from '../errors.js';
 import { JobIdParam } from '../schemas.js';
@@ -9,9 +10,14 @@ import { jobSchedule } from '../schedules.js';
 
 export function statsRouter(deps: ApiDeps): Router {
   const router = Router();
+  // Figures at most statsCacheMs old: a room of dashboards polling costs one computation a second.
+  const ttl = deps.statsCacheMs ?? 1_000;
+  const cachedGlobal = shortCache(ttl, () => globalStats(deps.db));
+  const cachedJob = shortCache(ttl, (id) => jobStats(deps.db, id));
+  const cachedSchedule = shortCache(ttl, (id) => jobSchedule(deps.temporal, id));
 
   router.get('/healing/stats', async (_req, res) => {
-    const [stats, catalog] = await Promise.all([globalStats(deps.db), loadCatalog(deps.jobsSource)]);
+    const [stats, catalog] = await Promise.all([cachedGlobal(''), loadCatalog(deps.jobsSource)]);
     const healing = catalog.jobs.filter((j) => j.config.self_healing.enabled);
     res.json({
       ...stats,
@@ -28,7 +34,7 @@ export function statsRouter(deps: ApiDeps): Router {
     const { id } = parseInput(JobIdParam, req.params, 'job id');
     const job = await findJob(deps.jobsSource, id);
     if (!job && !(await jobHasHistory(deps.db, id))) throw notFound(`job "${id}"`);
-    const [stats, schedule] = await Promise.all([jobStats(deps.db, id), jobSchedule(deps.temporal, id)]);
+    const [stats, schedule] = await Promise.all([cachedJob(id), cachedSchedule(id)]);
     const healing = job?.config.self_healing;
     res.json({
       ...stats,

@@ -96,6 +96,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     webDist: opts.webDist ?? null,
     tokens: opts.tokens ?? [],
     commandRateLimit: opts.commandRateLimit,
+    statsCacheMs: 0, // figures checked right after the writes that change them
     reconcileSchedule: (jobId) => reconcileJobSchedule(env.client, jobsDir, jobId),
   });
   const server: Server = await new Promise((resolve) => {
