@@ -61,7 +61,12 @@ export function errorHandler(log: { error: (obj: object, msg: string) => void })
   return (error, _req, res, _next) => {
     const status = statusOf(error);
     if (status >= 500 && status !== 503) log.error({ err: error }, 'request failed');
-    const message = status === 500 && !(error instanceof HttpError) ? 'internal error; the details are in the service log' : (error as Error).message;
+    const message =
+      status === 500 && !(error instanceof HttpError)
+        ? 'internal error; the details are in the service log'
+        : status === 400 && !(error instanceof HttpError) && /^22/.test(String((error as { code?: unknown }).code))
+          ? `a value in the request is out of range: ${(error as Error).message}`
+          : (error as Error).message;
     res.status(status).json({ success: false, error: message, detail: (error as HttpError).detail ?? null });
   };
 }
@@ -72,6 +77,9 @@ function statusOf(error: unknown): number {
   // body-parser's own errors (bad JSON, too large) carry their status
   if (typeof e.status === 'number' && e.status >= 400 && e.status < 500) return e.status;
   if (isUnavailable(error)) return 503;
+  // Postgres data exceptions (class 22: a value out of range, a bad date) come from a value the
+  // client sent that validation let through: the client's to fix, not a server fault.
+  if (typeof e.code === 'string' && /^22[0-9A-Z]{3}$/.test(e.code)) return 400;
   return 500;
 }
 

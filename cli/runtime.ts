@@ -199,7 +199,7 @@ export async function startRuntime(
       const port = typeof address === 'object' && address ? address.port : config.port;
       apiUrl = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${port}`;
       stoppers.push({ name: 'API', stop: () => closeServer(server, API_DRAIN_MS) });
-      if (!config.apiToken) log.warn('HEALING_API_TOKEN is not set: the API is open, so it listens on loopback only');
+      if (!config.apiToken && !config.tokensFile) log.warn(`neither HEALING_API_TOKEN nor HEALING_TOKENS_FILE is set: the API is open, so it listens on ${config.host} only`);
     }
     return { log, db, stop, apiUrl, temporalUiUrl, jobsSource };
   } catch (error) {

@@ -75,13 +75,21 @@ function encodeCursor(key: string, id: number): string {
 export function decodeCursor(cursor: string): { key: string; id: number } | null {
   try {
     const [key, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown[];
-    if (typeof key !== 'string' || !Number.isSafeInteger(id) || !TIMESTAMP.test(key)) return null;
-    const iso = key.replace(' ', 'T').replace(/([+-]\d{2})$/, '$1:00');
-    return Number.isNaN(Date.parse(iso)) ? null : { key, id: id as number };
+    if (typeof key !== 'string' || !Number.isSafeInteger(id)) return null;
+    return validTimestamp(key) ? { key, id: id as number } : null;
   } catch {
     return null;
   }
 }
 
 /** A timestamptz as Postgres prints it (DateStyle ISO). */
-const TIMESTAMP = /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}(\.\d{1,6})?[+-]\d{2}(:\d{2}){0,2}$/;
+const TIMESTAMP = /^(\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2})(?:\.\d{1,6})?[+-](\d{2})(?::(\d{2})){0,2}$/;
+
+/** Every field in range, as Postgres will insist (JS Date.parse takes Feb 30 and a +20 offset). */
+function validTimestamp(key: string): boolean {
+  const m = TIMESTAMP.exec(key);
+  if (!m) return false;
+  const [year, month, day, hour, minute, second, offsetHours, offsetMinutes] = m.slice(1).map((v) => Number(v ?? 0)) as number[];
+  const daysInMonth = new Date(Date.UTC(year!, month!, 0)).getUTCDate();
+  return year! >= 1 && month! >= 1 && month! <= 12 && day! >= 1 && day! <= daysInMonth && hour! <= 23 && minute! <= 59 && second! <= 59 && offsetHours! <= 15 && offsetMinutes! <= 59;
+}

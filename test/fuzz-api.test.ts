@@ -51,8 +51,16 @@ const pathId = fc.oneof(
 );
 const query = fc
   .dictionary(
-    fc.constantFrom('job_id', 'status', 'category', 'severity', 'trigger', 'limit', 'offset', 'review_id', 'suggestion_id', 'x[y]', '__proto__'),
-    fc.oneof(fc.string({ maxLength: 30 }), fc.integer().map(String), fc.constantFrom('-1', '501', '1e400', 'pending', 'applied', '')),
+    fc.constantFrom('job_id', 'status', 'category', 'severity', 'trigger', 'limit', 'offset', 'review_id', 'suggestion_id', 'cursor', 'x[y]', '__proto__'),
+    fc.oneof(
+      fc.string({ maxLength: 30 }),
+      fc.integer().map(String),
+      fc.constantFrom('-1', '501', '1e400', 'pending', 'applied', ''),
+      // cursors shaped like the API's own, with impossible dates, offsets and ids
+      fc
+        .tuple(fc.constantFrom('2026-02-30 00:00:00+00', '2026-11-23 10:00:00+20', '2026-13-01 00:00:00+00', '0000-01-01 00:00:00+00', '2026-11-23 24:00:00.5+00', '2026-11-23 10:00:00+00'), fc.oneof(fc.integer(), fc.constant(2 ** 62)))
+        .map((key) => Buffer.from(JSON.stringify(key)).toString('base64url')),
+    ),
   )
   .map((q) => new URLSearchParams(q).toString());
 

@@ -12,14 +12,11 @@ export function statsRouter(deps: ApiDeps): Router {
   const router = Router();
   // Figures at most statsCacheMs old: a room of dashboards polling costs one computation a second.
   const ttl = deps.statsCacheMs ?? 1_000;
-  const cachedGlobal = shortCache(ttl, () => globalStats(deps.db));
-  const cachedJob = shortCache(ttl, (id) => jobStats(deps.db, id));
-  const cachedSchedule = shortCache(ttl, (id) => jobSchedule(deps.temporal, id));
 
-  router.get('/healing/stats', async (_req, res) => {
-    const [stats, catalog] = await Promise.all([cachedGlobal(''), loadCatalog(deps.jobsSource)]);
+  const globalBody = shortCache(ttl, async () => {
+    const [stats, catalog] = await Promise.all([globalStats(deps.db), loadCatalog(deps.jobsSource)]);
     const healing = catalog.jobs.filter((j) => j.config.self_healing.enabled);
-    res.json({
+    return {
       ...stats,
       jobs: {
         total: catalog.jobs.length,
@@ -27,24 +24,30 @@ export function statsRouter(deps: ApiDeps): Router {
         proactive: healing.filter((j) => j.config.self_healing.mode === 'proactive').length,
         with_errors: new Set(catalog.errors.map((e) => e.job_id ?? e.file)).size,
       },
-    });
+    };
+  });
+
+  const summaryBody = shortCache(ttl, async (id) => {
+    const job = await findJob(deps.jobsSource, id);
+    if (!job && !(await jobHasHistory(deps.db, id))) throw notFound(`job "${id}"`);
+    const [stats, schedule] = await Promise.all([jobStats(deps.db, id), jobSchedule(deps.temporal, id)]);
+    const healing = job?.config.self_healing;
+    return {
+      ...stats,
+      in_catalog: Boolean(job),
+      healing: healing ? { enabled: healing.enabled, mode: healing.mode, frequency: healing.review_schedule.frequency } : null,
+      next_review_at: schedule?.next_review_at ?? null,
+      schedule,
+    };
+  });
+
+  router.get('/healing/stats', async (_req, res) => {
+    res.json(await globalBody(''));
   });
 
   const summary = async (req: Request, res: Response) => {
     const { id } = parseInput(JobIdParam, req.params, 'job id');
-    const job = await findJob(deps.jobsSource, id);
-    if (!job && !(await jobHasHistory(deps.db, id))) throw notFound(`job "${id}"`);
-    const [stats, schedule] = await Promise.all([cachedJob(id), cachedSchedule(id)]);
-    const healing = job?.config.self_healing;
-    res.json({
-      ...stats,
-      in_catalog: Boolean(job),
-      healing: healing
-        ? { enabled: healing.enabled, mode: healing.mode, frequency: healing.review_schedule.frequency }
-        : null,
-      next_review_at: schedule?.next_review_at ?? null,
-      schedule,
-    });
+    res.json(await summaryBody(id));
   };
   router.get('/healing/stats/:id', summary);
   router.get('/jobs/:id/healing/summary', summary);
