@@ -20,7 +20,14 @@ beforeAll(async () => {
   await writeFile(yamlFile, JOB_YAML);
   suggestionId = await createSuggestion(stack, { jobId: 'etl', targetFile: yamlFile, proposed: JOB_YAML.replace('keep me', 'changed') });
 });
-afterAll(async () => stack?.stop());
+afterAll(async () => {
+  // The figures docs/SECURITY.md and the README quote: how many requests, and what they got.
+  const byStatus = [...answered.entries()].sort(([a], [b]) => a - b).map(([status, n]) => `${status}: ${n}`).join(', ');
+  console.log(`[fuzz] ${[...answered.values()].reduce((a, b) => a + b, 0)} generated requests answered ${byStatus}`);
+  await stack?.stop();
+});
+
+const answered = new Map<number, number>();
 
 /** Everything a rejected request must leave as it was. */
 async function snapshot(): Promise<string> {
@@ -33,6 +40,7 @@ async function snapshot(): Promise<string> {
 async function send(method: string, url: string, body?: string): Promise<number> {
   const response = await fetch(stack.api + url, { method, headers: body === undefined ? {} : { 'content-type': 'application/json' }, body });
   await response.arrayBuffer();
+  answered.set(response.status, (answered.get(response.status) ?? 0) + 1);
   // An accepted trigger goes on in the background: let it finish so the next snapshot is stable.
   if (response.status < 400 && method !== 'GET') await eventually(async () => !(await stack.db('healing_reviews').where({ status: 'running' }).first()), 30_000, 'reviews to settle');
   return response.status;
