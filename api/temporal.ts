@@ -90,7 +90,17 @@ export async function sendCommand(
     // Until the workflow accepts it, nothing has changed: a failure here is a clean 503.
     update = await handle.startUpdate<CommandResult, [unknown]>(UPDATE_NAMES[command], { args: [args], waitForStage: WorkflowUpdateStage.ACCEPTED });
   } catch (error) {
-    throw (await refusal(error)) ?? unavailableOr(error);
+    const refused = await refusal(error);
+    if (refused) throw refused;
+    if (isUnavailable(error)) {
+      // The request may have reached Temporal before it went away: say so, not "nothing happened".
+      throw new HttpError(
+        503,
+        `Temporal became unreachable while the ${command} was being sent (${(error as Error).message}); it may have been recorded: read suggestion ${suggestionId} once Temporal is back. Sending it again is safe: a repeat is refused with the state.`,
+        { maybe_recorded: true },
+      );
+    }
+    throw error;
   }
   try {
     return await update.result();

@@ -15,6 +15,8 @@ import { findJob } from '../db/catalog.js';
 
 const TAIL_LINES = 200;
 const TAIL_LINE_CHARS = 2_000;
+/** the API's own bound on a run's log_tail (api/schemas.ts) */
+const TAIL_MAX_CHARS = 256 * 1024;
 const STALE_CLAIM_MS = 10 * 60_000;
 
 interface RunFlags {
@@ -175,9 +177,11 @@ class TailLines {
     if (this.lines.length > this.max * 2) this.lines = this.lines.slice(-this.max);
   }
 
+  /** The tail as the API takes it: no NUL (Postgres text holds none), within TAIL_MAX_CHARS. */
   text(): string {
     const all = this.partial ? [...this.lines, this.partial.slice(0, TAIL_LINE_CHARS)] : this.lines;
-    return all.slice(-this.max).join('\n');
+    const text = all.slice(-this.max).join('\n').replaceAll('\0', '');
+    return text.length > TAIL_MAX_CHARS ? text.slice(-TAIL_MAX_CHARS) : text;
   }
 }
 

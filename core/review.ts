@@ -6,6 +6,19 @@ import { CATEGORIES, SEVERITIES, type JobConfig } from './job.js';
 export const TRIGGERS = ['scheduled', 'manual', 'on_failure', 'on_sla_breach'] as const;
 export type Trigger = (typeof TRIGGERS)[number];
 
+/**
+ * The reactive review a new run calls for, if any: a failed run for `on_failure` jobs, an SLA
+ * breach for `on_sla_breach` ones, when healing is enabled. Run reports and imports both ask here.
+ */
+export function reactiveTrigger(config: JobConfig, run: { exit_code: number | null; sla_status: string | null }): Trigger | null {
+  const healing = config.self_healing;
+  if (!healing.enabled) return null;
+  const frequency = healing.review_schedule.frequency;
+  if (frequency === 'on_failure' && run.exit_code !== null && run.exit_code !== 0) return 'on_failure';
+  if (frequency === 'on_sla_breach' && run.sla_status === 'fail') return 'on_sla_breach';
+  return null;
+}
+
 export const REVIEW_STATUSES = ['running', 'completed', 'skipped', 'failed'] as const;
 export type ReviewStatus = (typeof REVIEW_STATUSES)[number];
 

@@ -1,7 +1,7 @@
 // What Temporal schedule a job's `self_healing` block asks for: pure data, shaped like the
 // client's ScheduleSpec (calendars + timezone) so the reconciler passes it through unchanged.
 import { sha256 } from './hash.js';
-import { reviewTimeZone, type Frequency, type Job, type JobConfig } from './job.js';
+import { reviewTimeZone, type Job, type JobConfig } from './job.js';
 
 export const DAYS_OF_WEEK = ['SUNDAY', 'MONDAY', 'TUESDAY', 'WEDNESDAY', 'THURSDAY', 'FRIDAY', 'SATURDAY'] as const;
 export type DayOfWeek = (typeof DAYS_OF_WEEK)[number];
@@ -18,13 +18,6 @@ export interface ReviewCalendar {
 export interface ReviewScheduleSpec {
   calendars: [ReviewCalendar];
   timezone: string;
-}
-
-/** The frequencies a schedule serves; the others are event-driven or manual. */
-export const TIMED_FREQUENCIES = ['hourly', 'daily', 'weekly', 'monthly'] as const satisfies readonly Frequency[];
-
-export function isTimedFrequency(frequency: Frequency): frequency is (typeof TIMED_FREQUENCIES)[number] {
-  return (TIMED_FREQUENCIES as readonly Frequency[]).includes(frequency);
 }
 
 /**

@@ -12,9 +12,12 @@ export async function writeFileAtomic(file: string, content: string): Promise<vo
     await handle.writeFile(content, 'utf8');
     if (previous) await handle.chmod(previous.mode & 0o7777);
     await handle.sync();
-  } finally {
+  } catch (error) {
     await handle.close();
+    await unlink(temp).catch(() => undefined); // a full disk leaves no half-written temp file
+    throw error;
   }
+  await handle.close();
   try {
     if (previous && process.getuid?.() === 0) await chown(temp, previous.uid, previous.gid);
     await rename(temp, file);

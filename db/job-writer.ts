@@ -21,6 +21,14 @@ export async function writeSelfHealing(job: Job, patch: SelfHealingPatch): Promi
   if (now.mtimeMs !== info.mtimeMs || now.size !== info.size) {
     return { ok: false, status: 409, problems: [{ field: '(file)', reason: `${job.file} changed while it was being edited; try again` }] };
   }
-  if (result.text !== before) await writeFileAtomic(job.file, result.text);
+  if (result.text !== before) {
+    try {
+      await writeFileAtomic(job.file, result.text);
+    } catch (error) {
+      // A read-only folder or a full disk: the file is as it was; say what to fix.
+      const code = (error as NodeJS.ErrnoException).code ?? 'error';
+      return { ok: false, status: 409, problems: [{ field: '(file)', reason: `${job.file} could not be written (${code}: ${(error as Error).message}); make its folder writable for this service, then save again` }] };
+    }
+  }
   return { ok: true, config: result.config };
 }

@@ -4,7 +4,6 @@ import type { Knex } from 'knex';
 import type { RetentionCounts } from '../core/temporal.js';
 import type { Db } from './knex.js';
 
-export const EMPTY_COUNTS: RetentionCounts = { reviews: 0, suggestions: 0, actions: 0, runs: 0, notifications: 0 };
 
 /**
  * One batch of at most `batchSize` rows per table, children before parents:

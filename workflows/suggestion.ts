@@ -33,6 +33,14 @@ import { applyUpdate, approveUpdate, rejectUpdate, rollbackUpdate, stateQuery } 
  */
 export const LOCAL_COMMAND_STEPS = 'suggestion-local-steps';
 
+/**
+ * A command's first step is a regular activity: scheduling it completes the workflow task that
+ * accepts the update, so the command is in history before anything is written. A local activity
+ * first would write Postgres and the file inside a task whose completion a Temporal outage can
+ * lose, leaving the row applied and the workflow still pending (found by `npm run drill:temporal`).
+ */
+export const DURABLE_ACCEPT = 'suggestion-durable-accept';
+
 export async function suggestionWorkflow(input: SuggestionInput): Promise<SuggestionStatus> {
   const id = input.suggestionId;
   let status: SuggestionStatus = 'pending';
@@ -62,13 +70,15 @@ export async function suggestionWorkflow(input: SuggestionInput): Promise<Sugges
 
   /** The proxy for a command's steps; asked once per command, where the command starts. */
   const stepsFor = () => (patched(LOCAL_COMMAND_STEPS) ? ioLocal : io);
+  /** The proxy for a command's first step (see DURABLE_ACCEPT). */
+  const firstStep = (steps: typeof io) => (patched(DURABLE_ACCEPT) ? io : steps);
 
-  const apply = async (by: string, steps = stepsFor()): Promise<CommandResult> => {
+  const apply = async (by: string, steps = stepsFor(), first: typeof io = steps): Promise<CommandResult> => {
     attempt += 1;
     const compensations: (() => Promise<unknown>)[] = [];
     let prepared: { actionId: number | null; needsRewrite?: boolean } = { actionId: null };
     try {
-      prepared = await steps.prepareApply({ suggestionId: id, attempt, by });
+      prepared = await first.prepareApply({ suggestionId: id, attempt, by });
       if (prepared.needsRewrite) {
         await analysis.rewriteProposal({ suggestionId: id });
         prepared = await steps.prepareApply({ suggestionId: id, attempt, by });
@@ -113,7 +123,7 @@ export async function suggestionWorkflow(input: SuggestionInput): Promise<Sugges
     (args) =>
       exclusive(async () => {
         const steps = stepsFor();
-        const approvals = await steps.recordApproval({ suggestionId: id, by: args.by, comment: args.comment ?? null });
+        const approvals = await firstStep(steps).recordApproval({ suggestionId: id, by: args.by, comment: args.comment ?? null });
         approvers.splice(0, approvers.length, ...approvals);
         const needed = input.requiredApprovals - approvers.length;
         if (needed > 0) return { status, action_id: null, approvals_needed: needed };
@@ -140,14 +150,22 @@ export async function suggestionWorkflow(input: SuggestionInput): Promise<Sugges
     rejectUpdate,
     (args) =>
       exclusive(async () => {
-        await stepsFor().recordDecision({ suggestionId: id, status: 'rejected', by: args.by, reason: args.reason });
+        await firstStep(stepsFor()).recordDecision({ suggestionId: id, status: 'rejected', by: args.by, reason: args.reason });
         setStatus('rejected');
         return { status, action_id: null };
       }),
     { validator: (_args: RejectArgs) => check('reject') },
   );
 
-  setHandler(applyUpdate, (args) => exclusive(() => apply(args.by)), { validator: (_args: ApplyArgs) => check('apply') });
+  setHandler(
+    applyUpdate,
+    (args) =>
+      exclusive(() => {
+        const steps = stepsFor();
+        return apply(args.by, steps, firstStep(steps));
+      }),
+    { validator: (_args: ApplyArgs) => check('apply') },
+  );
 
   setHandler(
     rollbackUpdate,

@@ -2,7 +2,7 @@
 // reactive review for jobs that ask for one.
 import { Router } from 'express';
 import type { Job } from '../../core/job.js';
-import type { Trigger } from '../../core/review.js';
+import { reactiveTrigger } from '../../core/review.js';
 import { checkSelfHealingPatch } from '../../core/self-healing-edit.js';
 import { findJob, loadCatalog } from '../../db/catalog.js';
 import { writeSelfHealing } from '../../db/job-writer.js';
@@ -95,7 +95,7 @@ export function jobsRouter(deps: ApiDeps): Router {
     });
     // A report sent again (its first answer was a 503 after the run was stored, say) still starts
     // the review it calls for, unless a review of that run exists already.
-    const wanted = reactiveTrigger(job, run);
+    const wanted = reactiveTrigger(job.config, run);
     const trigger = wanted && (created || !(await deps.db('healing_reviews').where({ run_id: run.id }).first('id'))) ? wanted : null;
     let review: { workflow_id: string; already_running: boolean } | null = null;
     if (trigger) {
@@ -106,16 +106,6 @@ export function jobsRouter(deps: ApiDeps): Router {
   });
 
   return router;
-}
-
-/** The reactive trigger a new run calls for, if any. */
-function reactiveTrigger(job: Job, run: { exit_code: number | null; sla_status: string | null }): Trigger | null {
-  const healing = job.config.self_healing;
-  if (!healing.enabled) return null;
-  const frequency = healing.review_schedule.frequency;
-  if (frequency === 'on_failure' && run.exit_code !== null && run.exit_code !== 0) return 'on_failure';
-  if (frequency === 'on_sla_breach' && run.sla_status === 'fail') return 'on_sla_breach';
-  return null;
 }
 
 function scheduleFields(schedule: ScheduleView | null) {

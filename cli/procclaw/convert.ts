@@ -95,7 +95,7 @@ export function sessionMessagesOf(text: string | null): { role: string; content:
   if (!text) return null;
   let value: unknown;
   try {
-    value = JSON.parse(text);
+    value = parseWithoutNul(text);
   } catch {
     return null;
   }
@@ -180,7 +180,7 @@ export function isRunning(run: Pick<NewRun, 'finished_at' | 'exit_code'>): boole
 function parseJsonObject(text: string | null): Record<string, unknown> | null {
   if (!text) return null;
   try {
-    const value: unknown = JSON.parse(text);
+    const value: unknown = parseWithoutNul(text);
     return isRecord(value) ? value : null;
   } catch {
     return null;
@@ -191,6 +191,11 @@ function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
+/** Bounded, and without NUL: Postgres text holds none, and one would stop the import at that run. */
 function cut(s: string, max: number): string {
-  return s.length > max ? `${s.slice(0, max - 1)}…` : s;
+  const clean = s.replaceAll('\0', '');
+  return clean.length > max ? `${clean.slice(0, max - 1)}…` : clean;
 }
+
+/** JSON.parse whose strings lose their NUL characters (a `\u0000` escape included). */
+const parseWithoutNul = (text: string): unknown => JSON.parse(text, (_key, value: unknown) => (typeof value === 'string' ? value.replaceAll('\0', '') : value));

@@ -8,7 +8,7 @@
 // the API sees it once, finished) or this process does (`startReview`, a Temporal client).
 // Older history is written to Postgres directly and starts nothing.
 import type { Job } from '../../core/job.js';
-import type { Trigger } from '../../core/review.js';
+import { reactiveTrigger, type Trigger } from '../../core/review.js';
 import type { ReviewInput } from '../../core/temporal.js';
 import { loadCatalog } from '../../db/catalog.js';
 import { getCursor, saveCursor, storeImportedRun } from '../../db/imports.js';
@@ -160,7 +160,7 @@ async function store(deps: ImportDeps, plan: Planned[], summary: ImportSummary, 
       else summary.unchanged++;
       if (!result.finishedNow || !p.fresh || deps.api) continue;
       const job = jobs?.get(p.run.job_id);
-      const trigger = job ? reactiveTrigger(job, result.run) : null;
+      const trigger = job ? reactiveTrigger(job.config, result.run) : null;
       if (trigger && deps.startReview) reviews.push({ job_id: p.run.job_id, run_id: result.run.id, trigger });
       else if (trigger || (!jobs && (result.run.exit_code ?? 0) !== 0)) summary.reviews_not_started++;
     }
@@ -180,19 +180,6 @@ async function startReviews(deps: ImportDeps, reviews: { job_id: string; run_id:
       summary.review_errors.push(`${r.job_id} run ${r.run_id}: ${(error as Error).message}`);
     }
   }
-}
-
-/**
- * The reactive review a new run calls for: the same rule as a run report to the API (a failed run
- * for `on_failure`, an SLA breach for `on_sla_breach`, when the job's healing is enabled).
- */
-export function reactiveTrigger(job: Job, run: { exit_code: number | null; sla_status: string | null }): Trigger | null {
-  const healing = job.config.self_healing;
-  if (!healing.enabled) return null;
-  const frequency = healing.review_schedule.frequency;
-  if (frequency === 'on_failure' && run.exit_code !== null && run.exit_code !== 0) return 'on_failure';
-  if (frequency === 'on_sla_breach' && run.sla_status === 'fail') return 'on_sla_breach';
-  return null;
 }
 
 async function jobsById(jobsSource: string): Promise<Map<string, Job>> {

@@ -480,6 +480,13 @@ export async function checkDecisions(drill: Drill, db: Db, decisions: Decision[]
         const actions = await db('healing_actions').where({ suggestion_id: id, status: 'success' });
         if (!drill.expect(actions.length === 1, `suggestion ${id}: exactly one successful action`, actions.length)) lost += 1;
       }
+    } else if (refusedOrDown.some((d) => (d.answer.body as { detail?: { maybe_recorded?: boolean } } | null)?.detail?.maybe_recorded || d.answer.status === 0)) {
+      // Sent as Temporal went away, answered "may have been recorded" (or not at all): either
+      // nothing happened, or the decision was carried out completely and once.
+      const untouched = row && row.status === 'pending' && row.reviewed_by === null && (row.approvals ?? []).length === 0;
+      const successes = await db('healing_actions').where({ suggestion_id: id, status: 'success' });
+      const whole = row && ['applied', 'failed', 'rejected', 'approved'].includes(row.status) && row.reviewed_by !== null && successes.length <= 1 && (row.status !== 'applied' || row.action_id === null || successes.length === 1);
+      if (!drill.expect(Boolean(untouched || whole), `suggestion ${id}: its decision sent as Temporal went away either changed nothing or was carried out once`, { status: row?.status, actions: successes.length })) lost += 1;
     } else if (refusedOrDown.length === list.length) {
       const untouched = row && row.status === 'pending' && row.reviewed_by === null && (row.approvals ?? []).length === 0;
       if (!drill.expect(Boolean(untouched), `suggestion ${id}: its ${list.length} decision(s) answered 503 and changed nothing`, { status: row?.status, reviewed_by: row?.reviewed_by, approvals: row?.approvals })) lost += 1;
