@@ -26,7 +26,11 @@ export function registerImportCommand(program: Command, config: () => ServiceCon
     .option('--follow', 'keep importing new runs; a failed run starts its reactive review within seconds')
     .option('--interval <seconds>', 'with --follow, seconds between passes', '2')
     .option('--api <url>', 'report fresh runs to this API (e.g. http://127.0.0.1:3000), which starts the reactive reviews')
-    .option('--timezone <zone>', "the time zone of ProcClaw's timestamps that carry no offset", 'UTC')
+    .option(
+      '--timezone <zone>',
+      "the time zone of ProcClaw's timestamps that carry no offset (ProcClaw writes local time, and runs on this machine, whose database this reads)",
+      Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC',
+    )
     .option('--review-window <minutes>', 'only runs that finished this recently start reviews; older ones are history', '60')
     .option('--lock-timeout <seconds>', 'how long to wait while ProcClaw holds a write lock', '5')
     .action(async (flags: ImportFlags) => {
