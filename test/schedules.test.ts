@@ -130,6 +130,17 @@ describe('the schedule reconciler', () => {
     expect(paused.state.paused).toBe(true);
     expect(paused.state.note).toMatch(/enabled is false/);
 
+    // Edited while paused, there and back: Temporal holds what the YAML says each time.
+    const disabled = original.replace('enabled: true', 'enabled: false');
+    await writeFile(file, disabled.replace('"22:05"', '"23:10"'));
+    await reconcileSchedules(stack.env.client, jobsDir, { retention: false });
+    expect(startOf((await describeSchedule('every-month')).spec.calendars![0]!.hour)).toEqual([23]);
+    await writeFile(file, disabled);
+    await reconcileSchedules(stack.env.client, jobsDir, { retention: false });
+    const back = await describeSchedule('every-month');
+    expect(back.state.paused).toBe(true);
+    expect(startOf(back.spec.calendars![0]!.hour)).toEqual([22]);
+
     await writeFile(file, original);
     expect(await reconcileSchedules(stack.env.client, jobsDir, { retention: false })).toMatchObject({ updated: 1, paused: 0 });
     expect((await describeSchedule('every-month')).state.paused).toBe(false);

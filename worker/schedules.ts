@@ -128,8 +128,10 @@ export async function reconcileJobSchedule(client: Client, jobsSource: string, j
 function targetFor(jobId: string, intent: ScheduleIntent): Target {
   if (intent.kind === 'absent') return { kind: 'absent' };
   if (intent.kind === 'paused') {
-    const built = intent.spec ? jobScheduleOptions(jobId, intent.spec, `paused: ${intent.reason}`, true) : null;
-    return { kind: 'paused', options: built?.options ?? null, hash: built?.hash ?? null, note: `paused: ${intent.reason}` };
+    // The note names the calendar too, so the listing tells one paused spec from another.
+    const note = intent.spec ? `paused: ${intent.reason}; would review ${intent.spec.calendars[0].comment}` : `paused: ${intent.reason}`;
+    const built = intent.spec ? jobScheduleOptions(jobId, intent.spec, note, true) : null;
+    return { kind: 'paused', options: built?.options ?? null, hash: built?.hash ?? null, note };
   }
   const built = jobScheduleOptions(jobId, intent.spec, `reviews ${intent.spec.calendars[0].comment}`, false);
   return { kind: 'active', ...built };
