@@ -11,6 +11,7 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import type { ServiceConfig } from '../core/config.js';
 import { JOB_ID_PATTERN, SlaSchema } from '../core/job.js';
+import { slaVerdict, type Sla } from '../core/sla.js';
 import { findJob } from '../db/catalog.js';
 
 const TAIL_LINES = 200;
@@ -193,7 +194,6 @@ function lastLine(text: string): string | null {
 // ---------------------------------------------------------------------------------------------
 // The SLA verdict
 
-type Sla = { max_duration?: number | undefined; enabled?: boolean | undefined };
 
 /** The job's `sla` from the API, else from the local catalog (HEALING_JOBS_DIR); null when unknown. */
 async function jobSla(api: { url: string; token: string | null }, job: string, cfg: ServiceConfig): Promise<Sla | null> {
@@ -211,20 +211,6 @@ async function jobSla(api: { url: string; token: string | null }, job: string, c
   return (await findJob(cfg.jobsSource, job).catch(() => undefined))?.config.sla ?? null;
 }
 
-function slaVerdict(sla: Sla | null, durationMs: number): { status: 'pass' | 'fail'; details: Record<string, unknown> } | null {
-  if (!sla || sla.enabled === false || typeof sla.max_duration !== 'number') return null;
-  const seconds = durationMs / 1000;
-  const breached = seconds > sla.max_duration;
-  return {
-    status: breached ? 'fail' : 'pass',
-    details: {
-      duration_seconds: Math.round(seconds * 10) / 10,
-      max_duration: sla.max_duration,
-      duration_check: !breached,
-      ...(breached ? { reason: `run took ${seconds.toFixed(1)} s, longer than the SLA max_duration of ${sla.max_duration} s` } : {}),
-    },
-  };
-}
 
 // ---------------------------------------------------------------------------------------------
 // Reporting, and the outbox

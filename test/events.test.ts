@@ -69,6 +69,17 @@ describe('run reports as review triggers', () => {
     expect(reviews[0]).toMatchObject({ trigger: 'on_sla_breach', run_id: breach.body.run.id });
   });
 
+  it('when a report carries no SLA verdict, the job\'s sla settings give it, and a breach starts a review', async () => {
+    const quick = await report('sla-watch', { exit_code: 0, duration_ms: 10_000 });
+    expect(quick.body.run).toMatchObject({ sla_status: 'pass' });
+    expect(quick.body.review).toBeNull();
+    const slow = await report('sla-watch', { exit_code: 0, duration_ms: undefined, started_at: '2026-11-23T02:00:00Z', finished_at: '2026-11-23T02:02:00Z' });
+    expect(slow.body.run).toMatchObject({ sla_status: 'fail', sla_details: { max_duration: 60, duration_check: false } });
+    expect(slow.body.review).toMatchObject({ workflow_id: 'healing-review/sla-watch' });
+    const reviews = await finishedReviews('sla-watch', 2);
+    expect(reviews.map((r: { run_id: number }) => r.run_id)).toContain(slow.body.run.id);
+  });
+
   it('when manual, proactive or healing-off jobs report failed runs, no review starts', async () => {
     for (const jobId of ['by-hand', 'nightly', 'healing-off']) {
       const res = await report(jobId, { exit_code: 1, sla_status: 'fail' });

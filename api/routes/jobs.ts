@@ -3,6 +3,7 @@
 import { Router } from 'express';
 import type { Job } from '../../core/job.js';
 import { reactiveTrigger } from '../../core/review.js';
+import { slaVerdict } from '../../core/sla.js';
 import { checkSelfHealingPatch } from '../../core/self-healing-edit.js';
 import { findJob, loadCatalog } from '../../db/catalog.js';
 import { writeSelfHealing } from '../../db/job-writer.js';
@@ -77,7 +78,13 @@ export function jobsRouter(deps: ApiDeps): Router {
     const body = parseInput(RunReportBody, req.body ?? {}, 'body');
     const job = await findJob(deps.jobsSource, id);
     if (!job) throw notFound(`job "${id}"`);
-    const durationMs = body.duration_ms ?? (body.duration_seconds != null ? Math.round(body.duration_seconds * 1000) : null);
+    const durationMs =
+      body.duration_ms ??
+      (body.duration_seconds != null ? Math.round(body.duration_seconds * 1000) : null) ??
+      (body.finished_at ? Math.max(0, Date.parse(body.finished_at) - Date.parse(body.started_at)) : null);
+    // A report without a verdict gets the one the job's sla settings give, so an on_sla_breach
+    // review still starts for it.
+    const verdict = body.sla_status == null && durationMs !== null ? slaVerdict(job.config.sla ?? null, durationMs) : null;
     const { run, created } = await upsertRun(deps.db, {
       job_id: id,
       external_id: String(body.external_id ?? body.id),
@@ -87,8 +94,8 @@ export function jobsRouter(deps: ApiDeps): Router {
       duration_ms: durationMs,
       trigger: body.trigger ?? null,
       error: body.error ?? null,
-      sla_status: body.sla_status ?? null,
-      sla_details: body.sla_details ?? null,
+      sla_status: body.sla_status ?? verdict?.status ?? null,
+      sla_details: body.sla_details ?? verdict?.details ?? null,
       log_path: body.log_path ?? null,
       log_tail: body.log_tail ?? null,
       session_messages: body.session_messages ?? null,
