@@ -61,7 +61,7 @@ export function createApp(deps: ApiDeps): Express {
   api.use(statsRouter(deps));
   api.use(routeNotFound);
 
-  // /health stays open for load balancers and container health checks; it tells only reachability.
+  // /health stays open for load balancers and container health checks; without a token it tells only reachability.
   app.use(healthRouter(deps));
   app.use('/metrics', authenticate(deps.tokens));
   app.use(metricsRouter(deps));

@@ -45,6 +45,16 @@ function roleNeeded(method: string): Role {
   return 'approver';
 }
 
+/** The token an Authorization header carries, compared in constant time with every one; or null. */
+export function tokenOf(tokens: ApiToken[], authorization: string | undefined): ApiToken | null {
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? '');
+  if (!match) return null;
+  const presented = digest(match[1]!);
+  let found: ApiToken | null = null;
+  for (const token of tokens) if (timingSafeEqual(presented, token.digest) && !found) found = token;
+  return found;
+}
+
 export function authenticate(tokens: ApiToken[]): RequestHandler {
   return (req, res, next) => {
     if (tokens.length === 0) {
@@ -53,12 +63,7 @@ export function authenticate(tokens: ApiToken[]): RequestHandler {
       res.locals.identified = false;
       return next();
     }
-    const match = /^Bearer\s+(\S+)\s*$/i.exec(req.get('authorization') ?? '');
-    let found: ApiToken | null = null;
-    if (match) {
-      const presented = digest(match[1]!);
-      for (const token of tokens) if (timingSafeEqual(presented, token.digest) && !found) found = token;
-    }
+    const found = tokenOf(tokens, req.get('authorization'));
     if (!found) {
       res.set('WWW-Authenticate', 'Bearer realm="procclaw-healing"');
       return next(new HttpError(401, 'a valid bearer token is required: send "Authorization: Bearer <token>"'));

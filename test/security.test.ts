@@ -49,6 +49,14 @@ describe('bearer tokens and roles', () => {
     expect(await readFile(yamlFile, 'utf8')).toBe(JOB_YAML);
   });
 
+  it('when health is asked without a token, it tells reachability only; with one, the details', async () => {
+    const open = await http(stack.api, 'GET', '/health');
+    expect(Object.keys(open.body).sort()).toEqual(['postgres', 'status', 'temporal', 'worker']);
+    expect(open.body.temporal).toEqual({ ok: true });
+    const full = await http(stack.api, 'GET', '/health', undefined, TOKENS.carol);
+    expect(full.body).toMatchObject({ status: 'ok', analyzer: { active: expect.any(String) }, temporal: { ok: true, namespace: expect.any(String) } });
+  });
+
   it('when metrics are scraped without a token, 401; with one, Prometheus text', async () => {
     expect((await fetch(`${stack.api}/metrics`)).status).toBe(401);
     const scraped = await fetch(`${stack.api}/metrics`, { headers: { authorization: `Bearer ${TOKENS.carol}` } });

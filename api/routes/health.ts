@@ -5,6 +5,7 @@ import proto from '@temporalio/proto';
 const { temporal } = proto; // a CommonJS module: named imports do not resolve under Node's ESM loader
 import { pingDb } from '../../db/knex.js';
 import { ANALYSIS_TASK_QUEUE, TASK_QUEUE } from '../../core/temporal.js';
+import { tokenOf } from '../auth.js';
 import type { ApiDeps } from '../context.js';
 
 const WORKFLOW_QUEUE = temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW;
@@ -12,9 +13,15 @@ const ACTIVITY_QUEUE = temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_ACTIV
 
 export function healthRouter(deps: ApiDeps): Router {
   const router = Router();
-  router.get('/health', async (_req, res) => {
+  router.get('/health', async (req, res) => {
     const [postgres, temporalState, analyzer] = await Promise.all([pingDb(deps.db), temporalHealth(deps), deps.analyzerStatus()]);
     const ok = postgres && temporalState.reachable && temporalState.worker;
+    // Open to load balancers; with tokens configured, the details (versions, addresses, queues)
+    // only for a caller with a valid one.
+    if (deps.tokens.length > 0 && !tokenOf(deps.tokens, req.get('authorization'))) {
+      res.status(ok ? 200 : 503).json({ status: ok ? 'ok' : 'degraded', postgres: { ok: postgres }, temporal: { ok: temporalState.reachable }, worker: { ok: temporalState.worker } });
+      return;
+    }
     res.status(ok ? 200 : 503).json({
       status: ok ? 'ok' : 'degraded',
       postgres: { ok: postgres },
