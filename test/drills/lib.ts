@@ -450,6 +450,22 @@ export async function decide(api: ApiRecorder, decisions: Decision[], suggestion
 }
 
 /**
+ * The moment before a fault: reviews queued on the slow analyzer and, when there is a suggestion
+ * for it, an approval in flight, still unanswered when this returns (wrapped: an async function
+ * would otherwise wait for it).
+ */
+export async function workInFlight(drill: Drill, api: ApiRecorder, decisions: Decision[], approve: number | undefined): Promise<{ approval: Promise<Answer> | null }> {
+  api.phase = 'edge';
+  for (const job of ['nightly-backup', 'healthy-cleanup', 'report-sync']) {
+    const a = await api.call('POST', `/api/v1/healing/reviews/${job}/trigger`, { force: true });
+    drill.expect(a.status === 202 || a.status === 200, `trigger ${job} just before the fault answers 2xx`, a.body);
+  }
+  const approval = approve ? decide(api, decisions, approve, 'approve') : null;
+  await sleep(40);
+  return { approval };
+}
+
+/**
  * A decision that got a 2xx must show in the suggestion's row (applied, or rejected); a suggestion
  * whose every decision got a 503 (or no answer) must be untouched. Answers the lost decisions.
  */

@@ -26,6 +26,7 @@ import {
   snapshot,
   temporalClient,
   TemporalPart,
+  workInFlight,
   type Decision,
 } from './lib.js';
 
@@ -56,13 +57,7 @@ await drill.run(async (d) => {
   const duringApproval = byJob('idea-hunter');
 
   // Phase B: new reviews queued on the (slow) analyzer and an approval in flight, then Postgres goes.
-  api.phase = 'edge';
-  for (const job of ['nightly-backup', 'healthy-cleanup', 'report-sync']) {
-    const a = await api.call('POST', `/api/v1/healing/reviews/${job}/trigger`, { force: true });
-    d.expect(a.status === 202 || a.status === 200, `trigger ${job} just before the outage answers 2xx`, a.body);
-  }
-  const edgeApproval = inFlightApproval ? decide(api, decisions, inFlightApproval, 'approve') : null;
-  await sleep(40);
+  const { approval: edgeApproval } = await workInFlight(d, api, decisions, inFlightApproval);
   d.log('stopping Postgres');
   api.phase = 'outage';
   const outageStart = Date.now();

@@ -27,6 +27,7 @@ import {
   temporalClient,
   TemporalPart,
   type Answer,
+  workInFlight,
   type Decision,
 } from './lib.js';
 
@@ -54,13 +55,7 @@ await drill.run(async (d) => {
   const downApproval = byJob('idea-hunter');
 
   // Reviews queued on the slow analyzer and an approval in flight, then Temporal goes.
-  api.phase = 'edge';
-  for (const job of ['nightly-backup', 'healthy-cleanup', 'report-sync']) {
-    const a = await api.call('POST', `/api/v1/healing/reviews/${job}/trigger`, { force: true });
-    d.expect(a.status === 202 || a.status === 200, `trigger ${job} just before the fault answers 2xx`, a.body);
-  }
-  const edgeApproval = inFlightApproval ? decide(api, decisions, inFlightApproval, 'approve') : null;
-  await sleep(40);
+  const { approval: edgeApproval } = await workInFlight(d, api, decisions, inFlightApproval);
   d.log('stopping the Temporal server');
   api.phase = 'down';
   const downStart = Date.now();
