@@ -622,6 +622,26 @@ export async function checkReviewsAndWorkflows(drill: Drill, db: Db, client: Cli
 // ---------------------------------------------------------------------------------------------
 // Files: what changed on disk, and whether each change is a job file an action wrote.
 
+/** Every file of the demo workspace and the data folder (backups aside), hashed: before and after a drill. */
+export async function workspaceSnapshot(root: string, dataDir: string): Promise<Map<string, string>> {
+  const skip = [`${dataDir}/backups`];
+  return new Map([...(await snapshot(root, skip)), ...(await snapshot(dataDir, skip))]);
+}
+
+/**
+ * What every drill checks at its end: no lost decision, no duplicate row, every review and
+ * suggestion closed like its workflow, no write outside job files, no temporary file left.
+ */
+export async function checkOutcome(drill: Drill, db: Db, client: Client, decisions: Decision[], workspace: { root: string; dataDir: string; before: Map<string, string> }): Promise<void> {
+  drill.figures.lostDecisions += await checkDecisions(drill, db, decisions);
+  drill.figures.duplicateRows = await checkNoDuplicates(drill, db);
+  await checkReviewsAndWorkflows(drill, db, client);
+  const after = await workspaceSnapshot(workspace.root, workspace.dataDir);
+  drill.figures.writesOutside = await checkWrites(drill, db, workspace.before, after);
+  const leftovers = [...after.keys()].filter((p) => p.endsWith('.tmp'));
+  drill.expect(leftovers.length === 0, 'no temporary files left beside job files', leftovers);
+}
+
 export async function snapshot(dir: string, skip: string[] = []): Promise<Map<string, string>> {
   const out = new Map<string, string>();
   const walk = async (d: string) => {

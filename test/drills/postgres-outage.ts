@@ -7,26 +7,23 @@
 import { freePort } from '../../db/embedded.js';
 import {
   ApiRecorder,
-  checkDecisions,
-  checkNoDuplicates,
-  checkReviewsAndWorkflows,
-  checkWrites,
+  checkOutcome,
   decide,
   DEMO_JOBS,
   demoWorkspace,
   Drill,
   eventually,
-  HealingProcess,
   healingEnv,
+  HealingProcess,
   openingReviews,
   PostgresPart,
   reviewsStartedBetween,
   settle,
   sleep,
-  snapshot,
   temporalClient,
   TemporalPart,
   workInFlight,
+  workspaceSnapshot,
   type Decision,
 } from './lib.js';
 
@@ -45,9 +42,7 @@ await drill.run(async (d) => {
   await healing.ready();
   const api = new ApiRecorder(d, `http://127.0.0.1:${port}`);
   await api.waitHealthy();
-  const watched = [root, dataDir];
-  const skip = [`${dataDir}/backups`];
-  const before = new Map([...(await snapshot(watched[0]!, skip)), ...(await snapshot(watched[1]!, skip))]);
+  const before = await workspaceSnapshot(root, dataDir);
   const decisions: Decision[] = [];
 
   // Phase A: a review of every job, then some decisions, all with everything up.
@@ -127,12 +122,6 @@ await drill.run(async (d) => {
     d.figures.lostDecisions += Math.abs(startedInOutage - acceptedTriggers);
   }
 
-  d.figures.lostDecisions += await checkDecisions(d, db, decisions);
-  d.figures.duplicateRows = await checkNoDuplicates(d, db);
-  await checkReviewsAndWorkflows(d, db, client);
-  const after = new Map([...(await snapshot(watched[0]!, skip)), ...(await snapshot(watched[1]!, skip))]);
-  d.figures.writesOutside = await checkWrites(d, db, before, after);
-  const leftovers = [...after.keys()].filter((p) => p.endsWith('.tmp'));
-  d.expect(leftovers.length === 0, 'no temporary files left beside job files', leftovers);
+  await checkOutcome(d, db, client, decisions, { root, dataDir, before });
   d.expect(!healing.exitInfo, '`healing start` kept running through the outage', healing.exitInfo);
 });

@@ -10,24 +10,21 @@ import path from 'node:path';
 import { freePort } from '../../db/embedded.js';
 import {
   ApiRecorder,
-  checkDecisions,
-  checkNoDuplicates,
-  checkReviewsAndWorkflows,
-  checkWrites,
+  checkOutcome,
   createSuggestion,
   decide,
   demoWorkspace,
   Drill,
   eventually,
-  HealingProcess,
   healingEnv,
+  HealingProcess,
   openclawCalls,
   PostgresPart,
   settle,
   sleep,
-  snapshot,
   temporalClient,
   TemporalPart,
+  workspaceSnapshot,
   type Decision,
 } from './lib.js';
 
@@ -55,8 +52,7 @@ await drill.run(async (d) => {
   await healing.ready();
   const api = new ApiRecorder(d, `http://127.0.0.1:${port}`);
   await api.waitHealthy();
-  const skip = [`${dataDir}/backups`];
-  const before = new Map([...(await snapshot(root, skip)), ...(await snapshot(dataDir, skip))]);
+  const before = await workspaceSnapshot(root, dataDir);
   const decisions: Decision[] = [];
 
   // Work in flight: a review in analysis, and an approval whose apply waits for the AI rewrite.
@@ -136,12 +132,7 @@ await drill.run(async (d) => {
   const rerun = (await openclawCalls(openclawLog)).length - callsBefore;
   d.expect(rerun === 0, 'its analysis did not run again: the drained result was kept', rerun);
 
-  d.figures.lostDecisions = await checkDecisions(d, db, decisions);
-  d.figures.duplicateRows = await checkNoDuplicates(d, db);
-  await checkReviewsAndWorkflows(d, db, client);
-  const after = new Map([...(await snapshot(root, skip)), ...(await snapshot(dataDir, skip))]);
-  d.figures.writesOutside = await checkWrites(d, db, before, after);
-  d.expect([...after.keys()].every((p) => !p.endsWith('.tmp')), 'no temporary files left beside job files');
+  await checkOutcome(d, db, client, decisions, { root, dataDir, before });
 
   // Idle, it stops at once.
   const idleSent = Date.now();

@@ -7,27 +7,24 @@
 import { freePort } from '../../db/embedded.js';
 import {
   ApiRecorder,
-  checkDecisions,
-  checkNoDuplicates,
-  checkReviewsAndWorkflows,
-  checkWrites,
+  checkOutcome,
   decide,
   DEMO_JOBS,
   demoWorkspace,
   Drill,
   eventually,
-  HealingProcess,
   healingEnv,
+  HealingProcess,
   openingReviews,
   PostgresPart,
   reviewsStartedBetween,
   settle,
   sleep,
-  snapshot,
   temporalClient,
   TemporalPart,
-  type Answer,
   workInFlight,
+  workspaceSnapshot,
+  type Answer,
   type Decision,
 } from './lib.js';
 
@@ -45,8 +42,7 @@ await drill.run(async (d) => {
   await healing.ready();
   const api = new ApiRecorder(d, `http://127.0.0.1:${port}`);
   await api.waitHealthy();
-  const skip = [`${dataDir}/backups`];
-  const before = new Map([...(await snapshot(root, skip)), ...(await snapshot(dataDir, skip))]);
+  const before = await workspaceSnapshot(root, dataDir);
   const decisions: Decision[] = [];
 
   const { pending: first, byJob } = await openingReviews(d, api, db, client, decisions);
@@ -134,11 +130,6 @@ await drill.run(async (d) => {
 
   const startedDown = await reviewsStartedBetween(db, client, downStart, downEnd);
   d.expect(startedDown === 0, 'no review started while Temporal was down (every trigger answered 503)', startedDown);
-  d.figures.lostDecisions = await checkDecisions(d, db, decisions);
-  d.figures.duplicateRows = await checkNoDuplicates(d, db);
-  await checkReviewsAndWorkflows(d, db, client);
-  const after = new Map([...(await snapshot(root, skip)), ...(await snapshot(dataDir, skip))]);
-  d.figures.writesOutside = await checkWrites(d, db, before, after);
-  d.expect([...after.keys()].every((p) => !p.endsWith('.tmp')), 'no temporary files left beside job files');
+  await checkOutcome(d, db, client, decisions, { root, dataDir, before });
   d.expect(!healing.exitInfo, '`healing start` kept running while Temporal was away', healing.exitInfo);
 });

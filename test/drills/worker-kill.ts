@@ -11,24 +11,21 @@ import path from 'node:path';
 import { freePort } from '../../db/embedded.js';
 import {
   ApiRecorder,
-  checkDecisions,
-  checkNoDuplicates,
-  checkReviewsAndWorkflows,
-  checkWrites,
+  checkOutcome,
   createSuggestion,
   decide,
   demoWorkspace,
   Drill,
   eventually,
-  HealingProcess,
   healingEnv,
+  HealingProcess,
   openclawCalls,
   PostgresPart,
   settle,
   sleep,
-  snapshot,
   temporalClient,
   TemporalPart,
+  workspaceSnapshot,
   type Decision,
 } from './lib.js';
 
@@ -51,8 +48,7 @@ await drill.run(async (d) => {
   await Promise.all([apiProcess.ready(), worker.ready()]);
   const api = new ApiRecorder(d, `http://127.0.0.1:${port}`);
   await api.waitHealthy();
-  const skip = [`${dataDir}/backups`];
-  const before = new Map([...(await snapshot(root, skip)), ...(await snapshot(dataDir, skip))]);
+  const before = await workspaceSnapshot(root, dataDir);
   const decisions: Decision[] = [];
 
   const killAndRestart = async (why: string) => {
@@ -156,11 +152,6 @@ await drill.run(async (d) => {
   await settle(d, db, client);
   await api.settled();
 
-  d.figures.lostDecisions = await checkDecisions(d, db, decisions);
-  d.figures.duplicateRows = await checkNoDuplicates(d, db);
-  await checkReviewsAndWorkflows(d, db, client);
-  const after = new Map([...(await snapshot(root, skip)), ...(await snapshot(dataDir, skip))]);
-  d.figures.writesOutside = await checkWrites(d, db, before, after);
-  d.expect([...after.keys()].every((p) => !p.endsWith('.tmp')), 'no temporary files left beside job files', [...after.keys()].filter((p) => p.endsWith('.tmp')));
+  await checkOutcome(d, db, client, decisions, { root, dataDir, before });
   d.expect(!apiProcess.exitInfo, 'the API kept running through the kills', apiProcess.exitInfo);
 });
