@@ -12,7 +12,7 @@ import { getAction, openAction, updateAction, type ActionRecord } from '../db/ac
 import { findJob } from '../db/catalog.js';
 import { getSuggestion, updateSuggestion } from '../db/suggestions.js';
 import type { ActivityDeps } from './deps.js';
-import { writeFileAtomic } from './files.js';
+import { removeStaleTemps, writeFileAtomic } from './files.js';
 import { rewriteFileWithAi } from './rewrite.js';
 import { verifyFileContent } from './verify.js';
 
@@ -142,7 +142,7 @@ export function createApplyActivities(deps: ActivityDeps) {
       const action = await loadAction(input.actionId);
       const { real } = await actionTarget(action);
       const currentSha = sha256(await readFile(real, 'utf8'));
-      if (currentSha === action.new_sha256) return; // written before a crash
+      if (currentSha === action.new_sha256) return removeStaleTemps(real); // written before a crash
       if (currentSha !== action.original_sha256) {
         throw fail(ERROR_TYPES.staleFile, `${action.file_path} changed while the change was being applied; re-run the review`);
       }
@@ -163,7 +163,7 @@ export function createApplyActivities(deps: ActivityDeps) {
       const action = await loadAction(input.actionId);
       const real = await realpath(action.file_path!);
       const currentSha = sha256(await readFile(real, 'utf8'));
-      if (currentSha === action.original_sha256) return;
+      if (currentSha === action.original_sha256) return removeStaleTemps(real); // never written, or a write killed before its rename
       if (currentSha !== action.new_sha256) {
         deps.log.warn({ actionId: action.id, file: real }, 'not restoring: the file was changed by someone else meanwhile');
         return;

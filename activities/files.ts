@@ -1,2 +1,2 @@
 // Atomic file writes live in db/files.ts, beside the job catalog, so the API can use them too.
-export { writeFileAtomic } from '../db/files.js';
+export { removeStaleTemps, writeFileAtomic } from '../db/files.js';

@@ -1,12 +1,28 @@
 // File writes that never leave a half-written file: temp file in the same folder, fsync,
 // rename over the original, fsync the folder. Mode and owner are kept.
 import { randomBytes } from 'node:crypto';
-import { chown, open, rename, stat, unlink } from 'node:fs/promises';
+import { chown, open, readdir, rename, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 
+const tempPrefix = (file: string) => `.${path.basename(file)}.healing-`;
+
+/**
+ * Removes the temp files a writer killed between its write and its rename left beside `file`
+ * (only ours: `.<name>.healing-<hex>.tmp`). Called before every write and by the steps that find
+ * the write already done or never needed.
+ */
+export async function removeStaleTemps(file: string): Promise<void> {
+  const prefix = tempPrefix(file);
+  const names = await readdir(path.dirname(file)).catch(() => [] as string[]);
+  for (const name of names) {
+    if (name.startsWith(prefix) && /^[0-9a-f]{12}\.tmp$/.test(name.slice(prefix.length))) await unlink(path.join(path.dirname(file), name)).catch(() => undefined);
+  }
+}
+
 export async function writeFileAtomic(file: string, content: string): Promise<void> {
+  await removeStaleTemps(file);
   const previous = await stat(file).catch(() => null);
-  const temp = path.join(path.dirname(file), `.${path.basename(file)}.healing-${randomBytes(6).toString('hex')}.tmp`);
+  const temp = path.join(path.dirname(file), `${tempPrefix(file)}${randomBytes(6).toString('hex')}.tmp`);
   const handle = await open(temp, 'wx', previous ? previous.mode & 0o7777 : 0o644);
   try {
     await handle.writeFile(content, 'utf8');
