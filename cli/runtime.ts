@@ -15,6 +15,8 @@ import { createDb, migrateLatest, type Db } from '../db/knex.js';
 import { reconcileJobSchedule, startScheduleReconciler } from '../worker/schedules.js';
 import { ensureSearchAttributes } from '../worker/search-attributes.js';
 import { startDevServer } from '../worker/temporal-dev-server.js';
+// @ts-expect-error plain JS module shared with the bootstrap script
+import { resolveTemporalCli } from '../scripts/temporal-cli.mjs';
 import { createWorkers } from '../worker/workers.js';
 import { seedDemoRuns, writeDemoWorkspace } from './demo.js';
 
@@ -67,7 +69,7 @@ export async function openDatabase(
   let embeddedStop: (() => Promise<void>) | null = null;
   if (!databaseUrl) {
     log.info('starting the embedded Postgres (set DATABASE_URL to use your own)');
-    const embedded = await startEmbeddedPostgres({ dataDir: path.join(config.dataDir, 'postgres'), port: 54329, exitOnSignal: !opts.ownShutdown });
+    const embedded = await startEmbeddedPostgres({ dataDir: path.join(config.dataDir, 'postgres'), port: config.localPorts.postgres, exitOnSignal: !opts.ownShutdown });
     embeddedStop = () => embedded.stop();
     databaseUrl = embedded.url;
   }
@@ -113,9 +115,16 @@ export async function startRuntime(
     let temporalAddress = config.temporalAddress;
     let temporalUiUrl = config.temporalUiUrl;
     if (!temporalAddress) {
-      if (!config.temporalCliPath) throw new Error('TEMPORAL_CLI_PATH is not set: run through `npm start`, which finds or builds the Temporal CLI, or set TEMPORAL_ADDRESS');
+      // As `npm start` does: TEMPORAL_CLI_PATH, PATH, the cache, else a build of the pinned version.
+      const cliPath = config.temporalCliPath ?? ((await resolveTemporalCli({ log: (message: string) => log.info(message) })) as string);
       log.info('starting the Temporal dev server (set TEMPORAL_ADDRESS to use your own)');
-      const dev = await startDevServer({ cliPath: config.temporalCliPath, dataDir: path.join(config.dataDir, 'temporal'), namespace: config.temporalNamespace });
+      const dev = await startDevServer({
+        cliPath,
+        dataDir: path.join(config.dataDir, 'temporal'),
+        namespace: config.temporalNamespace,
+        port: config.localPorts.temporal,
+        uiPort: config.localPorts.temporalUi,
+      });
       stoppers.push({ name: 'Temporal dev server', stop: () => dev.stop() });
       temporalAddress = dev.address;
       temporalUiUrl ??= dev.uiUrl;

@@ -14,6 +14,9 @@ const EnvSchema = z.object({
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
   TEMPORAL_UI_URL: z.string().url().optional(),
   TEMPORAL_CLI_PATH: z.string().optional(),
+  HEALING_TEMPORAL_PORT: z.coerce.number().int().min(1).max(65_535).default(7233),
+  HEALING_TEMPORAL_UI_PORT: z.coerce.number().int().min(1).max(65_535).default(8233),
+  HEALING_POSTGRES_PORT: z.coerce.number().int().min(1).max(65_535).default(54329),
   HEALING_JOBS_DIR: z.string().optional(),
   HEALING_DATA_DIR: z.string().optional(),
   HEALING_API_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
@@ -38,6 +41,8 @@ export interface ServiceConfig {
   temporalNamespace: string;
   temporalUiUrl: string | null;
   temporalCliPath: string | null;
+  /** The ports of what `healing start` runs itself: the Temporal dev server, its UI, the embedded Postgres. */
+  localPorts: { temporal: number; temporalUi: number; postgres: number };
   jobsSource: string | null;
   dataDir: string;
   apiToken: string | null;
@@ -77,6 +82,7 @@ export function loadConfig(env: Record<string, string | undefined>, cwd: string,
     temporalNamespace: e.TEMPORAL_NAMESPACE,
     temporalUiUrl: e.TEMPORAL_UI_URL ?? null,
     temporalCliPath: e.TEMPORAL_CLI_PATH ?? null,
+    localPorts: { temporal: e.HEALING_TEMPORAL_PORT, temporalUi: e.HEALING_TEMPORAL_UI_PORT, postgres: e.HEALING_POSTGRES_PORT },
     jobsSource: e.HEALING_JOBS_DIR ? path.resolve(cwd, e.HEALING_JOBS_DIR) : null,
     dataDir,
     apiToken: e.HEALING_API_TOKEN ?? null,

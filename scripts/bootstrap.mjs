@@ -10,10 +10,10 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ensureChromium } from './chromium.mjs';
 import { resolveTemporalCli, formatDuration } from './temporal-cli.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const CHROMIUM = '/usr/bin/chromium';
 const PROGRESS_EVERY_MS = 15_000;
 
 const log = (msg) => process.stderr.write(`[healing] ${msg}\n`);
@@ -51,9 +51,7 @@ async function main() {
     return run(process.execPath, ['--import', 'tsx', path.join('cli', 'healing.ts'), 'start', ...rest], env);
   }
 
-  if (!fs.existsSync(CHROMIUM)) {
-    log(`note: ${CHROMIUM} is missing; browser tests need Debian's chromium (apt-get install chromium)`);
-  }
+  await ensureChromium({ log });
   const localVitest = path.join(ROOT, 'node_modules', '.bin', process.platform === 'win32' ? 'vitest.cmd' : 'vitest');
   if (fs.existsSync(localVitest)) {
     log(`step 3/3: testing: vitest run${rest.length ? ` ${rest.join(' ')}` : ''}`);
@@ -87,24 +85,15 @@ async function ensureDependencies() {
   const timer = setInterval(() => log(`still installing dependencies (${formatDuration(Date.now() - started)})`), PROGRESS_EVERY_MS);
   const npm = npmCommand();
   let code;
-  let usedArgs = args;
   try {
-    const captured = [];
-    code = await run(npm.cmd, [...npm.args, ...args], process.env, { exit: false, captureStderr: captured });
-    if (code !== 0 && args[0] === 'ci' && LOCK_OUT_OF_SYNC.test(captured.join(''))) {
-      // The lock lacks entries npm ci insists on (e.g. platform packages the registry did not serve when it
-      // was written). `npm install` repairs the tree from the registry instead of refusing.
-      log('warning: package-lock.json is out of sync with package.json (see npm\'s "Missing:" lines above); ' +
-        'falling back to npm install. Regenerate the lock with `npm install` where the registry serves every ' +
-        'platform package, and commit it, to make npm ci work.');
-      usedArgs = ['install', '--no-audit', '--no-fund'];
-      code = await run(npm.cmd, [...npm.args, ...usedArgs], process.env, { exit: false });
-    }
+    code = await run(npm.cmd, [...npm.args, ...args], process.env, { exit: false });
   } finally {
     clearInterval(timer);
   }
   if (code !== 0) {
-    throw new Error(`npm ${usedArgs[0]} failed (exit ${code}); see its output above. Fix that and run again.`);
+    // A lock out of sync with package.json fails here on purpose: installing something else than
+    // what was locked would hide it. `npm install` updates the lock; commit it.
+    throw new Error(`npm ${args[0]} failed (exit ${code}); see its output above. Fix that and run again.`);
   }
   // Mark the install as newer than the lock, even if npm rewrote the lock after its hidden lockfile.
   const newStamp = path.join(nodeModules, '.package-lock.json');
@@ -128,9 +117,6 @@ function npxCommand() {
 
 const mtime = (p) => fs.statSync(p).mtimeMs;
 
-/** What npm ci prints when the lock and package.json disagree. */
-const LOCK_OUT_OF_SYNC = /package\.json and package-lock\.json or npm-shrinkwrap\.json are in sync|Missing: .+ from lock file/;
-
 const FORWARDED = ['SIGINT', 'SIGTERM', 'SIGHUP'];
 
 /**
@@ -138,20 +124,9 @@ const FORWARDED = ['SIGINT', 'SIGTERM', 'SIGHUP'];
  * code (128+n when a signal ended it). The same signal arriving twice within a second (npm forwards
  * Ctrl-C to us and the terminal sends it too) is forwarded once.
  */
-function run(cmd, args, env, { exit = true, captureStderr = null } = {}) {
+function run(cmd, args, env, { exit = true } = {}) {
   return new Promise((resolve, reject) => {
-    const stdio = captureStderr ? ['inherit', 'inherit', 'pipe'] : 'inherit';
-    const child = spawn(cmd, args, { cwd: ROOT, env, stdio, shell: process.platform === 'win32' });
-    if (captureStderr) {
-      // Pass stderr through, and keep its last 64 kB for the caller.
-      let kept = 0;
-      child.stderr.on('data', (chunk) => {
-        process.stderr.write(chunk);
-        captureStderr.push(chunk.toString());
-        kept += chunk.length;
-        while (kept > 65_536 && captureStderr.length > 1) kept -= captureStderr.shift().length;
-      });
-    }
+    const child = spawn(cmd, args, { cwd: ROOT, env, stdio: 'inherit', shell: process.platform === 'win32' });
     const lastForwarded = new Map();
     const handlers = new Map();
     for (const sig of FORWARDED) {

@@ -296,6 +296,8 @@ export function checkCompose({ root = ROOT, file = 'docker-compose.yml', designP
     const text = fs.readFileSync(dockerfile, 'utf8');
     if (!/node:20-bookworm-slim/.test(text)) errors.push('Dockerfile: base image should be node:20-bookworm-slim');
     if (!/\bnpm ci\b/.test(text)) errors.push('Dockerfile: dependencies should be installed with npm ci');
+    if (/\bnpm (install|i)\b/.test(text)) errors.push('Dockerfile: npm install would hide a lock out of sync with package.json; use npm ci only');
+    if (!/\bnpm run build:web\b/.test(text)) errors.push('Dockerfile: the dashboard should be built (npm run build:web)');
     for (const m of text.matchAll(/^COPY\s+(?!--from)(.+)$/gm)) {
       const parts = m[1].trim().split(/\s+/).filter((p) => !p.startsWith('--'));
       for (const src of parts.slice(0, -1)) {

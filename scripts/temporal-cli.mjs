@@ -285,7 +285,7 @@ async function waitForOtherBuild({ lockPath, target, log, started }) {
 }
 
 /** Runs `<bin> --version`; returns its first line, or null when it does not run. */
-async function versionOf(bin) {
+export async function versionOf(bin) {
   if (!(await isExecutable(bin))) return null;
   return new Promise((resolve) => {
     execFile(bin, ['--version'], { timeout: VERSION_TIMEOUT_MS, windowsHide: true }, (err, stdout) => {

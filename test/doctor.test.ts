@@ -2,12 +2,12 @@
 // what the service needs, and says what is missing and how to fix it.
 import { spawn } from 'node:child_process';
 import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { FAKE_OPENCLAW } from './helpers/stack.js';
+import { freePort } from './helpers/ports.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -34,14 +34,6 @@ function doctor(env: Record<string, string>): Promise<{ code: number | null; out
     child.on('error', reject);
     child.on('close', (code) => resolve({ code, out }));
   });
-}
-
-async function closedPort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-  const port = (server.address() as net.AddressInfo).port;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
 
 /** The line of a finding, by its name. */
@@ -106,8 +98,8 @@ describe('healing doctor', () => {
   it('when Postgres and Temporal do not answer, or openclaw is required but missing, it names each with its fix and exits 1', async () => {
     const { code, out } = await doctor({
       TEMPORAL_CLI_PATH: inject('temporalCliPath'),
-      DATABASE_URL: `postgres://healing:secret@127.0.0.1:${await closedPort()}/healing`,
-      TEMPORAL_ADDRESS: `127.0.0.1:${await closedPort()}`,
+      DATABASE_URL: `postgres://healing:secret@127.0.0.1:${await freePort()}/healing`,
+      TEMPORAL_ADDRESS: `127.0.0.1:${await freePort()}`,
       HEALING_JOBS_DIR: jobsDir,
       HEALING_ANALYZER: 'openclaw',
       OPENCLAW_BIN: path.join(dir, 'no-such-openclaw'),

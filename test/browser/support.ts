@@ -1,70 +1,20 @@
 // What the browser tests share: a built dashboard, Debian's chromium, the demo stack with real
 // reviews, and small helpers to read the API and the database.
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser } from 'playwright-core';
+import { ensureDashboard, WEB_DIST } from '../../cli/dashboard.js';
 import { seedDemoRuns, writeDemoWorkspace } from '../../cli/demo.js';
 import { eventually, http, startStack, type Stack } from '../helpers/stack.js';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-export const WEB = path.join(ROOT, 'web');
-export const WEB_DIST = path.join(WEB, 'dist');
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
-/** Newest modification time under the dashboard's sources. */
-function newestSource(): number {
-  let newest = 0;
-  const walk = (dir: string) => {
-    for (const entry of readdirSync(dir, { withFileTypes: true })) {
-      if (entry.name === 'dist' || entry.name === 'node_modules' || entry.name.startsWith('.')) continue;
-      const full = path.join(dir, entry.name);
-      if (entry.isDirectory()) walk(full);
-      else newest = Math.max(newest, statSync(full).mtimeMs);
-    }
-  };
-  walk(WEB);
-  return newest;
-}
-
-function distIsFresh(): boolean {
-  const index = path.join(WEB_DIST, 'index.html');
-  return existsSync(index) && statSync(index).mtimeMs >= newestSource();
-}
-
-/**
- * Builds web/dist when it is missing or older than a source file. Several test files may ask at
- * once: a lock folder lets one build while the others wait, then find the build fresh.
- */
+/** Builds web/dist when it is missing or older than its sources, the way `healing start` does. */
 export async function ensureWebBuilt(): Promise<string> {
-  if (distIsFresh()) return WEB_DIST;
-  const lock = path.join(WEB, '.build-lock');
-  const deadline = Date.now() + 120_000;
-  for (;;) {
-    try {
-      mkdirSync(lock);
-      break;
-    } catch {
-      // a lock older than two minutes was left by a killed run
-      if (existsSync(lock) && Date.now() - statSync(lock).mtimeMs > 120_000) rmSync(lock, { recursive: true, force: true });
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${lock}; remove it if no build is running`);
-      await new Promise((resolve) => setTimeout(resolve, 250));
-    }
-  }
-  try {
-    if (!distIsFresh()) {
-      const vite = path.join(ROOT, 'node_modules', 'vite', 'bin', 'vite.js');
-      const result = spawnSync(process.execPath, [vite, 'build', '--config', 'web/vite.config.ts', '--logLevel', 'warn'], {
-        cwd: ROOT,
-        encoding: 'utf8',
-        timeout: 120_000,
-      });
-      if (result.status !== 0) throw new Error(`vite build failed (${result.status}):\n${result.stdout}\n${result.stderr}`);
-    }
-  } finally {
-    rmSync(lock, { recursive: true, force: true });
-  }
+  const problem = await ensureDashboard(() => undefined);
+  if (problem) throw new Error(problem);
   return WEB_DIST;
 }
 

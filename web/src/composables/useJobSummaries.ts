@@ -6,7 +6,6 @@ import { reviewsApi } from '../api/reviews';
 import { statsApi } from '../api/stats';
 import { suggestionsApi } from '../api/suggestions';
 import type { Job, Review } from '../api/types';
-import { useRefresh } from './useRefresh';
 
 export interface JobSummary {
   pending: number | null;
@@ -19,7 +18,6 @@ export interface JobSummary {
 
 export function useJobSummaries(jobs: () => Job[]) {
   const summaries = reactive<Record<string, JobSummary>>({});
-  const { tick } = useRefresh();
 
   async function loadOne(job: Job) {
     const id = job.id;

@@ -1,0 +1,41 @@
+// The dashboard at /: the built web/dist when there is one, else a short page that says how to
+// build it (a person opening the printed link should learn what to do, not read a JSON 404).
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import express, { type Router } from 'express';
+
+const NOT_BUILT_PAGE = `<!doctype html>
+<html lang="en">
+<head><meta charset="utf-8"><title>ProcClaw Healing: dashboard not built</title>
+<meta name="viewport" content="width=device-width, initial-scale=1"></head>
+<body style="font-family: system-ui, sans-serif; max-width: 40rem; margin: 3rem auto; padding: 0 1rem; line-height: 1.5">
+<h1>The dashboard is not built</h1>
+<p>This API is running, but its dashboard (<code>web/dist</code>) has not been built.</p>
+<p>Build it from the project folder, then reload this page:</p>
+<pre style="background: #f3f3f3; padding: .75rem">npm run build:web</pre>
+<p><code>npm start</code> builds it by itself when it is missing or older than <code>web/</code>.
+The API answers meanwhile: <a href="/api/v1/openapi.json">/api/v1/openapi.json</a>, <a href="/health">/health</a>.</p>
+</body>
+</html>
+`;
+
+/** Serves web/dist, looked up per request, so a dashboard built after start-up is served at once. */
+export function dashboardRouter(webDist: string | null): Router {
+  const router = express.Router();
+  if (!webDist) return router;
+  router.use(
+    express.static(webDist, {
+      index: 'index.html',
+      maxAge: '1h',
+      // index.html names the current build's hashed bundles: revalidated, so a rebuilt dashboard shows at once
+      setHeaders: (res, file) => {
+        if (path.basename(file) === 'index.html') res.setHeader('Cache-Control', 'no-cache');
+      },
+    }),
+  );
+  router.get(['/', '/index.html'], (_req, res, next) => {
+    if (existsSync(path.join(webDist, 'index.html'))) return next();
+    res.status(503).type('html').set('Cache-Control', 'no-store').send(NOT_BUILT_PAGE);
+  });
+  return router;
+}

@@ -1,0 +1,112 @@
+// What a new user meets first, from a clean clone of this repository (no web/dist, no build output):
+// `npx healing --help` lists every command, and `npm start` serves the dashboard at the link it prints.
+// Only the dependencies are shared with this checkout (a symlinked node_modules, the lock's time set
+// so the bootstrap finds them installed): they are installed, never built, and npm ci is not what
+// this test is about. Everything the clone serves it builds itself.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm, stat, symlink, utimes } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { freePort } from './helpers/ports.js';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const COMMANDS = ['start', 'worker', 'api', 'migrate', 'import', 'run', 'doctor'];
+
+let dir: string;
+let clone: string;
+
+beforeAll(async () => {
+  dir = await mkdtemp(path.join(os.tmpdir(), 'healing-clone-'));
+  clone = path.join(dir, 'clone');
+  const cloned = spawnSync('git', ['clone', '--quiet', '--no-hardlinks', ROOT, clone], { encoding: 'utf8' });
+  expect(cloned.status, cloned.stderr).toBe(0);
+  expect(existsSync(path.join(clone, 'web', 'dist'))).toBe(false);
+  await symlink(path.join(ROOT, 'node_modules'), path.join(clone, 'node_modules'), 'dir');
+  const installed = await stat(path.join(ROOT, 'node_modules', '.package-lock.json'));
+  await utimes(path.join(clone, 'package-lock.json'), installed.atime, new Date(installed.mtimeMs - 1000));
+});
+
+afterAll(async () => {
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+describe('a fresh clone', () => {
+  it('npx healing --help lists every command', () => {
+    const help = spawnSync('npx', ['--no-install', 'healing', '--help'], { cwd: clone, encoding: 'utf8', timeout: 60_000 });
+    expect(help.status, help.stderr).toBe(0);
+    const listed = [...help.stdout.matchAll(/^ {2}(\w+)/gm)].map((m) => m[1]);
+    expect(listed).toEqual(expect.arrayContaining(COMMANDS));
+    expect(help.stdout).toContain('Usage: healing');
+  });
+
+  it('npm start builds the dashboard, says so, and serves it at the printed link', { timeout: 240_000 }, async () => {
+    const [port, temporalPort, uiPort, postgresPort] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
+    const child = spawn('npm', ['start'], {
+      cwd: clone,
+      env: {
+        ...process.env,
+        PORT: String(port),
+        HEALING_TEMPORAL_PORT: String(temporalPort),
+        HEALING_TEMPORAL_UI_PORT: String(uiPort),
+        HEALING_POSTGRES_PORT: String(postgresPort),
+        HEALING_DATA_DIR: path.join(dir, 'data'),
+        TEMPORAL_CLI_PATH: inject('temporalCliPath'),
+        HEALING_ANALYZER: 'rules',
+        LOG_LEVEL: 'warn',
+        DATABASE_URL: '',
+        TEMPORAL_ADDRESS: '',
+        HEALING_JOBS_DIR: '',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    });
+    const output = collect(child);
+    try {
+      const dashboardLine = await waitFor(output, child, /Dashboard:\s+(http:\/\/\S+)/, 200_000);
+      const url = dashboardLine[1]!;
+      expect(output.text()).toMatch(/web\/dist is missing: building the dashboard/);
+      expect(output.text()).toMatch(/dashboard built in \d+\.\d s/);
+
+      const page = await fetch(url);
+      expect(page.status).toBe(200);
+      expect(page.headers.get('content-type')).toMatch(/^text\/html/);
+      const html = await page.text();
+      expect(html).toContain('<div id="app">');
+      const script = html.match(/<script type="module" crossorigin src="(\/assets\/[^"]+\.js)"/)?.[1];
+      expect(script, html).toBeDefined();
+      const bundle = await fetch(new URL(script!, url));
+      expect(bundle.status).toBe(200);
+      expect(bundle.headers.get('content-type')).toMatch(/javascript/);
+      expect(existsSync(path.join(clone, 'web', 'dist', 'index.html'))).toBe(true);
+
+      const jobs = await fetch(new URL('/api/v1/jobs', url));
+      expect(jobs.status).toBe(200);
+      expect(((await jobs.json()) as { jobs: unknown[] }).jobs.length).toBeGreaterThan(0);
+    } finally {
+      const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+      process.kill(-child.pid!, 'SIGTERM');
+      expect(await exited, output.text()).toBe(0);
+    }
+  });
+});
+
+function collect(child: ChildProcess) {
+  let text = '';
+  child.stdout!.on('data', (chunk: Buffer) => (text += chunk.toString()));
+  child.stderr!.on('data', (chunk: Buffer) => (text += chunk.toString()));
+  return { text: () => text };
+}
+
+async function waitFor(output: { text: () => string }, child: ChildProcess, pattern: RegExp, timeoutMs: number): Promise<RegExpMatchArray> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const match = output.text().match(pattern);
+    if (match) return match;
+    if (child.exitCode !== null) throw new Error(`npm start exited with ${child.exitCode} before printing ${pattern}:\n${output.text()}`);
+    if (Date.now() > deadline) throw new Error(`npm start did not print ${pattern} within ${timeoutMs / 1000} s:\n${output.text()}`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
