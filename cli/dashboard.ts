@@ -65,7 +65,8 @@ async function build(log: (message: string) => void): Promise<string | null> {
   if (!problem) return null;
   let vite: string;
   try {
-    vite = createRequire(import.meta.url).resolve('vite/bin/vite.js');
+    // vite's exports do not name its bin: find the package, then the file
+    vite = path.join(path.dirname(createRequire(import.meta.url).resolve('vite/package.json')), 'bin', 'vite.js');
   } catch {
     return `${problem} and vite is not installed (a production install omits it): run \`npm ci && ${BUILD_COMMAND}\``;
   }
