@@ -1,16 +1,13 @@
 // The analyze activity: the openclaw analyzer when its CLI works (or is asked for), else rules.
 import { randomUUID } from 'node:crypto';
-import { ApplicationFailure, Context } from '@temporalio/activity';
-import { AnalyzerOutputError, parseAnalyzerOutput } from '../core/parse-ai.js';
+import { parseAnalyzerOutput } from '../core/parse-ai/index.js';
 import { buildAnalysisPrompt } from '../core/prompt.js';
 import { contextRedactor, redactContext } from '../core/redact.js';
-import { analyzeWithRules } from '../core/rules.js';
+import { analyzeWithRules } from '../core/rules/index.js';
 import type { AnalysisResult, ReviewContext, SuggestionDraft } from '../core/review.js';
-import { ERROR_TYPES } from '../core/temporal.js';
 import type { AnalyzerSettings } from './deps.js';
-import { openclawStatus, runCli } from './openclaw.js';
+import { openclawStatus, runAgentTurn } from './openclaw.js';
 
-const RAW_RESPONSE_LIMIT = 256 * 1024;
 /**
  * Bound of the whole analysis result in JSON bytes. It travels through Temporal (payloads over
  * 2 MB are refused, and the next activity carries it with the context): a hostile answer full of
@@ -37,56 +34,30 @@ export async function runAnalysis(settings: AnalyzerSettings, context: ReviewCon
 }
 
 async function analyzeWithOpenClaw(settings: AnalyzerSettings, context: ReviewContext): Promise<AnalysisResult> {
-  const sessionId = `healing-${context.job_id}-${randomUUID()}`; // a reused id would resend old turns
   // Nothing secret leaves: the prompt is built from the redacted context. The redactor then
   // masks the answer the same way before any of it is kept.
   const { context: redacted, redactor } = redactContext(context);
-  const args = ['agent', '--local', '--session-id', sessionId, '--message', buildAnalysisPrompt(redacted), '--json', '--timeout', String(settings.timeoutSeconds)];
-  if (settings.agent) args.push('--agent', settings.agent);
-  if (settings.thinking && settings.thinking !== 'off') args.push('--thinking', settings.thinking);
-  const activity = activityContext();
-  const result = await runCli(settings.openclawBin, args, {
-    timeoutMs: (settings.timeoutSeconds + 30) * 1000,
-    signal: activity?.cancellationSignal,
-    onTick: () => activity?.heartbeat(),
+  const allowed = context.files.map((f) => f.path);
+  // A file the context holds only in part may be named, never rewritten whole.
+  const noContentTargets = context.files.filter((f) => f.truncated).map((f) => f.path);
+  const sessionId = `healing-${context.job_id}-${randomUUID()}`; // a reused id would resend old turns
+  const { answer, raw } = await runAgentTurn(settings, {
+    sessionId,
+    message: buildAnalysisPrompt(redacted),
+    parse: (stdout) => parseAnalyzerOutput(stdout, allowed, { noContentTargets }),
+    redact: (text) => redactor.redact(text).text,
   });
-  const raw = cutBytes(redactor.redact(result.stdout.slice(0, RAW_RESPONSE_LIMIT)).text, RAW_RESPONSE_LIMIT);
-  if (result.timedOut) {
-    throw ApplicationFailure.create({ message: `openclaw did not answer within ${settings.timeoutSeconds} s`, type: ERROR_TYPES.analyzerFailed, details: [raw] });
-  }
-  try {
-    const allowed = context.files.map((f) => f.path);
-    // A file the context holds only in part may be named, never rewritten whole.
-    const noContentTargets = context.files.filter((f) => f.truncated).map((f) => f.path);
-    const parsed = parseAnalyzerOutput(result.stdout, allowed, { noContentTargets });
-    // proposed_content keeps its markers: storeSuggestions puts the file's own values back.
-    const suggestions = parsed.suggestions.map((s) => scrubTexts(s, (t) => redactor.redact(t).text));
-    const dropped = parsed.dropped.map((d) => ({ title: redactor.redact(d.title).text, reason: redactor.redact(d.reason).text }));
-    return boundResult({
-      analyzer: 'openclaw',
-      suggestions,
-      dropped,
-      ai_tokens_used: parsed.tokens,
-      ai_session_key: parsed.sessionKey ?? sessionId,
-      raw_response: raw,
-    });
-  } catch (error) {
-    if (error instanceof AnalyzerOutputError) {
-      const exit = result.code === 0 ? '' : ` (exit ${result.code})`;
-      // Not retried: another turn costs as many tokens and mostly answers the same; the review
-      // fails with the reason, and the raw answer travels in the failure's details so it is kept.
-      throw ApplicationFailure.create({ message: `${redactor.redact(error.message).text}${exit}`, type: ERROR_TYPES.analyzerFailed, details: [raw] });
-    }
-    throw error;
-  }
-}
-
-function activityContext(): Context | null {
-  try {
-    return Context.current();
-  } catch {
-    return null; // called outside an activity (a test or the CLI)
-  }
+  // proposed_content keeps its markers: storeSuggestions puts the file's own values back.
+  const suggestions = answer.suggestions.map((s) => scrubTexts(s, (t) => redactor.redact(t).text));
+  const dropped = answer.dropped.map((d) => ({ title: redactor.redact(d.title).text, reason: redactor.redact(d.reason).text }));
+  return boundResult({
+    analyzer: 'openclaw',
+    suggestions,
+    dropped,
+    ai_tokens_used: answer.tokens,
+    ai_session_key: answer.sessionKey ?? sessionId,
+    raw_response: raw,
+  });
 }
 
 /** The suggestion with its prose fields passed through `scrub`; proposed_content untouched. */
@@ -104,13 +75,6 @@ function scrubTexts(s: SuggestionDraft, scrub: (text: string) => string): Sugges
 
 function jsonBytes(value: unknown): number {
   return Buffer.byteLength(JSON.stringify(value) ?? '', 'utf8');
-}
-
-/** The longest prefix of `text` within `max` UTF-8 bytes. */
-function cutBytes(text: string, max: number): string {
-  if (Buffer.byteLength(text, 'utf8') <= max) return text;
-  const buf = Buffer.from(text, 'utf8').subarray(0, max);
-  return buf.toString('utf8').replace(/\uFFFD$/, '');
 }
 
 const SHORT_TEXT = 4_000;

@@ -8,9 +8,10 @@ import { sha256 } from '../core/hash.js';
 import { jobFilePaths } from '../core/job-files.js';
 import { checkShrink, checkWriteTarget } from '../core/path-guard.js';
 import { ERROR_TYPES } from '../core/temporal.js';
-import { getAction, openAction, updateAction, type ActionRecord } from '../db/actions.js';
+import { getAction, openAction, updateAction, type ActionRecord, type ActionVerification } from '../db/actions.js';
 import { findJob } from '../db/catalog.js';
-import { getSuggestion, updateSuggestion } from '../db/suggestions.js';
+import type { Db } from '../db/knex.js';
+import { getSuggestion, updateSuggestion, type SuggestionRecord } from '../db/suggestions.js';
 import type { ActivityDeps } from './deps.js';
 import { removeStaleTemps, writeFileAtomic } from './files.js';
 import { rewriteFileWithAi } from './rewrite.js';
@@ -23,10 +24,25 @@ function fail(type: string, message: string, details?: unknown): ApplicationFail
   return ApplicationFailure.create({ message, type, nonRetryable: true, details: details === undefined ? undefined : [details] });
 }
 
+/** Refuses a suggestion made against another version of its file than the one on disk now. */
+function checkUnchangedSinceReview(suggestion: SuggestionRecord, current: string): void {
+  if (suggestion.current_sha256 && sha256(current) !== suggestion.current_sha256) {
+    throw fail(ERROR_TYPES.staleFile, `${suggestion.target_file} changed since the review read it; re-run the review to get a suggestion made against the file as it is now`);
+  }
+}
+
+/** How long an action has taken since it was opened (null for an action that is gone). */
+async function elapsedSinceOpened(db: Db, actionId: number): Promise<number | null> {
+  const action = await getAction(db, actionId);
+  return action ? Date.now() - new Date(action.created_at).getTime() : null;
+}
+
 /**
  * What the disk says no to, retrying cannot fix (a read-only mount, permissions, a full disk): the
  * step fails for good with the reason, so the saga restores and the suggestion is `failed`, instead
- * of Temporal retrying the write forever. Connection errors to Postgres stay retryable.
+ * of Temporal retrying the write forever. Connection errors to Postgres stay retryable, including
+ * those of a Unix socket, which carry the same codes (ENOENT, EACCES) from a `connect`: failing
+ * for good there would end a suggestion's workflow in the middle of its life.
  */
 const FILE_ERROR_CODES = new Set(['EACCES', 'EPERM', 'EROFS', 'ENOSPC', 'EDQUOT', 'EISDIR', 'ENOTDIR', 'ENOENT', 'ELOOP', 'ENAMETOOLONG', 'EFBIG', 'EEXIST', 'EBUSY', 'ETXTBSY']);
 
@@ -37,8 +53,8 @@ function withFileFailures<T extends Record<string, (...args: never[]) => Promise
       try {
         return await activity(...args);
       } catch (error) {
-        const code = (error as NodeJS.ErrnoException).code;
-        if (code && FILE_ERROR_CODES.has(code) && !(error instanceof ApplicationFailure)) {
+        const { code, syscall } = error as NodeJS.ErrnoException;
+        if (code && FILE_ERROR_CODES.has(code) && syscall !== 'connect' && !(error instanceof ApplicationFailure)) {
           throw fail(ERROR_TYPES.fileError, `${(error as Error).message}; fix the file or its folder and apply again`);
         }
         throw error;
@@ -91,9 +107,7 @@ export function createApplyActivities(deps: ActivityDeps) {
       if (!suggestion?.target_file || suggestion.proposed_content !== null || !suggestion.suggested_change) return;
       const { real, role } = await guardedTarget(suggestion.job_id, suggestion.target_file);
       const current = await readFile(real, 'utf8');
-      if (suggestion.current_sha256 && sha256(current) !== suggestion.current_sha256) {
-        throw fail(ERROR_TYPES.staleFile, `${suggestion.target_file} changed since the review read it; re-run the review to get a suggestion made against the file as it is now`);
-      }
+      checkUnchangedSinceReview(suggestion, current);
       const file = { role, path: suggestion.target_file, content: current, sha256: sha256(current), truncated: false };
       const rewritten = await rewriteFileWithAi(deps.analyzer, file, suggestion.suggested_change);
       await updateSuggestion(db, input.suggestionId, { proposed_content: rewritten.content, ai_session_key: rewritten.sessionKey });
@@ -112,10 +126,8 @@ export function createApplyActivities(deps: ActivityDeps) {
       }
       const { real, role } = await guardedTarget(suggestion.job_id, suggestion.target_file);
       const current = await readFile(real, 'utf8');
+      checkUnchangedSinceReview(suggestion, current);
       const currentSha = sha256(current);
-      if (suggestion.current_sha256 && currentSha !== suggestion.current_sha256) {
-        throw fail(ERROR_TYPES.staleFile, `${suggestion.target_file} changed since the review read it; re-run the review to get a suggestion made against the file as it is now`);
-      }
       const shrink = checkShrink(current, suggestion.proposed_content);
       if (!shrink.ok) throw fail(ERROR_TYPES.guardRefusal, shrink.reason);
       const backupDir = path.join(deps.dataDir, 'backups', suggestion.job_id);
@@ -153,9 +165,11 @@ export function createApplyActivities(deps: ActivityDeps) {
       const action = await loadAction(input.actionId);
       const { real, role } = await actionTarget(action);
       const content = await readFile(real, 'utf8');
-      if (sha256(content) !== action.new_sha256) throw fail(ERROR_TYPES.verifyFailed, `${action.file_path} does not hold the new content after the write`);
-      const problem = await verifyFileContent(real, content, role, action.job_id);
-      if (problem) throw fail(ERROR_TYPES.verifyFailed, problem);
+      const verification: ActionVerification = sha256(content) === action.new_sha256
+        ? await verifyFileContent(real, content, role, action.job_id)
+        : { status: 'failed', check: 'sha256', reason: `${action.file_path} does not hold the new content after the write` };
+      await updateAction(db, action.id, { verification });
+      if (verification.status === 'failed') throw fail(ERROR_TYPES.verifyFailed, verification.reason);
     },
 
     /** Compensation: put the original content back, unless someone else has written since. */
@@ -174,8 +188,7 @@ export function createApplyActivities(deps: ActivityDeps) {
     async completeApply(input: { suggestionId: number; actionId: number | null; by: string }): Promise<void> {
       await db.transaction(async (trx) => {
         if (input.actionId !== null) {
-          const action = await getAction(trx, input.actionId);
-          const duration = action ? Date.now() - new Date(action.created_at).getTime() : null;
+          const duration = await elapsedSinceOpened(trx, input.actionId);
           await updateAction(trx, input.actionId, { status: 'success', can_rollback: true, execution_duration_ms: duration, error_message: null });
         }
         await updateSuggestion(trx, input.suggestionId, { status: 'applied', applied_at: new Date(), action_id: input.actionId, error_message: null });
@@ -185,8 +198,7 @@ export function createApplyActivities(deps: ActivityDeps) {
     async failApply(input: { suggestionId: number; actionId: number | null; error: string }): Promise<void> {
       await db.transaction(async (trx) => {
         if (input.actionId !== null) {
-          const action = await getAction(trx, input.actionId);
-          const duration = action ? Date.now() - new Date(action.created_at).getTime() : null;
+          const duration = await elapsedSinceOpened(trx, input.actionId);
           await updateAction(trx, input.actionId, { status: 'failed', can_rollback: false, error_message: input.error, execution_duration_ms: duration });
         }
         await updateSuggestion(trx, input.suggestionId, { status: 'failed', error_message: input.error, ...(input.actionId !== null ? { action_id: input.actionId } : {}) });
@@ -207,8 +219,8 @@ export function createApplyActivities(deps: ActivityDeps) {
         await writeFileAtomic(real, action.original_content!);
         const written = await readFile(real, 'utf8');
         if (sha256(written) !== action.original_sha256) throw fail(ERROR_TYPES.verifyFailed, `${action.file_path} does not hold the original content after the rollback write`);
-        const problem = await verifyFileContent(real, written, role, action.job_id);
-        if (problem) deps.log.warn({ actionId: action.id, problem }, 'the restored original does not verify; it was restored as it was');
+        const verification = await verifyFileContent(real, written, role, action.job_id);
+        if (verification.status === 'failed') deps.log.warn({ actionId: action.id, problem: verification.reason }, 'the restored original does not verify; it was restored as it was');
       }
       await db.transaction(async (trx) => {
         await updateAction(trx, action.id, { status: 'rolled_back', can_rollback: false, rolled_back_at: new Date(), rolled_back_by: input.by });

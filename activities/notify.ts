@@ -2,11 +2,12 @@
 // channel goes through `openclaw message send`. Each attempt is recorded before a failure is
 // thrown, so Temporal retries it (the review's notify proxy gives up after a few tries and the
 // review never fails for it).
-import { ApplicationFailure, Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/activity';
 import { findJob } from '../db/catalog.js';
 import { getNotification, recordNotificationAttempt } from '../db/notifications.js';
+import { currentActivity } from './activity-context.js';
 import type { ActivityDeps } from './deps.js';
-import { runCli } from './openclaw.js';
+import { cliError, runCli } from './openclaw.js';
 
 const WEBHOOK_TIMEOUT_MS = 10_000;
 const CLI_TIMEOUT_MS = 45_000;
@@ -147,30 +148,10 @@ async function sendWithOpenClaw(bin: string, channel: string, target: string, te
   const args = ['message', 'send', '--channel', channel, '--target', target, '--message', text, '--json'];
   let result;
   try {
-    result = await runCli(bin, args, { timeoutMs: CLI_TIMEOUT_MS, signal: activitySignal() });
+    result = await runCli(bin, args, { timeoutMs: CLI_TIMEOUT_MS, activity: currentActivity() });
   } catch (error) {
     throw new Error(`${bin} could not be started (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
   }
   if (result.timedOut) throw new Error(`openclaw message send did not finish within ${CLI_TIMEOUT_MS / 1000} s`);
-  if (result.code !== 0) throw new Error(`openclaw message send exited ${result.code}: ${cliError(result.stdout, result.stderr)}`);
-}
-
-/** The error an OpenClaw envelope carries, else the last line it printed on stderr. */
-function cliError(stdout: string, stderr: string): string {
-  try {
-    const envelope = JSON.parse(stdout) as { error?: { message?: string } };
-    if (envelope.error?.message) return envelope.error.message;
-  } catch {
-    // not JSON: fall back to stderr
-  }
-  const lines = stderr.trim().split('\n').filter(Boolean);
-  return (lines.at(-1) ?? 'no output').slice(0, 500);
-}
-
-function activitySignal(): AbortSignal | undefined {
-  try {
-    return Context.current().cancellationSignal;
-  } catch {
-    return undefined; // called outside an activity
-  }
+  if (result.code !== 0) throw new Error(`openclaw message send exited ${result.code}: ${cliError(result) ?? result.stdout.trim().slice(0, 500)}`);
 }

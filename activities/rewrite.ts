@@ -1,15 +1,15 @@
 // AI-assisted apply: a suggestion that describes a change but carries no new file content asks
 // the openclaw analyzer for the complete new file, which then goes through the same apply saga.
 import { randomUUID } from 'node:crypto';
-import { ApplicationFailure, Context } from '@temporalio/activity';
-import { AnalyzerOutputError, parseRewriteOutput } from '../core/parse-ai.js';
+import { ApplicationFailure } from '@temporalio/activity';
+import { parseRewriteOutput } from '../core/parse-ai/index.js';
 import { buildRewritePrompt } from '../core/prompt.js';
-import { redactForRewrite } from '../core/redact.js';
+import { redactForRewrite, redactText } from '../core/redact.js';
 import type { JobFile } from '../core/review.js';
 import { ERROR_TYPES } from '../core/temporal.js';
 import { chooseAnalyzer } from './analyze.js';
 import type { AnalyzerSettings } from './deps.js';
-import { runCli } from './openclaw.js';
+import { runAgentTurn } from './openclaw.js';
 
 export async function rewriteFileWithAi(settings: AnalyzerSettings, file: JobFile, suggestedChange: string): Promise<{ content: string; sessionKey: string }> {
   if ((await chooseAnalyzer(settings)) !== 'openclaw') {
@@ -22,30 +22,16 @@ export async function rewriteFileWithAi(settings: AnalyzerSettings, file: JobFil
   const sessionKey = `healing-rewrite-${randomUUID()}`;
   // Nothing secret leaves: the file goes out with markers, and its own values are put back after.
   const shown = redactForRewrite(file, suggestedChange);
-  const activity = currentActivity();
-  const result = await runCli(
-    settings.openclawBin,
-    ['agent', '--local', '--session-id', sessionKey, '--message', buildRewritePrompt(shown.file, shown.change), '--json', '--timeout', String(settings.timeoutSeconds)],
-    { timeoutMs: (settings.timeoutSeconds + 30) * 1000, signal: activity?.cancellationSignal, onTick: () => activity?.heartbeat() },
-  );
-  try {
-    const restored = shown.restore(parseRewriteOutput(result.stdout));
-    if ('reason' in restored) {
-      throw ApplicationFailure.create({ message: `openclaw's new file cannot be used: ${restored.reason}`, type: ERROR_TYPES.guardRefusal, nonRetryable: true });
-    }
-    return { content: restored.content, sessionKey };
-  } catch (error) {
-    if (error instanceof AnalyzerOutputError) {
-      throw ApplicationFailure.create({ message: `openclaw could not write the change: ${error.message}`, type: ERROR_TYPES.analyzerFailed });
-    }
-    throw error;
+  const { answer } = await runAgentTurn(settings, {
+    sessionId: sessionKey,
+    message: buildRewritePrompt(shown.file, shown.change),
+    parse: parseRewriteOutput,
+    // The model saw only markers; what else looks like a secret in its answer is masked too.
+    redact: (text) => redactText(text).text,
+  });
+  const restored = shown.restore(answer);
+  if ('reason' in restored) {
+    throw ApplicationFailure.create({ message: `openclaw's new file cannot be used: ${restored.reason}`, type: ERROR_TYPES.guardRefusal, nonRetryable: true });
   }
-}
-
-function currentActivity(): Context | null {
-  try {
-    return Context.current();
-  } catch {
-    return null;
-  }
+  return { content: restored.content, sessionKey };
 }

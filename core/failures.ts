@@ -11,9 +11,15 @@ export function findApplicationFailure(error: unknown): ApplicationFailure | und
   return undefined;
 }
 
-/** The innermost message: the one that says what really went wrong. */
+/**
+ * The innermost message: the one that says what really went wrong. An empty one (a cancellation's
+ * CancelledFailure) says nothing, so the one around it is used.
+ */
 export function innermostMessage(error: unknown): string {
-  let current: unknown = error;
-  while (current instanceof Error && current.cause instanceof Error) current = current.cause;
-  return current instanceof Error ? current.message : String(current);
+  if (!(error instanceof Error)) return String(error);
+  let message = error.message;
+  for (let current: unknown = error.cause; current instanceof Error; current = current.cause) {
+    if (current.message) message = current.message;
+  }
+  return message;
 }

@@ -8,7 +8,7 @@
 import { sha256 } from './hash.js';
 import { CATEGORIES, SEVERITIES } from './job.js';
 import type { JobFile, ReviewContext, RunSummary } from './review.js';
-import { formatDuration, isFailed, isFinished, percentile } from './rules.js';
+import { formatDuration, isFailed, isFinished, percentile } from './rules/index.js';
 
 /** Default bound of the analysis prompt, in UTF-8 bytes: below the 128 KiB argument limit. */
 export const PROMPT_MAX_BYTES = 120_000;

@@ -45,7 +45,11 @@ export const TOKEN_FORMATS: { kind: string; name: string; re: RegExp }[] = [
 export const SECRET_KEY = /(?:^|[_.-]|[a-z0-9])(?:pass(?:word|wd)?|pwd|secret|token|api[_-]?key|apikey|access[_-]?key|auth[_-]?key|private[_-]?key|client[_-]?secret)$/i;
 export const ASSIGNMENT = /(["']?)(-{0,2}[A-Za-z_][A-Za-z0-9_.-]*)\1[ \t]*(?::=|=|:(?!\/\/))[ \t]*(?:(["'])([^"'\n]*)\3|([^\s"'`;,)&|#<>]+))/g;
 export const PLACEHOLDER = /^(?:x+|\*+|\.+|-+|changeme|change_me|your[\w-]*|example[\w-]*|placeholder|dummy|redacted|none|null|nil|undefined|true|false|todo|tbd|secret|password|token|test|required|optional|string|str|env)$/i;
-export const PRIVATE_KEY = /-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----/;
+/**
+ * The first line of a PEM private key block; the capture is the key type ("RSA ", "OPENSSH ", or
+ * empty), so the matching END line can be found. Global: use it with matchAll or search, never test().
+ */
+const PRIVATE_KEY_BEGIN = /-----BEGIN ((?:[A-Z0-9]+ )*)PRIVATE KEY(?: BLOCK)?-----/g;
 
 export function envName(key: string): string {
   const name = key
@@ -93,7 +97,7 @@ export function findSecrets(file: JobFile, lang: Lang): { hits: SecretHit[]; pri
   const overlaps = (line: number, start: number, end: number) => hits.some((h) => h.line === line && start < h.end && end > h.start);
   for (const [n, line] of lines.entries()) {
     if (line.length > 4000) continue; // minified or data lines: not hand-written secrets
-    if (PRIVATE_KEY.test(line)) privateKeyLines.push(n + 1);
+    if (line.search(PRIVATE_KEY_BEGIN) >= 0) privateKeyLines.push(n + 1);
     for (const t of TOKEN_FORMATS) {
       for (const m of line.matchAll(t.re)) {
         const value = m[1] as string;
@@ -169,7 +173,6 @@ const USER_FLAG = /(?<![\w-])(?:-u|--user)[ \t]+["']?[^\s:"']{1,256}:([^\s"']{1,
 const KEY_VALUE =
   /(?<![A-Za-z0-9_.-])(\\?["']?)(-{0,2}[A-Za-z0-9_.-]{0,60}?(?:pass(?:word|wd)?|pwd|secret|token|api[_-]?key|apikey|access[_-]?key|auth[_-]?key|private[_-]?key|client[_-]?secret))\1[ \t]*(?::=|=>|=|:(?!\/\/))[ \t]*(?:\\"([^"\\\n]*)\\"|"((?:[^"\\\n]|\\.){0,4096})"|'([^'\n]{0,4096})'|([^\s"'`;,&|<>(){}[\]\\]{1,4096}))/gi;
 const FLAG_VALUE = /(?<![\w-])(--?[A-Za-z][A-Za-z0-9_-]{0,60})[ \t]+(?:"([^"\n]{0,4096})"|'([^'\n]{0,4096})'|([^\s"'`;&|<>(){}[\]\\-][^\s"'`;&|<>(){}[\]\\]{0,4095}))/g;
-const PEM_BEGIN = /-----BEGIN ((?:[A-Z0-9]+ )*)PRIVATE KEY(?: BLOCK)?-----/g;
 const MARKER_LIKE = /^\[REDACTED:/;
 
 /** A short slug for a kind ("AWS access key id" -> "aws-access-key-id"). */
@@ -243,7 +246,7 @@ export function findSecretSpans(text: string, blocked: [number, number][] = []):
     return [end - value.length, end] as const;
   };
 
-  for (const m of text.matchAll(PEM_BEGIN)) {
+  for (const m of text.matchAll(PRIVATE_KEY_BEGIN)) {
     const start = m.index ?? 0;
     const endTag = text.indexOf(`-----END ${m[1] ?? ''}PRIVATE KEY`, start + m[0].length);
     let end: number;

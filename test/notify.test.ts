@@ -97,12 +97,12 @@ describe('notifications of pending suggestions', () => {
     const sent = (await sends()).filter((s) => s.message?.includes('notify-telegram'));
     expect(sent).toHaveLength(1);
     expect(sent[0]).toMatchObject({ channel: 'telegram', target: '@ops-team', json: true });
-    const text: string = sent[0].message;
-    expect(text).toContain('Backup notify-telegram');
-    expect(text).toContain(`${pending.length} new suggestion`);
-    const mostSevere = [...pending].sort((a, b) => ['low', 'medium', 'high', 'critical'].indexOf(b.severity) - ['low', 'medium', 'high', 'critical'].indexOf(a.severity))[0];
-    expect(text).toContain(mostSevere.title);
-    expect(text).toContain(`http://dashboard.test/#/reviews/${done.id}`);
+    const lines: string[] = sent[0].message.split('\n');
+    const noun = pending.length === 1 ? 'suggestion' : 'suggestions';
+    expect(lines[0]).toBe(`ProcClaw Healing: ${pending.length} new ${noun} for job "Backup notify-telegram" (notify-telegram).`);
+    const mostSevere = [...pending].sort((a, b) => ['low', 'medium', 'high', 'critical'].indexOf(b.severity) - ['low', 'medium', 'high', 'critical'].indexOf(a.severity) || a.id - b.id)[0];
+    expect(lines[1]).toBe(`- [${mostSevere.severity.toUpperCase()}] ${mostSevere.title}`);
+    expect(lines.at(-1)).toBe(`Review: http://dashboard.test/#/reviews/${done.id}`);
     expect(await notificationsOf(done.id)).toEqual([
       expect.objectContaining({ channel: 'telegram', target: '@ops-team', status: 'sent', attempts: 1, error: null, suggestions_count: pending.length }),
     ]);
@@ -132,7 +132,7 @@ describe('notifications of pending suggestions', () => {
       const { review: done } = await review('notify-broken-cli');
       const [row] = await notificationsOf(done.id);
       expect(row).toMatchObject({ channel: 'discord', status: 'failed', attempts: 3 });
-      expect(row.error).toContain('Channel is unavailable: discord');
+      expect(row.error).toBe('openclaw message send exited 1: Channel is unavailable: discord');
       expect((await sends()).filter((s) => s.channel === 'discord')).toHaveLength(3);
     } finally {
       delete process.env.FAKE_OPENCLAW_MODE;
@@ -153,7 +153,7 @@ describe('notifications of pending suggestions', () => {
     const { review: done } = await review('notify-no-target');
     const [row] = await notificationsOf(done.id);
     expect(row).toMatchObject({ channel: 'whatsapp', status: 'skipped', target: null, attempts: 0 });
-    expect(row.error).toMatch(/no notify_target/);
+    expect(row.error).toBe("no notify_target is configured for channel whatsapp: set self_healing.suggestions.notify_target in the job's file");
     expect((await sends()).length).toBe(before);
   });
 

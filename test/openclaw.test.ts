@@ -1,24 +1,36 @@
-// The openclaw analyzer through the fake CLI: every answer shape the real one gives, and the
-// one-review-per-job rule.
-import { readFile } from 'node:fs/promises';
+// The openclaw analyzer through the fake CLI: every answer shape the real one gives, the settings
+// every turn passes, and the one-review-per-job rule.
+import { readFile, rm } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { seedDemoRuns, writeDemoWorkspace } from '../cli/demo.js';
 import { eventually, http, startStack, type Stack } from './helpers/stack.js';
 import { createSuggestion } from './helpers/suggestions.js';
 
+const TIMEOUT_S = 2;
 let stack: Stack;
+let openclawLog: string;
 
 beforeAll(async () => {
-  stack = await startStack({ analyzer: { mode: 'openclaw', timeoutSeconds: 2 } });
+  // Activities run in this process, so the fake openclaw inherits this environment.
+  openclawLog = path.join(os.tmpdir(), `fake-openclaw-${process.pid}-${Date.now()}.log`);
+  process.env.FAKE_OPENCLAW_LOG = openclawLog;
+  stack = await startStack({ analyzer: { mode: 'openclaw', timeoutSeconds: TIMEOUT_S } });
   await writeDemoWorkspace(stack.workDir);
   await seedDemoRuns(stack.db, stack.workDir);
 });
 afterEach(() => {
   delete process.env.FAKE_OPENCLAW_MODE;
   delete process.env.FAKE_OPENCLAW_DELAY_MS;
+  stack.analyzer.agent = null;
+  stack.analyzer.thinking = null;
 });
-afterAll(async () => stack?.stop());
+afterAll(async () => {
+  await stack?.stop();
+  delete process.env.FAKE_OPENCLAW_LOG;
+  await rm(openclawLog, { force: true });
+});
 
 async function review(mode: string, jobId = 'nightly-backup') {
   process.env.FAKE_OPENCLAW_MODE = mode;
@@ -30,52 +42,62 @@ async function review(mode: string, jobId = 'nightly-backup') {
   }, 60_000, `the ${mode} review`);
 }
 
+/** The agent turns the fake CLI was asked for, in order, with the flags each one got. */
+async function agentTurns(): Promise<{ session_id: string; agent: string | null; thinking: string | null; timeout: number; json: boolean; local: boolean }[]> {
+  const text = await readFile(openclawLog, 'utf8').catch(() => '');
+  return text.split('\n').filter(Boolean).map((line) => JSON.parse(line)).filter((e) => e.command === 'agent');
+}
+
+const configOf = (jobId: string) => path.join(stack.jobsDir, `${jobId}.yaml`);
+
 describe('the openclaw analyzer', () => {
   it('when openclaw answers with bare JSON, the suggestion is stored with its tokens and full new file content', async () => {
     const r = await review('good');
-    expect(r).toMatchObject({ status: 'completed', analyzer: 'openclaw', suggestions_count: 1 });
-    expect(r.ai_tokens_used).toBeGreaterThan(0);
+    expect(r).toMatchObject({ status: 'completed', analyzer: 'openclaw', suggestions_count: 1, dropped_count: 0, error_message: null });
+    const row = await stack.db('healing_reviews').where({ id: r.id }).first();
+    expect(r.ai_tokens_used).toBe(JSON.parse(row.raw_response).meta.agentMeta.usage.total);
     const [s] = r.suggestions;
-    expect(s.target_file).toMatch(/nightly-backup\.yaml$/);
+    expect(s).toMatchObject({ title: 'Mark the file as reviewed', target_file: configOf('nightly-backup') });
     const detail = (await http(stack.api, 'GET', `/api/v1/healing/suggestions/${s.id}`)).body;
-    expect(detail.proposed_content).toContain('# reviewed by fake openclaw');
-    expect(detail.proposed_content).toContain('# Nightly backup of the app database');
+    const original = await readFile(configOf('nightly-backup'), 'utf8');
+    expect(detail.proposed_content).toBe(`${original}# reviewed by fake openclaw\n`);
   });
 
   it('when the JSON is fenced inside prose, it is found', async () => {
     await http(stack.api, 'POST', `/api/v1/healing/suggestions/${(await pendingIds())[0]}/reject`, { reason: 'testing fenced' });
     const r = await review('fenced', 'report-sync');
-    expect(r.status).toBe('completed');
-    expect(r.suggestions.length).toBeGreaterThan(0);
+    expect(r).toMatchObject({ status: 'completed', suggestions_count: 1, dropped_count: 0 });
+    expect(r.suggestions).toEqual([expect.objectContaining({ title: 'Mark the file as reviewed', target_file: configOf('report-sync') })]);
   });
 
   it('when the answer is malformed, the review fails with the reason and keeps the raw answer', async () => {
     const r = await review('malformed');
     expect(r.status).toBe('failed');
-    expect(r.error_message).toBeTruthy();
+    expect(r.suggestions_count).toBe(0);
+    expect(r.error_message).toMatch(/^no JSON with suggestions in the analyzer's reply: "I looked at the job\. Here is what I found: \{"suggestions"/);
     const row = await stack.db('healing_reviews').where({ id: r.id }).first();
-    expect(row.raw_response).toBeTruthy();
+    expect(JSON.parse(row.raw_response).payloads[0].text).toMatch(/^I looked at the job\. Here is what I found: \{"suggestions": \[\{"category": "reliability", "title": "Add retries" "severity"/);
   });
 
   it('when openclaw times out, the review fails saying so', async () => {
     const r = await review('slow');
     expect(r.status).toBe('failed');
-    expect(r.error_message).toMatch(/time|timed out/i);
+    expect(r.error_message).toBe(
+      'the analyzer reported an error: Request timed out before a response was generated. Please try again, or increase `--timeout`. Request timed out (incomplete_turn) (exit 1)',
+    );
   });
 
   it('when openclaw reports a provider error, the review fails with that error', async () => {
     const r = await review('failing');
     expect(r.status).toBe('failed');
-    expect(r.error_message.length).toBeGreaterThan(5);
+    expect(r.error_message).toBe('openclaw agent exited 1: HTTP 401: invalid api key (fake openclaw in failing mode)');
   });
 
   it('when the answer aims at files outside the job, those suggestions are dropped and the valid one kept', async () => {
     const r = await review('hostile', 'idea-hunter');
-    expect(r.status).toBe('completed');
-    expect(r.dropped_count).toBeGreaterThan(0);
-    for (const s of r.suggestions) {
-      if (s.target_file) expect(s.target_file.startsWith(stack.jobsDir)).toBe(true);
-    }
+    // The fake aims four at ../../etc/passwd, /etc/hosts and two ~ paths, and one at the job's config.
+    expect(r).toMatchObject({ status: 'completed', suggestions_count: 1, dropped_count: 4 });
+    expect(r.suggestions).toEqual([expect.objectContaining({ title: 'Mark the file as reviewed', target_file: configOf('idea-hunter') })]);
   });
 
   it('when a review of the job is already running, a second trigger answers with the running one', async () => {
@@ -93,19 +115,35 @@ describe('the openclaw analyzer', () => {
 });
 
 describe('AI-assisted apply', () => {
-  it('when a suggestion describes a change without the new content, approving asks openclaw for the file and applies it', async () => {
+  it('when a suggestion describes a change without the new content, approving asks openclaw for the file, with the configured agent and thinking level, and applies it', async () => {
     process.env.FAKE_OPENCLAW_MODE = 'good';
-    const file = path.join(stack.jobsDir, 'healthy-cleanup.yaml');
+    stack.analyzer.agent = 'ops-reviewer';
+    stack.analyzer.thinking = 'low';
+    const file = configOf('healthy-cleanup');
     const before = await readFile(file, 'utf8');
     const id = await createSuggestion(stack, { jobId: 'healthy-cleanup', targetFile: file, proposed: null, suggestedChange: 'add a retry block' });
     const answer = await http(stack.api, 'POST', `/api/v1/healing/suggestions/${id}/approve`, {});
     expect(answer.body.status).toBe('applied');
-    const after = await readFile(file, 'utf8');
-    expect(after.startsWith(before.trimEnd())).toBe(true);
-    expect(after).toContain('# reviewed by fake openclaw');
+    expect(await readFile(file, 'utf8')).toBe(`${before}# reviewed by fake openclaw\n`);
     const action = (await http(stack.api, 'GET', `/api/v1/healing/actions/${answer.body.action_id}`)).body;
     expect(action.ai_session_key).toMatch(/^healing-rewrite-/);
+    const turns = (await agentTurns()).filter((t) => t.session_id === action.ai_session_key);
+    expect(turns).toEqual([expect.objectContaining({ agent: 'ops-reviewer', thinking: 'low', timeout: TIMEOUT_S, json: true, local: true })]);
   });
+
+  it('when openclaw hangs past its time-out while writing the file, the apply fails saying so and the file is unchanged', async () => {
+    // Longer than --timeout plus the grace the service gives the CLI: only killing it ends the turn.
+    process.env.FAKE_OPENCLAW_DELAY_MS = '120000';
+    const file = configOf('report-sync');
+    const before = await readFile(file, 'utf8');
+    const id = await createSuggestion(stack, { jobId: 'report-sync', targetFile: file, proposed: null, suggestedChange: 'add a retry block' });
+    const answer = await http(stack.api, 'POST', `/api/v1/healing/suggestions/${id}/approve`, {});
+    const timedOut = `openclaw did not answer within ${TIMEOUT_S} s`;
+    expect(answer.status).toBe(200);
+    expect(answer.body).toMatchObject({ status: 'failed', error: timedOut });
+    expect(await stack.db('healing_suggestions').where({ id }).first()).toMatchObject({ status: 'failed', error_message: timedOut, proposed_content: null });
+    expect(await readFile(file, 'utf8')).toBe(before);
+  }, 120_000);
 });
 
 async function pendingIds(): Promise<number[]> {

@@ -1,13 +1,6 @@
-import { execFile, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { AnalyzerOutputError, parseAnalyzerOutput, parseRewriteOutput } from '../../core/parse-ai.js';
-import { buildAnalysisPrompt, buildRewritePrompt } from '../../core/prompt.js';
-import { CONFIG_PATH, SCRIPT_PATH, makeContext } from './factories.js';
+import { AnalyzerOutputError, parseAnalyzerOutput, parseRewriteOutput } from '../../core/parse-ai/index.js';
+import { CONFIG_PATH, SCRIPT_PATH } from './factories.js';
 
 const ALLOWED = [CONFIG_PATH, SCRIPT_PATH];
 
@@ -274,10 +267,15 @@ describe('parseAnalyzerOutput: hostile sizes', () => {
     expect(() => parseAnalyzerOutput(`{"suggestions": [], "pad": "${'x'.repeat(5 * 1024 * 1024)}"}`, ALLOWED)).toThrow(/more than 5242880 bytes/);
   });
 
-  it('gets through megabytes of unclosed braces quickly', () => {
-    const started = Date.now();
-    expect(() => parseAnalyzerOutput('{ "a'.repeat(1_000_000), ALLOWED)).toThrow(AnalyzerOutputError);
-    expect(Date.now() - started).toBeLessThan(5000);
+  it('refuses megabytes of unclosed braces as nested too deep', () => {
+    let caught: unknown;
+    try {
+      parseAnalyzerOutput('{ "a'.repeat(1_000_000), ALLOWED);
+    } catch (error) {
+      caught = error;
+    }
+    expect(caught).toBeInstanceOf(AnalyzerOutputError);
+    expect((caught as Error).message).toMatch(/nested deeper than 64 levels/);
   });
 });
 
@@ -298,112 +296,5 @@ describe('parseRewriteOutput', () => {
     expect(() => parseRewriteOutput(JSON.stringify({ ok: false, error: { type: 'cli_error', message: 'boom' } }))).toThrow(/boom/);
     expect(() => parseRewriteOutput(agentEnvelope('{"proposed_content": "  "}'))).toThrow(/empty file/);
     expect(() => parseRewriteOutput(agentEnvelope('I would rather not.'))).toThrow(AnalyzerOutputError);
-  });
-});
-
-describe('with the fake openclaw CLI', () => {
-  const bin = fileURLToPath(new URL('../fixtures/openclaw', import.meta.url));
-  const run = promisify(execFile);
-
-  async function agent(message: string, env: Record<string, string> = {}, timeout = '5') {
-    try {
-      const { stdout } = await run(bin, ['agent', '--local', '--session-id', 'test-1', '--message', message, '--json', '--timeout', timeout], {
-        env: { ...process.env, ...env },
-      });
-      return { stdout, code: 0 };
-    } catch (error) {
-      const e = error as { stdout: string; code: number };
-      return { stdout: e.stdout, code: e.code };
-    }
-  }
-
-  const ctx = makeContext();
-  const prompt = buildAnalysisPrompt(ctx);
-  const allowed = ctx.files.map((f) => f.path);
-
-  it('prints its version', async () => {
-    const { stdout } = await run(bin, ['--version']);
-    expect(stdout.trim()).toBe('OpenClaw 2026.9.6 (eb377ac)');
-  });
-
-  it('answers a real analysis prompt with a suggestion that edits the first listed file', async () => {
-    const { stdout, code } = await agent(prompt);
-    expect(code).toBe(0);
-    const out = parseAnalyzerOutput(stdout, allowed);
-    expect(out.suggestions).toHaveLength(1);
-    expect(out.suggestions[0]?.target_file).toBe(ctx.files[0]!.path);
-    expect(out.suggestions[0]?.proposed_content).toBe(`${ctx.files[0]!.content}# reviewed by fake openclaw\n`);
-    expect(out.sessionKey).toBe('test-1');
-    expect(out.tokens).toBeGreaterThan(0);
-  });
-
-  it('answers in fences with prose in fenced mode', async () => {
-    const { stdout } = await agent(prompt, { FAKE_OPENCLAW_MODE: 'fenced' });
-    expect(JSON.parse(stdout).payloads[0].text).toContain('```json');
-    expect(parseAnalyzerOutput(stdout, allowed).suggestions).toHaveLength(1);
-  });
-
-  it('gives an unparseable reply with exit 0 in malformed mode', async () => {
-    const { stdout, code } = await agent(prompt, { FAKE_OPENCLAW_MODE: 'malformed' });
-    expect(code).toBe(0);
-    expect(() => parseAnalyzerOutput(stdout, allowed)).toThrow(AnalyzerOutputError);
-  });
-
-  it('prints the error envelope and exits 1 in failing mode', async () => {
-    const { stdout, code } = await agent(prompt, { FAKE_OPENCLAW_MODE: 'failing' });
-    expect(code).toBe(1);
-    expect(JSON.parse(stdout)).toMatchObject({ ok: false, error: { type: 'cli_error' } });
-    expect(() => parseAnalyzerOutput(stdout, allowed)).toThrow(/invalid api key/);
-  });
-
-  it('prints the time-out envelope after --timeout in slow mode', async () => {
-    const { stdout, code } = await agent(prompt, { FAKE_OPENCLAW_MODE: 'slow' }, '1');
-    expect(code).toBe(1);
-    expect(() => parseAnalyzerOutput(stdout, allowed)).toThrow(/timed out/);
-  });
-
-  it('ends promptly on SIGTERM while it hangs in slow mode', async () => {
-    const child = spawn(bin, ['agent', '--local', '--session-id', 's', '--message', prompt, '--json', '--timeout', '60'], {
-      env: { ...process.env, FAKE_OPENCLAW_MODE: 'slow' },
-    });
-    await new Promise((resolve) => setTimeout(resolve, 400));
-    const started = Date.now();
-    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-    child.kill('SIGTERM');
-    expect(await exited).toBe(143);
-    expect(Date.now() - started).toBeLessThan(2000);
-  });
-
-  it('only the valid suggestion of hostile mode survives parsing', async () => {
-    const { stdout } = await agent(prompt, { FAKE_OPENCLAW_MODE: 'hostile' });
-    const out = parseAnalyzerOutput(stdout, allowed);
-    expect(out.suggestions.map((s) => s.target_file)).toEqual([ctx.files[0]!.path]);
-    expect(out.dropped).toHaveLength(4);
-  });
-
-  it('prints a reply read from a file and logs each invocation', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'fake-openclaw-'));
-    writeFileSync(join(dir, 'reply.txt'), 'Prose first. {"suggestions": []}');
-    const log = join(dir, 'calls.jsonl');
-    const { stdout } = await agent('TASK: review a job', { FAKE_OPENCLAW_MODE: 'reply-file', FAKE_OPENCLAW_REPLY: join(dir, 'reply.txt'), FAKE_OPENCLAW_LOG: log });
-    expect(parseAnalyzerOutput(stdout, allowed).suggestions).toEqual([]);
-    const entry = JSON.parse(readFileSync(log, 'utf8').trim());
-    expect(entry).toMatchObject({ command: 'agent', session_id: 'test-1', message_length: 'TASK: review a job'.length });
-  });
-
-  it('answers a rewrite prompt with the whole file', async () => {
-    const file = ctx.files[1]!;
-    const { stdout } = await agent(buildRewritePrompt(file, 'Add a comment at the end.'));
-    expect(parseRewriteOutput(stdout)).toBe(`${file.content}# reviewed by fake openclaw\n`);
-  });
-
-  it('sends a message like the real CLI and records it', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'fake-openclaw-'));
-    const log = join(dir, 'calls.jsonl');
-    const { stdout } = await run(bin, ['message', 'send', '--channel', 'whatsapp', '--target', '+15550001', '--message', 'hi', '--json'], {
-      env: { ...process.env, FAKE_OPENCLAW_LOG: log },
-    });
-    expect(JSON.parse(stdout)).toEqual({ action: 'send', channel: 'whatsapp', dryRun: false, payload: { to: '+15550001', via: 'gateway' } });
-    expect(JSON.parse(readFileSync(log, 'utf8').trim())).toMatchObject({ command: 'message send', channel: 'whatsapp', target: '+15550001', message: 'hi' });
   });
 });

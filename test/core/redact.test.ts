@@ -5,7 +5,7 @@ import { boundResult } from '../../activities/analyze.js';
 import { buildAnalysisPrompt, buildRewritePrompt } from '../../core/prompt.js';
 import { contextRedactor, MARKER, redactContext, redactForRewrite, redactText, rehydrate } from '../../core/redact.js';
 import type { AnalysisResult, SuggestionDraft } from '../../core/review.js';
-import { analyzeWithRules } from '../../core/rules.js';
+import { analyzeWithRules } from '../../core/rules/index.js';
 import { CONFIG_PATH, CONFIG_YAML, SCRIPT_PATH, makeContext, makeFile, makeJob, makeLog, makeRun } from './factories.js';
 
 const AWS_KEY = 'AKIAIOSFODNN7EXAMPLE';
@@ -95,17 +95,19 @@ describe('redactText', () => {
     expect(r.text).not.toContain(URL_PASSWORD);
   });
 
-  it('stays linear on hostile text', () => {
+  it('on hostile text keeps plain lines, hides a cut-off key block and still finds the secrets after it', () => {
+    const plain = 'a'.repeat(300_000);
     const hostile = [
-      'a'.repeat(300_000),
+      plain,
       'password='.repeat(20_000),
       'http://'.repeat(20_000) + 'x:'.repeat(20_000),
       '-----BEGIN RSA PRIVATE KEY-----'.repeat(2_000),
       'Authorization: '.repeat(20_000),
     ].join('\n');
-    const started = Date.now();
-    redactText(hostile, ['abcdef', 'ghijkl']);
-    expect(Date.now() - started).toBeLessThan(5_000);
+    const r = redactText(`${hostile}\n\nexport DB_PASSWORD="${DB_PASSWORD}" key ${AWS_KEY} env abcdef`, ['abcdef', 'ghijkl']);
+    expect(r.text.startsWith(`${plain}\n`)).toBe(true);
+    expect(r.text).not.toContain('BEGIN RSA PRIVATE KEY');
+    expect(r.text.split('\n').at(-1)).toMatch(/^export DB_PASSWORD="\[REDACTED:password#\d+\]" key \[REDACTED:aws-access-key-id#\d+\] env \[REDACTED:env#1\]$/);
   });
 });
 

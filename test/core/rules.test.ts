@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { parse, parseDocument } from 'yaml';
 import { JobSchema } from '../../core/job.js';
 import type { ReviewContext, RunSummary, SuggestionDraft } from '../../core/review.js';
-import { analyzeWithRules, normaliseLogLine } from '../../core/rules.js';
+import { analyzeWithRules, normaliseLogLine } from '../../core/rules/index.js';
 import {
   CONFIG_PATH,
   CONFIG_YAML,
