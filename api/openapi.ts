@@ -3,6 +3,8 @@
 import { z } from 'zod';
 import { SelfHealingSchema } from '../core/job.js';
 import {
+  ActionDetailAnswer,
+  ActionListAnswer,
   ActionListQuery,
   ApproveBody,
   RejectBody,
@@ -15,7 +17,8 @@ import {
   TriggerForJobBody,
 } from './schemas.js';
 
-type Op = { summary: string; query?: z.ZodObject; body?: z.ZodType; pathId?: 'integer' | 'job'; answers?: number[] };
+/** `answer`: the schema of the success body, where the document describes it. */
+type Op = { summary: string; query?: z.ZodObject; body?: z.ZodType; answer?: z.ZodType; pathId?: 'integer' | 'job'; answers?: number[] };
 
 const OPERATIONS: Record<string, Record<string, Op>> = {
   '/healing/reviews': { get: { summary: 'List reviews', query: ReviewListQuery } },
@@ -28,8 +31,10 @@ const OPERATIONS: Record<string, Record<string, Op>> = {
   '/healing/suggestions/{id}/approve': { post: { summary: 'Approve (and by default apply)', body: ApproveBody, pathId: 'integer', answers: [404, 409] } },
   '/healing/suggestions/{id}/reject': { post: { summary: 'Reject with a reason', body: RejectBody, pathId: 'integer', answers: [404, 409] } },
   '/healing/suggestions/{id}/apply': { post: { summary: 'Apply an approved suggestion, or retry a failed apply', pathId: 'integer', answers: [404, 409] } },
-  '/healing/actions': { get: { summary: 'List applied changes', query: ActionListQuery } },
-  '/healing/actions/{id}': { get: { summary: 'An applied change with its diff', pathId: 'integer', answers: [404] } },
+  '/healing/actions': { get: { summary: 'List applied changes, each with how its file was verified', query: ActionListQuery, answer: ActionListAnswer } },
+  '/healing/actions/{id}': {
+    get: { summary: 'An applied change with its diff and how its file was verified', pathId: 'integer', answer: ActionDetailAnswer, answers: [404] },
+  },
   '/healing/actions/{id}/rollback': { post: { summary: 'Restore the original content', body: RollbackBody, pathId: 'integer', answers: [404, 409] } },
   '/healing/stats': { get: { summary: 'Global statistics' } },
   '/healing/stats/{id}': { get: { summary: 'One job’s statistics', pathId: 'job', answers: [404] } },
@@ -57,7 +62,7 @@ const ErrorBody = {
   properties: { success: { const: false }, error: { type: 'string' }, detail: {} },
 };
 
-const jsonSchema = (schema: z.ZodType) => z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' });
+const jsonSchema = (schema: z.ZodType, io: 'input' | 'output' = 'input') => z.toJSONSchema(schema, { io, unrepresentable: 'any' });
 
 export function openApiDocument(): object {
   const paths: Record<string, Record<string, unknown>> = {};
@@ -67,7 +72,8 @@ export function openApiDocument(): object {
       const parameters: unknown[] = [];
       if (op.pathId) parameters.push({ name: 'id', in: 'path', required: true, schema: op.pathId === 'integer' ? { type: 'integer', minimum: 1 } : { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$' } });
       for (const [name, schema] of Object.entries(op.query?.shape ?? {})) parameters.push({ name, in: 'query', required: false, schema: jsonSchema(schema as z.ZodType) });
-      const responses: Record<string, unknown> = { [op.answers?.find((c) => c < 300) ?? 200]: { description: 'OK' } };
+      const ok = op.answer ? { description: 'OK', content: { 'application/json': { schema: jsonSchema(op.answer, 'output') } } } : { description: 'OK' };
+      const responses: Record<string, unknown> = { [op.answers?.find((c) => c < 300) ?? 200]: ok };
       for (const code of [400, 401, 403, 503, ...(op.answers ?? []).filter((c) => c >= 400)]) {
         responses[code] = { description: 'error', content: { 'application/json': { schema: ErrorBody } } };
       }

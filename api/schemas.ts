@@ -1,8 +1,10 @@
-// Request schemas: every query, path id and body is validated before anything reads it.
+// Request schemas: every query, path id and body is validated before anything reads it. Below
+// them, the answers the OpenAPI document describes.
 import { z } from 'zod';
 import { CATEGORIES, JobIdSchema, SEVERITIES } from '../core/job.js';
 import { REVIEW_STATUSES, SLA_STATUSES, TRIGGERS } from '../core/review.js';
 import { ACTION_STATUSES, SUGGESTION_STATUSES } from '../core/suggestion-state.js';
+import type { ActionVerification } from '../db/actions.js';
 import { decodeCursor } from '../db/paging.js';
 
 export const IdParam = z.object({ id: z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER) });
@@ -81,3 +83,47 @@ export const RunReportBody = z
     session_messages: z.array(z.unknown()).max(10_000).nullable().optional(),
   })
   .refine((b) => b.external_id !== undefined || b.id !== undefined, { message: 'external_id (the run id in your scheduler) is required', path: ['external_id'] });
+
+const ActionVerificationAnswer = z
+  .discriminatedUnion('status', [
+    z.object({ status: z.literal('verified'), check: z.string() }),
+    z.object({ status: z.literal('skipped'), check: z.string().nullable(), reason: z.string() }),
+    z.object({ status: z.literal('failed'), check: z.string(), reason: z.string() }),
+  ])
+  .nullable()
+  .meta({
+    description:
+      'How the written file was checked: the check that passed (e.g. "bash -n", "job schema"), the one skipped and why ' +
+      '(e.g. "python3 is not installed on the worker"; check null when the file type has none), or what it rejected. ' +
+      'Null while the apply runs and for actions applied before it was recorded.',
+  }) satisfies z.ZodType<ActionVerification | null>;
+
+export const ActionAnswer = z.strictObject({
+  id: z.number().int(),
+  suggestion_id: z.number().int(),
+  attempt: z.number().int(),
+  job_id: z.string(),
+  action_type: z.enum(['edit_script', 'edit_prompt', 'edit_config']),
+  file_path: z.string().nullable(),
+  original_sha256: z.string().nullable(),
+  new_sha256: z.string().nullable(),
+  status: z.enum([...ACTION_STATUSES, 'running']),
+  error_message: z.string().nullable(),
+  can_rollback: z.boolean(),
+  rolled_back_at: isoDate.nullable(),
+  rolled_back_by: z.string().nullable(),
+  execution_duration_ms: z.number().int().nullable(),
+  ai_session_key: z.string().nullable(),
+  verification: ActionVerificationAnswer,
+  created_at: isoDate,
+});
+
+export const ActionListAnswer = z.strictObject({ actions: z.array(ActionAnswer), total: z.number().int(), limit: z.number().int(), offset: z.number().int() });
+
+export const ActionDetailAnswer = ActionAnswer.extend({
+  original_content: z.string().nullable(),
+  new_content: z.string().nullable(),
+  backup_path: z.string().nullable(),
+  command_executed: z.string().nullable(),
+  diff: z.string().nullable().meta({ description: 'unified diff of the original and the applied content' }),
+});

@@ -3,6 +3,15 @@ import type { Db } from './knex.js';
 import { fetchPage, type Page, type Paged } from './paging.js';
 import type { ActionStatus } from '../core/suggestion-state.js';
 
+/**
+ * How the written file was checked after an apply: the check that passed (`bash -n`, `job schema`),
+ * why none ran (its checker is not installed, the file type has none), or what it rejected.
+ */
+export type ActionVerification =
+  | { status: 'verified'; check: string }
+  | { status: 'skipped'; check: string | null; reason: string }
+  | { status: 'failed'; check: string; reason: string };
+
 export interface ActionRecord {
   id: number;
   suggestion_id: number;
@@ -23,6 +32,8 @@ export interface ActionRecord {
   rolled_back_by: string | null;
   execution_duration_ms: number | null;
   ai_session_key: string | null;
+  /** null while the apply runs, and for actions applied before verification was recorded */
+  verification: ActionVerification | null;
   created_at: Date;
 }
 
@@ -44,7 +55,7 @@ export async function openAction(db: Db, action: NewAction): Promise<ActionRecor
 }
 
 export type ActionPatch = Partial<
-  Pick<ActionRecord, 'status' | 'error_message' | 'can_rollback' | 'rolled_back_at' | 'rolled_back_by' | 'execution_duration_ms' | 'backup_path'>
+  Pick<ActionRecord, 'status' | 'error_message' | 'can_rollback' | 'rolled_back_at' | 'rolled_back_by' | 'execution_duration_ms' | 'backup_path' | 'verification'>
 >;
 
 export async function updateAction(db: Db, id: number, patch: ActionPatch): Promise<ActionRecord> {
@@ -64,7 +75,7 @@ export async function listActions(
   const query = db('healing_actions').select(
     'id', 'suggestion_id', 'attempt', 'job_id', 'action_type', 'file_path', 'original_sha256', 'new_sha256',
     'status', 'error_message', 'can_rollback', 'rolled_back_at', 'rolled_back_by', 'execution_duration_ms',
-    'ai_session_key', 'created_at',
+    'ai_session_key', 'verification', 'created_at',
   );
   if (filters.job_id) query.where('job_id', filters.job_id);
   if (filters.status) query.where('status', filters.status);

@@ -6,6 +6,7 @@ import * as m001 from '../migrations/001_healing_tables.js';
 import * as m002 from '../migrations/002_notifications_retention.js';
 import * as m003 from '../migrations/003_import_state.js';
 import * as m004 from '../migrations/004_counts_and_indexes.js';
+import * as m005 from '../migrations/005_action_verification.js';
 
 // int8 (ids, counts) as numbers: our ids and counts stay far below 2^53.
 pg.types.setTypeParser(pg.types.builtins.INT8, (value: string) => Number(value));
@@ -16,6 +17,7 @@ const MIGRATIONS: Record<string, Knex.Migration> = {
   '002_notifications_retention': m002,
   '003_import_state': m003,
   '004_counts_and_indexes': m004,
+  '005_action_verification': m005,
 };
 
 const migrationSource: Knex.MigrationSource<string> = {

@@ -4,8 +4,9 @@
 // so the bootstrap finds them installed): they are installed, never built, and npm ci is not what
 // this test is about. Everything the clone serves it builds itself.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm, stat, symlink, utimes } from 'node:fs/promises';
+import { chmod, mkdtemp, rm, stat, symlink, utimes } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -20,6 +21,7 @@ let clone: string;
 
 beforeAll(async () => {
   dir = await mkdtemp(path.join(os.tmpdir(), 'healing-clone-'));
+  await chmod(dir, 0o755); // as root, the embedded Postgres runs as its own user and must reach the folder
   clone = path.join(dir, 'clone');
   const cloned = spawnSync('git', ['clone', '--quiet', '--no-hardlinks', ROOT, clone], { encoding: 'utf8' });
   expect(cloned.status, cloned.stderr).toBe(0);
@@ -42,31 +44,28 @@ describe('a fresh clone', () => {
     expect(help.stdout).toContain('Usage: healing');
   });
 
-  it('npm start builds the dashboard, says so, and serves it at the printed link', { timeout: 240_000 }, async () => {
-    const [port, temporalPort, uiPort, postgresPort] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
-    const child = spawn('npm', ['start'], {
-      cwd: clone,
-      env: {
-        ...process.env,
-        PORT: String(port),
-        HEALING_TEMPORAL_PORT: String(temporalPort),
-        HEALING_TEMPORAL_UI_PORT: String(uiPort),
-        HEALING_POSTGRES_PORT: String(postgresPort),
-        HEALING_DATA_DIR: path.join(dir, 'data'),
-        TEMPORAL_CLI_PATH: inject('temporalCliPath'),
-        HEALING_ANALYZER: 'rules',
-        LOG_LEVEL: 'warn',
-        DATABASE_URL: '',
-        TEMPORAL_ADDRESS: '',
-        HEALING_JOBS_DIR: '',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-      detached: true,
-    });
-    const output = collect(child);
+  it('healing api alone, with no dashboard built, answers / with a page that says how to build it', { timeout: 120_000 }, async () => {
+    const { child, output, ports } = await launch(['npx', '--no-install', 'healing', 'api']);
     try {
-      const dashboardLine = await waitFor(output, child, /Dashboard:\s+(http:\/\/\S+)/, 200_000);
-      const url = dashboardLine[1]!;
+      const url = (await waitFor(output, child, /Dashboard:\s+(http:\/\/\S+)/, 100_000))[1]!;
+      expect(output.text()).toContain('the dashboard is not current: web/dist is missing: `npm run build:web` builds it');
+      const page = await fetch(url);
+      expect(page.status).toBe(503);
+      expect(page.headers.get('content-type')).toMatch(/^text\/html/);
+      const html = await page.text();
+      expect(html).toContain('<h1>The dashboard is not built</h1>');
+      expect(html).toContain('npm run build:web');
+      expect(existsSync(path.join(clone, 'web', 'dist'))).toBe(false);
+    } finally {
+      await stop(child);
+    }
+    expect(await Promise.all(ports.map((p) => listening(p))), output.text()).toEqual([false, false, false, false]);
+  });
+
+  it('npm start builds the dashboard, says so, and serves it at the printed link', { timeout: 240_000 }, async () => {
+    const { child, output, ports } = await launch(['npm', 'start']);
+    try {
+      const url = (await waitFor(output, child, /Dashboard:\s+(http:\/\/\S+)/, 200_000))[1]!;
       expect(output.text()).toMatch(/web\/dist is missing: building the dashboard/);
       expect(output.text()).toMatch(/dashboard built in \d+\.\d s/);
 
@@ -86,12 +85,57 @@ describe('a fresh clone', () => {
       expect(jobs.status).toBe(200);
       expect(((await jobs.json()) as { jobs: unknown[] }).jobs.length).toBeGreaterThan(0);
     } finally {
-      const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-      process.kill(-child.pid!, 'SIGTERM');
-      expect(await exited, output.text()).toBe(0);
+      await stop(child);
     }
+    // npm itself dies of the SIGINT, as in a terminal; what matters is that everything it started is gone
+    expect(await Promise.all(ports.map((p) => listening(p))), output.text()).toEqual([false, false, false, false]);
   });
 });
+
+/** Runs a command in the clone with its own ports and data folder: the API, Temporal and its UI, Postgres. */
+async function launch(command: string[]) {
+  const ports = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
+  const [port, temporalPort, uiPort, postgresPort] = ports.map(String);
+  const child = spawn(command[0]!, command.slice(1), {
+    cwd: clone,
+    env: {
+      ...process.env,
+      PORT: port,
+      HEALING_TEMPORAL_PORT: temporalPort,
+      HEALING_TEMPORAL_UI_PORT: uiPort,
+      HEALING_POSTGRES_PORT: postgresPort,
+      HEALING_DATA_DIR: path.join(dir, 'data'),
+      TEMPORAL_CLI_PATH: inject('temporalCliPath'),
+      HEALING_ANALYZER: 'rules',
+      LOG_LEVEL: 'warn',
+      DATABASE_URL: '',
+      TEMPORAL_ADDRESS: '',
+      HEALING_JOBS_DIR: '',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true, // its own process group, stopped as a whole
+  });
+  return { child, output: collect(child), ports };
+}
+
+/** Ctrl-C as a terminal sends it: SIGINT to the whole process group. */
+async function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  process.kill(-child.pid!, 'SIGINT');
+  await exited;
+}
+
+function listening(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
 
 function collect(child: ChildProcess) {
   let text = '';

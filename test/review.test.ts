@@ -1,9 +1,10 @@
 // The review pipeline end to end: real Postgres, the Temporal dev server, a real worker, the API.
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parse } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seedDemoRuns, writeDemoWorkspace } from '../cli/demo.js';
+import { reviewWorkflowId } from '../core/temporal.js';
 import { eventually, http, startStack, type Stack } from './helpers/stack.js';
 
 let stack: Stack;
@@ -182,5 +183,30 @@ describe('the review API', () => {
     const health = await http(stack.api, 'GET', '/health');
     expect(health.status).toBe(200);
     expect(health.body).toMatchObject({ status: 'ok', postgres: { ok: true }, temporal: { ok: true }, worker: { ok: true }, analyzer: { active: 'rules' } });
+  });
+});
+
+describe('a review cancelled from Temporal', () => {
+  it('when cancelled while the analyzer works, its row is closed as failed, not left running', async () => {
+    const calls = path.join(stack.workDir, 'openclaw-calls.jsonl');
+    stack.analyzer.mode = 'openclaw';
+    process.env.FAKE_OPENCLAW_LOG = calls;
+    process.env.FAKE_OPENCLAW_DELAY_MS = '10000';
+    try {
+      const started = await http(stack.api, 'POST', '/api/v1/healing/reviews/report-sync/trigger', { force: true });
+      expect(started.status).toBe(202);
+      await eventually(async () => (await readFile(calls, 'utf8').catch(() => '')).includes('"command":"agent"'), 30_000, 'the analyzer to start');
+      await stack.env.client.workflow.getHandle(reviewWorkflowId('report-sync')).cancel();
+      const review = await eventually(async () => {
+        const r = await http(stack.api, 'GET', `/api/v1/healing/reviews/${started.body.review_id}`);
+        return r.body.status !== 'running' ? r.body : undefined;
+      }, 20_000, 'the cancelled review to close its row');
+      expect(review.status).toBe('failed');
+      expect(review.error_message).toMatch(/cancel/i);
+    } finally {
+      stack.analyzer.mode = 'rules';
+      delete process.env.FAKE_OPENCLAW_LOG;
+      delete process.env.FAKE_OPENCLAW_DELAY_MS;
+    }
   });
 });

@@ -234,10 +234,11 @@ describe('the apply guard and saga', () => {
     const outside = path.join(stack.workDir, 'outside.sh');
     await writeFile(outside, SCRIPT);
     const link = path.join(stack.jobsDir, 'link.sh');
-    await symlink(outside, link).catch(() => undefined);
+    await symlink(outside, link);
     const id = await createSuggestion(stack, { jobId: 'etl', targetFile: link, proposed: `${SCRIPT}echo more\n` });
     const answer = await http(stack.api, 'POST', `/api/v1/healing/suggestions/${id}/approve`, {});
     expect(answer.status).toBe(409);
+    expect(answer.body.error).toMatch(/not one of the job's own files/);
     expect(await readFile(outside, 'utf8')).toBe(SCRIPT);
   });
 

@@ -41,6 +41,14 @@ export const LOCAL_COMMAND_STEPS = 'suggestion-local-steps';
  */
 export const DURABLE_ACCEPT = 'suggestion-durable-accept';
 
+/**
+ * An auto-apply that is refused or fails leaves the workflow open in the status its row shows, to
+ * take apply, reject and expiry like any other. Before this, a refusal failed the workflow and
+ * stranded its row. Workflows that failed that way replay the old way; deprecate the patch once
+ * their histories are no longer read (the retention window after this shipped).
+ */
+export const AUTO_APPLY_STAYS_OPEN = 'suggestion-auto-apply-stays-open';
+
 export async function suggestionWorkflow(input: SuggestionInput): Promise<SuggestionStatus> {
   const id = input.suggestionId;
   let status: SuggestionStatus = 'pending';
@@ -193,14 +201,27 @@ export async function suggestionWorkflow(input: SuggestionInput): Promise<Sugges
   );
 
   if (input.autoApply) {
-    await exclusive(async () => {
-      const steps = stepsFor();
-      await steps.recordDecision({ suggestionId: id, status: 'approved', by: 'auto', comment: 'applied by the job\'s auto-apply policy' });
-      setStatus('approved');
-      return apply('auto', steps);
-    });
+    try {
+      await exclusive(async () => {
+        const steps = stepsFor();
+        await steps.recordDecision({ suggestionId: id, status: 'approved', by: 'auto', comment: 'applied by the job\'s auto-apply policy' });
+        setStatus('approved');
+        return apply('auto', steps);
+      });
+    } catch (error) {
+      // Nobody waits on an auto-apply's answer: the workflow goes on in the status its row shows.
+      // A refusal (file changed since the review, guard) or a failed saga step leaves both
+      // `failed`, not `pending`, even with nothing written: the row keeps the reason, an approve
+      // would meet the same refusal, and `failed` takes what a person needs (apply once the file
+      // is fixed, reject, expiry). A decision never recorded leaves both `pending`; a failApply
+      // that failed, both `approved`.
+      if (!patched(AUTO_APPLY_STAYS_OPEN)) throw error;
+      log.warn('auto-apply did not apply', { suggestionId: id, status: currentStatus(), error: innermostMessage(error) });
+    }
   }
 
+  // The steps below throw none of NON_RETRYABLE_ERROR_TYPES: they retry until Postgres answers,
+  // so none can end the workflow while its row still takes commands.
   // Pending: wait for a decision until the TTL runs out.
   if (!(await condition(() => status !== 'pending' && !busy, input.ttlMs))) {
     await condition(() => !busy);

@@ -157,6 +157,7 @@ describe('decisions', () => {
     await modal.getByTestId('open-action').click();
     const actionModal = page.getByTestId('action-modal');
     await waitForText(actionModal.getByTestId('action-file'), 'nightly-backup.yaml');
+    await waitForText(actionModal.getByTestId('action-verification'), 'verified: job schema');
     await waitForText(actionModal.getByTestId('diff'), 'max_attempts: 3');
     await actionModal.getByTestId('rollback').click();
     await actionModal.getByTestId('confirm-rollback').click();

@@ -99,6 +99,15 @@ export interface ReviewDetail extends Review {
   suggestions: Suggestion[];
 }
 
+/**
+ * How the written file was checked after the apply: the check that passed, the one skipped and why
+ * (check null when the file type has none), or what it rejected. Null for older actions.
+ */
+export type ActionVerification =
+  | { status: 'verified'; check: string }
+  | { status: 'skipped'; check: string | null; reason: string }
+  | { status: 'failed'; check: string; reason: string };
+
 export interface Action {
   id: number;
   suggestion_id: number;
@@ -115,6 +124,7 @@ export interface Action {
   rolled_back_by: string | null;
   execution_duration_ms: number | null;
   ai_session_key: string | null;
+  verification: ActionVerification | null;
   created_at: string;
 }
 
