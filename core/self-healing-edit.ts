@@ -1,6 +1,7 @@
 // Edits a job's `self_healing` block inside its YAML text with the yaml Document API, so comments,
 // key order and the fields this service does not model are kept. Pure: text in, text out.
 import { isMap, isScalar, parseDocument, type Document } from 'yaml';
+import { yamlStyle } from './yaml-style.js';
 import {
   BusinessLogSchema,
   describeIssues,
@@ -123,24 +124,6 @@ function withoutNulls(value: Record<string, unknown>): Record<string, unknown> {
     out[k] = isPlainObject(v) ? withoutNulls(v) : v;
   }
   return out;
-}
-
-/** The file's indentation, so a written block looks like the rest of it. */
-function yamlStyle(src: string): { indent: number; indentSeq: boolean } {
-  const lines = src.split('\n');
-  let indent = 0;
-  let indentSeq: boolean | undefined;
-  for (let i = 1; i < lines.length && (!indent || indentSeq === undefined); i++) {
-    const prev = lines[i - 1]!;
-    if (!/^\s*[^\s#-][^#]*:\s*(#.*)?$/.test(prev)) continue;
-    const line = lines[i]!;
-    const lead = line.search(/\S/);
-    const prevLead = prev.search(/\S/);
-    if (lead < 0) continue;
-    if (/^\s*- /.test(line)) indentSeq ??= lead > prevLead;
-    else if (!indent && lead > prevLead) indent = lead - prevLead;
-  }
-  return { indent: indent >= 2 && indent <= 8 ? indent : 2, indentSeq: indentSeq ?? true };
 }
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {
