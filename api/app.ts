@@ -24,7 +24,9 @@ export function createApp(deps: ApiDeps): Express {
       contentSecurityPolicy: {
         useDefaults: true,
         // The dashboard loads only its own bundle; AI text it shows can never pull in a script.
-        directives: { 'script-src': ["'self'"], 'connect-src': ["'self'"], 'img-src': ["'self'", 'data:'], 'frame-ancestors': ["'none'"] },
+        // No upgrade-insecure-requests: served over plain HTTP on a LAN address (with a token), the
+        // browser would rewrite the bundles to https:// and show a blank page.
+        directives: { 'script-src': ["'self'"], 'connect-src': ["'self'"], 'img-src': ["'self'", 'data:'], 'frame-ancestors': ["'none'"], 'upgrade-insecure-requests': null },
       },
     }),
   );
@@ -36,6 +38,10 @@ export function createApp(deps: ApiDeps): Express {
   const openapi = openApiDocument();
   api.get('/openapi.json', (_req, res) => {
     res.json(openapi);
+  });
+  // The banner prints /api/v1: it answers with where to go from there.
+  api.get('/', (_req, res) => {
+    res.json({ success: true, name: 'ProcClaw Healing API', openapi: '/api/v1/openapi.json', dashboard: '/', health: '/health' });
   });
   api.use(authenticate(deps.tokens));
   // Deciding and triggering are rate limited per caller; reads are not.

@@ -1,8 +1,8 @@
 // The dashboard's build (web/dist): whether it is there and current, and building it when not, so
 // `healing start` never serves a missing or stale dashboard without saying so.
 import { spawn } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
-import { mkdir, rename, rm } from 'node:fs/promises';
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -17,6 +17,7 @@ const SKIPPED = new Set(['dist', 'node_modules']);
 export type DashboardBuild =
   | { state: 'current'; builtAt: Date }
   | { state: 'missing' }
+  | { state: 'incomplete'; asset: string }
   | { state: 'stale'; builtAt: Date; newer: string };
 
 export const BUILD_COMMAND = 'npm run build:web';
@@ -25,6 +26,10 @@ export const BUILD_COMMAND = 'npm run build:web';
 export function dashboardBuild(): DashboardBuild {
   const index = path.join(WEB_DIST, 'index.html');
   if (!existsSync(index)) return { state: 'missing' };
+  // An index.html whose bundles are gone serves a blank page: as good as no build.
+  for (const [, asset] of readFileSync(index, 'utf8').matchAll(/(?:src|href)="\/(assets\/[^"]+)"/g)) {
+    if (!existsSync(path.join(WEB_DIST, asset!))) return { state: 'incomplete', asset: asset! };
+  }
   const builtAt = statSync(index).mtime;
   const newest = newestInput();
   if (newest && newest.mtimeMs > builtAt.getTime()) return { state: 'stale', builtAt, newer: path.relative(ROOT, newest.file) };
@@ -34,6 +39,7 @@ export function dashboardBuild(): DashboardBuild {
 /** One line for people: what is wrong with the build, or null when it is current. */
 export function describeDashboardBuild(build: DashboardBuild): string | null {
   if (build.state === 'missing') return 'web/dist is missing';
+  if (build.state === 'incomplete') return `web/dist lacks ${build.asset}, which its index.html loads`;
   if (build.state === 'stale') return `web/dist is older than ${build.newer}`;
   return null;
 }
@@ -54,6 +60,10 @@ export async function ensureDashboard(log: (message: string) => void): Promise<s
   // Several builders at once (test files, a start beside them) take turns; the later ones find it built.
   const release = await takeBuildLock();
   try {
+    // What a killed build left beside web/dist: nobody else builds while we hold the lock.
+    for (const entry of readdirSync(path.dirname(WEB_DIST))) {
+      if (/^dist\.(building|previous)-\d+$/.test(entry)) await rm(path.join(path.dirname(WEB_DIST), entry), { recursive: true, force: true });
+    }
     return await build(log);
   } finally {
     await release();
@@ -93,9 +103,16 @@ async function build(log: (message: string) => void): Promise<string | null> {
     return `${problem} and building it failed (exit ${code}): ${tail}\nfix what it says, then \`${BUILD_COMMAND}\``;
   }
   const previous = `${WEB_DIST}.previous-${process.pid}`;
-  if (existsSync(WEB_DIST)) await rename(WEB_DIST, previous);
-  await rename(staging, WEB_DIST);
-  await rm(previous, { recursive: true, force: true });
+  try {
+    if (existsSync(WEB_DIST)) await rename(WEB_DIST, previous);
+    await rename(staging, WEB_DIST);
+  } catch (error) {
+    if (!existsSync(WEB_DIST) && existsSync(previous)) await rename(previous, WEB_DIST);
+    throw error;
+  } finally {
+    await rm(staging, { recursive: true, force: true });
+    await rm(previous, { recursive: true, force: true });
+  }
   log(`dashboard built in ${((Date.now() - started) / 1000).toFixed(1)} s`);
   return null;
 }
@@ -109,13 +126,32 @@ async function takeBuildLock(): Promise<() => Promise<void>> {
   for (;;) {
     try {
       await mkdir(LOCK);
+      await writeFile(path.join(LOCK, 'pid'), String(process.pid));
       return () => rm(LOCK, { recursive: true, force: true });
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      if (Date.now() - (statSync(LOCK, { throwIfNoEntry: false })?.mtimeMs ?? Date.now()) > STALE_LOCK_MS) await rm(LOCK, { recursive: true, force: true });
+      const age = Date.now() - (statSync(LOCK, { throwIfNoEntry: false })?.mtimeMs ?? Date.now());
+      // A build killed mid-way (Ctrl-C) leaves its lock: its holder is gone, so it is taken over at once.
+      if (age > STALE_LOCK_MS || (age > 1_000 && !holderAlive())) await rm(LOCK, { recursive: true, force: true });
       if (Date.now() > deadline) throw new Error(`another dashboard build holds ${LOCK}; remove it if none is running`);
       await new Promise((resolve) => setTimeout(resolve, 250));
     }
+  }
+}
+
+function holderAlive(): boolean {
+  let pid: number;
+  try {
+    pid = Number(readFileSync(path.join(LOCK, 'pid'), 'utf8').trim());
+  } catch {
+    return false; // killed between taking the lock and naming itself
+  }
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

@@ -29,25 +29,47 @@ function config() {
 /** Runs until Ctrl-C or SIGTERM, then stops everything it started. */
 async function serve(parts: { worker: boolean; api: boolean; demo: boolean }) {
   const { startRuntime } = await import('./runtime.js');
-  // `start` builds a missing or stale dashboard while Postgres and Temporal come up; `api` alone
-  // (a deployed image) serves what is built and says when that is nothing or old.
-  const dashboard = parts.api && parts.worker ? ensureDashboard(say) : Promise.resolve(dashboardAdvice());
-  const [runtime, dashboardProblem] = await Promise.all([
-    startRuntime(config(), parts),
-    dashboard.catch((error: Error) => `the dashboard could not be built: ${error.message}`),
-  ]);
-  if (dashboardProblem) runtime.log.warn(`the dashboard is not current: ${dashboardProblem}`);
+  // Signals are taken from the first moment: one during start-up lets the current step finish and
+  // stops what was started (an embedded Postgres must never be left running without us).
+  const starting = new AbortController();
+  let runtime: Awaited<ReturnType<typeof startRuntime>> | null = null;
   let stopping = false;
   const shutdown = async (signal: string) => {
     if (stopping) return;
     stopping = true;
+    if (!runtime) {
+      say(`${signal}: stopping once the current start-up step is done`);
+      starting.abort();
+      return;
+    }
     runtime.log.info(`${signal}: stopping`);
     await runtime.stop();
     process.exit(0);
   };
   process.on('SIGINT', () => void shutdown('SIGINT'));
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
-  process.on('unhandledRejection', (error) => runtime.log.error({ err: error }, 'unhandled rejection'));
+  // `start` builds a missing or stale dashboard while Postgres and Temporal come up; `api` alone
+  // (a deployed image) serves what is built and says when that is nothing or old.
+  const dashboard = parts.api && parts.worker ? ensureDashboard(say) : Promise.resolve(dashboardAdvice());
+  let started: Awaited<ReturnType<typeof startRuntime>>;
+  let dashboardProblem: string | null;
+  try {
+    [started, dashboardProblem] = await Promise.all([
+      startRuntime(config(), parts, undefined, starting.signal),
+      dashboard.catch((error: Error) => `the dashboard could not be built: ${error.message}`),
+    ]);
+  } catch (error) {
+    if (starting.signal.aborted) process.exit(0); // everything started was stopped
+    throw error;
+  }
+  if (starting.signal.aborted) {
+    // the signal came while the dashboard was still building
+    await started.stop();
+    process.exit(0);
+  }
+  runtime = started;
+  if (dashboardProblem) runtime.log.warn(`the dashboard is not current: ${dashboardProblem}`);
+  process.on('unhandledRejection', (error) => started.log.error({ err: error }, 'unhandled rejection'));
   const lines = [
     '',
     'ProcClaw Healing is running',
@@ -80,6 +102,6 @@ registerRunCommand(program, config);
 registerDoctorCommand(program, config);
 
 program.parseAsync(process.argv).catch((error) => {
-  console.error(`healing: ${(error as Error).message}`);
+  console.error(`healing: ${error instanceof Error ? error.message : String(error)}`);
   process.exit(1);
 });

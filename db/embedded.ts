@@ -73,8 +73,17 @@ export async function startEmbeddedPostgres(opts: {
     onLog: (m) => opts.log?.(String(m).trimEnd()),
     onError: (m) => opts.log?.(String(m).trimEnd()),
   });
+  if (await portTaken(port)) {
+    throw new Error(`port ${port} is taken (another \`healing start\`, or a Postgres left running?): stop it, or set HEALING_POSTGRES_PORT to a free port`);
+  }
   if (!existsSync(path.join(databaseDir, 'PG_VERSION'))) await server.initialise();
-  await server.start();
+  try {
+    await server.start();
+  } catch (error) {
+    // the package rejects with nothing when Postgres exits at start
+    const reason = error instanceof Error ? error.message : 'it exited while starting';
+    throw new Error(`the embedded Postgres in ${databaseDir} did not start: ${reason}. Is another Postgres using that folder? Stop it, or set HEALING_DATA_DIR to another folder`);
+  }
   try {
     await server.createDatabase(database);
   } catch (error) {
@@ -120,6 +129,18 @@ function ancestors(dir: string): string[] {
     out.unshift(d);
     if (path.dirname(d) === d) return out;
   }
+}
+
+/** Whether something already listens on 127.0.0.1:port (another `healing start`, say). */
+export function portTaken(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
 }
 
 export function freePort(): Promise<number> {

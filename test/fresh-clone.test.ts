@@ -4,7 +4,7 @@
 // so the bootstrap finds them installed): they are installed, never built, and npm ci is not what
 // this test is about. Everything the clone serves it builds itself.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chmod, mkdtemp, rm, stat, symlink, utimes } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, rm, stat, symlink, utimes, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -90,10 +90,66 @@ describe('a fresh clone', () => {
     // npm itself dies of the SIGINT, as in a terminal; what matters is that everything it started is gone
     expect(await Promise.all(ports.map((p) => listening(p))), output.text()).toEqual([false, false, false, false]);
   });
+
+  it('after a build killed mid-way and with the bundles gone, the next start rebuilds at once and serves the dashboard', { timeout: 180_000 }, async () => {
+    const dist = path.join(clone, 'web', 'dist');
+    await rm(path.join(dist, 'assets'), { recursive: true, force: true });
+    const lock = path.join(clone, 'web', '.build-lock');
+    await mkdir(lock);
+    await writeFile(path.join(lock, 'pid'), '999999'); // a holder that is gone
+    const past = new Date(Date.now() - 10_000);
+    await utimes(lock, past, past);
+    const { child, output, ports } = await launch(['node', 'bin/healing.js', 'start']);
+    try {
+      const url = (await waitFor(output, child, /Dashboard:\s+(http:\/\/\S+)/, 150_000))[1]!;
+      expect(output.text()).toMatch(/web\/dist lacks assets\/\S+, which its index\.html loads: building the dashboard/);
+      const html = await (await fetch(url)).text();
+      const script = html.match(/src="(\/assets\/[^"]+\.js)"/)?.[1];
+      expect((await fetch(new URL(script!, url))).status).toBe(200);
+      expect(existsSync(lock)).toBe(false);
+      const index = await fetch(new URL('/api/v1', url));
+      expect(index.status).toBe(200);
+      expect(await index.json()).toMatchObject({ success: true, openapi: '/api/v1/openapi.json' });
+    } finally {
+      await stop(child);
+    }
+    expect(await Promise.all(ports.map((p) => listening(p))), output.text()).toEqual([false, false, false, false]);
+  });
+
+  it('a SIGTERM during start-up stops what was started: no Postgres is left running', { timeout: 180_000 }, async () => {
+    const { child, output, ports } = await launch(['node', 'bin/healing.js', 'start'], { LOG_LEVEL: 'info' });
+    await waitFor(output, child, /starting the Temporal dev server/, 150_000);
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    process.kill(child.pid!, 'SIGTERM');
+    expect(await exited, output.text()).toBe(0);
+    expect(output.text()).toContain('SIGTERM: stopping once the current start-up step is done');
+    expect(output.text()).not.toContain('ProcClaw Healing is running');
+    expect(await Promise.all(ports.map((p) => listening(p))), output.text()).toEqual([false, false, false, false]);
+  });
+
+  it('a second start while the first runs says which port is taken, and leaves the first serving', { timeout: 180_000 }, async () => {
+    const first = await launch(['node', 'bin/healing.js', 'start']);
+    try {
+      const url = (await waitFor(first.output, first.child, /Dashboard:\s+(http:\/\/\S+)/, 150_000))[1]!;
+      const [, temporalPort, uiPort] = first.ports;
+      // its own API and Postgres ports, the first one's Temporal port
+      const second = await launch(['node', 'bin/healing.js', 'start'], {
+        HEALING_TEMPORAL_PORT: String(temporalPort),
+        HEALING_TEMPORAL_UI_PORT: String(uiPort),
+        HEALING_DATA_DIR: path.join(dir, 'data-second'),
+      });
+      const code = await new Promise<number | null>((resolve) => second.child.once('exit', (c) => resolve(c)));
+      expect(code).toBe(1);
+      expect(second.output.text()).toContain(`the Temporal dev server's port ${temporalPort} is taken (another \`healing start\`?)`);
+      expect((await fetch(url)).status).toBe(200);
+    } finally {
+      await stop(first.child);
+    }
+  });
 });
 
 /** Runs a command in the clone with its own ports and data folder: the API, Temporal and its UI, Postgres. */
-async function launch(command: string[]) {
+async function launch(command: string[], env: Record<string, string> = {}) {
   const ports = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
   const [port, temporalPort, uiPort, postgresPort] = ports.map(String);
   const child = spawn(command[0]!, command.slice(1), {
@@ -111,6 +167,7 @@ async function launch(command: string[]) {
       DATABASE_URL: '',
       TEMPORAL_ADDRESS: '',
       HEALING_JOBS_DIR: '',
+      ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true, // its own process group, stopped as a whole

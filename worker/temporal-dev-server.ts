@@ -5,6 +5,7 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
 import { SEARCH_ATTRIBUTES } from '../core/temporal.js';
+import { portTaken } from '../db/embedded.js';
 
 export interface DevServer {
   address: string;
@@ -16,6 +17,10 @@ export async function startDevServer(opts: { cliPath: string; dataDir: string; p
   const port = opts.port ?? 7233;
   const uiPort = opts.uiPort ?? 8233;
   await mkdir(opts.dataDir, { recursive: true });
+  // Checked first: the readiness loop below would otherwise take another server on that port for ours.
+  for (const [what, taken] of [['port', port], ['UI port', uiPort]] as const) {
+    if (await portTaken(taken)) throw new Error(`the Temporal dev server's ${what} ${taken} is taken (another \`healing start\`?): stop that, or set ${what === 'port' ? 'HEALING_TEMPORAL_PORT' : 'HEALING_TEMPORAL_UI_PORT'} to a free port`);
+  }
   const args = [
     'server', 'start-dev',
     '--ip', '127.0.0.1',
@@ -37,7 +42,7 @@ export async function startDevServer(opts: { cliPath: string; dataDir: string; p
   const address = `127.0.0.1:${port}`;
   const deadline = Date.now() + 60_000;
   for (;;) {
-    if (exited) throw new Error(`the Temporal dev server ${exited}; see ${path.join(opts.dataDir, 'temporal.log')} (is port ${port} taken?)`);
+    if (exited) throw new Error(`the Temporal dev server ${exited}; see ${path.join(opts.dataDir, 'temporal.log')}`);
     try {
       const connection = await Connection.connect({ address, connectTimeout: 1_000 });
       await connection.workflowService.getSystemInfo({});
