@@ -5,8 +5,10 @@ import { buildAnalysisPrompt } from '../core/prompt.js';
 import { contextRedactor, redactContext } from '../core/redact.js';
 import { analyzeWithRules } from '../core/rules/index.js';
 import type { AnalysisResult, ReviewContext, SuggestionDraft } from '../core/review.js';
+import type { ToolAttempt } from '../db/reviews.js';
 import type { AnalyzerSettings } from './deps.js';
-import { openclawStatus, runAgentTurn } from './openclaw.js';
+import { openclawStatus, runAgentTurn, type OpenClawStatus } from './openclaw.js';
+import { checkTurnSetup } from './openclaw-state.js';
 
 /**
  * Bound of the whole analysis result in JSON bytes. It travels through Temporal (payloads over
@@ -15,12 +17,32 @@ import { openclawStatus, runAgentTurn } from './openclaw.js';
  */
 export const RESULT_MAX_BYTES = 1_000_000;
 
-export async function chooseAnalyzer(settings: AnalyzerSettings): Promise<'openclaw' | 'rules'> {
-  if (settings.mode !== 'auto') return settings.mode;
-  return (await openclawStatus(settings.openclawBin)).available ? 'openclaw' : 'rules';
+/** An analysis with what the AI turn left beyond the suggestions (absent in results of older workers). */
+export type RecordedAnalysis = AnalysisResult & { ai_model?: string | null; ai_provider?: string | null; tool_calls?: ToolAttempt | null };
+
+let cachedSetup: { key: string; at: number; problem: string | null } | null = null;
+
+/**
+ * The CLI's status, unavailable too when a turn's config cannot be made safe (openclaw-state.ts):
+ * a user's OpenClaw config the service cannot layer means no openclaw turn, not an unguarded one.
+ */
+export async function openclawReadiness(settings: AnalyzerSettings): Promise<OpenClawStatus> {
+  const status = await openclawStatus(settings.openclawBin, settings.openclawNode ?? null);
+  if (!status.available) return status;
+  const key = JSON.stringify([settings.openclawBin, settings.openclawNode, settings.agent, settings.stateRoot]);
+  if (!cachedSetup || cachedSetup.key !== key || Date.now() - cachedSetup.at >= 60_000) {
+    cachedSetup = { key, at: Date.now(), problem: await checkTurnSetup(settings) };
+  }
+  return cachedSetup.problem === null ? status : { ...status, available: false, problem: `the service will not run it: ${cachedSetup.problem}` };
 }
 
-export async function runAnalysis(settings: AnalyzerSettings, context: ReviewContext): Promise<AnalysisResult> {
+/** `auto` takes openclaw when it is ready, else the rules. */
+export async function chooseAnalyzer(settings: AnalyzerSettings): Promise<'openclaw' | 'rules'> {
+  if (settings.mode !== 'auto') return settings.mode;
+  return (await openclawReadiness(settings)).available ? 'openclaw' : 'rules';
+}
+
+export async function runAnalysis(settings: AnalyzerSettings, context: ReviewContext): Promise<RecordedAnalysis> {
   const analyzer = await chooseAnalyzer(settings);
   if (analyzer === 'rules') {
     // The rules run locally on the raw context; what they write (quoted config, log lines) is
@@ -33,7 +55,7 @@ export async function runAnalysis(settings: AnalyzerSettings, context: ReviewCon
   return analyzeWithOpenClaw(settings, context);
 }
 
-async function analyzeWithOpenClaw(settings: AnalyzerSettings, context: ReviewContext): Promise<AnalysisResult> {
+async function analyzeWithOpenClaw(settings: AnalyzerSettings, context: ReviewContext): Promise<RecordedAnalysis> {
   // Nothing secret leaves: the prompt is built from the redacted context. The redactor then
   // masks the answer the same way before any of it is kept.
   const { context: redacted, redactor } = redactContext(context);
@@ -41,7 +63,7 @@ async function analyzeWithOpenClaw(settings: AnalyzerSettings, context: ReviewCo
   // A file the context holds only in part may be named, never rewritten whole.
   const noContentTargets = context.files.filter((f) => f.truncated).map((f) => f.path);
   const sessionId = `healing-${context.job_id}-${randomUUID()}`; // a reused id would resend old turns
-  const { answer, raw } = await runAgentTurn(settings, {
+  const { answer, raw, record } = await runAgentTurn(settings, {
     sessionId,
     message: buildAnalysisPrompt(redacted),
     parse: (stdout) => parseAnalyzerOutput(stdout, allowed, { noContentTargets }),
@@ -54,8 +76,11 @@ async function analyzeWithOpenClaw(settings: AnalyzerSettings, context: ReviewCo
     analyzer: 'openclaw',
     suggestions,
     dropped,
-    ai_tokens_used: answer.tokens,
-    ai_session_key: answer.sessionKey ?? sessionId,
+    ai_tokens_used: record.tokens,
+    ai_session_key: record.session_id,
+    ai_model: record.model,
+    ai_provider: record.provider,
+    tool_calls: record.tool_calls,
     raw_response: raw,
   });
 }
@@ -84,7 +109,7 @@ const SHORT_TEXT = 4_000;
  * that does not is kept without its new file content and with its long texts cut, if that fits;
  * the rest are dropped with the reason.
  */
-export function boundResult(result: AnalysisResult, maxBytes = RESULT_MAX_BYTES): AnalysisResult {
+export function boundResult<R extends AnalysisResult>(result: R, maxBytes = RESULT_MAX_BYTES): R {
   if (jsonBytes(result) <= maxBytes) return result;
   const base = jsonBytes({ ...result, suggestions: [] }) + 4_096; // room for the reasons added below
   const kept: SuggestionDraft[] = [];

@@ -1,5 +1,5 @@
-// Decisions recorded by the suggestion workflow: approvals, approve/reject, expiry.
-import type { SuggestionStatus } from '../core/suggestion-state.js';
+// Decisions recorded by the suggestion workflow: approvals, approve/reject, an apply in progress, expiry.
+import type { ApplyingStep, SuggestionStatus } from '../core/suggestion-state.js';
 import { getSuggestion, updateSuggestion } from '../db/suggestions.js';
 import type { ActivityDeps } from './deps.js';
 
@@ -32,6 +32,14 @@ export function createDecisionActivities({ db }: ActivityDeps) {
         review_comment: input.comment ?? null,
         rejection_reason: input.reason ?? null,
       });
+    },
+
+    /**
+     * Marks an apply that goes on after its command answered: approved (a retry of a failed apply
+     * is approved again by whoever retries it) and applying, until the status written at its end.
+     */
+    async markApplying(input: { suggestionId: number; step: ApplyingStep }): Promise<void> {
+      await updateSuggestion(db, input.suggestionId, { status: 'approved', applying_step: input.step, applying_since: new Date() });
     },
 
     async expireSuggestion(input: { suggestionId: number }): Promise<void> {

@@ -9,6 +9,10 @@ export interface AnalyzerSettings {
   agent: string | null;
   thinking: string | null;
   timeoutSeconds: number;
+  /** the Node >= 24.16 the CLI runs with (OPENCLAW_NODE); null: the one its shebang finds on PATH */
+  openclawNode?: string | null;
+  /** where each turn gets its own OpenClaw state folder (<data dir>/openclaw); unset: the system temp folder */
+  stateRoot?: string;
 }
 
 export interface ActivityDeps {

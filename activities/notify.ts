@@ -80,7 +80,7 @@ export function createNotifyActivities(deps: ActivityDeps) {
       };
       try {
         if (channel === 'webhook') await postWebhook(target, payload);
-        else await sendWithOpenClaw(deps.analyzer.openclawBin, channel, target, notificationText(payload));
+        else await sendWithOpenClaw(deps.analyzer.openclawBin, deps.analyzer.openclawNode ?? null, channel, target, notificationText(payload));
       } catch (error) {
         const message = (error as Error).message;
         await record('failed', message);
@@ -144,11 +144,12 @@ async function postWebhook(target: string, payload: WebhookPayload): Promise<voi
   if (!response.ok) throw new Error(`the webhook answered HTTP ${response.status}`);
 }
 
-async function sendWithOpenClaw(bin: string, channel: string, target: string, text: string): Promise<void> {
+/** `node`: the Node >= 24.16 the CLI needs (OPENCLAW_NODE), as for the analysis. */
+async function sendWithOpenClaw(bin: string, node: string | null, channel: string, target: string, text: string): Promise<void> {
   const args = ['message', 'send', '--channel', channel, '--target', target, '--message', text, '--json'];
   let result;
   try {
-    result = await runCli(bin, args, { timeoutMs: CLI_TIMEOUT_MS, activity: currentActivity() });
+    result = await runCli(bin, args, { timeoutMs: CLI_TIMEOUT_MS, activity: currentActivity(), node });
   } catch (error) {
     throw new Error(`${bin} could not be started (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
   }

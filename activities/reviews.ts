@@ -1,21 +1,23 @@
 // Review activities: every one idempotent, so a retry after a crash never duplicates a row.
 import { ApplicationFailure } from '@temporalio/activity';
+import { findApplicationFailure } from '../core/failures.js';
 import { suggestionFingerprint } from '../core/fingerprint.js';
 import { requiredApprovals, severityRank, shouldAutoApply } from '../core/policy.js';
 import { redactContext, rehydrate, type Redactor } from '../core/redact.js';
-import type { AnalysisResult, ReviewContext, ReviewStatus, Trigger } from '../core/review.js';
+import type { ReviewContext, ReviewStatus, Trigger } from '../core/review.js';
 import { ERROR_TYPES, type ReviewInput, type SuggestionInput } from '../core/temporal.js';
 import { findJob } from '../db/catalog.js';
 import { openReview as openReviewRow, updateReview } from '../db/reviews.js';
 import { storeSuggestions as storeSuggestionRows, type NewSuggestion } from '../db/suggestions.js';
 import { collectReviewContext, type CollectResult } from './context.js';
 import type { ActivityDeps } from './deps.js';
-import { runAnalysis } from './analyze.js';
+import { runAnalysis, type RecordedAnalysis } from './analyze.js';
+import type { TurnFailureDetails } from './openclaw.js';
 
 const DAY_MS = 86_400_000;
 
 /** An analysis and how long the analyzer took (absent in results of older workers). */
-export type TimedAnalysis = AnalysisResult & { duration_ms?: number };
+export type TimedAnalysis = RecordedAnalysis & { duration_ms?: number };
 
 export interface StoredSuggestion {
   id: number;
@@ -61,12 +63,30 @@ export function createReviewActivities(deps: ActivityDeps) {
     },
 
     // Analysis only analyzes: it has few attempts (each one costs AI tokens), so it writes nothing
-    // to Postgres. storeSuggestions, an I/O step that retries for as long as Postgres is away,
-    // records what it found; a database outage can then never fail a review whose analysis worked.
+    // to Postgres when it works. storeSuggestions, an I/O step that retries for as long as Postgres
+    // is away, records what it found; a database outage can then never fail a review whose
+    // analysis worked. A turn that failed after reaching the CLI is recorded here (model, tokens,
+    // session, tool calls), once and best-effort: the review fails either way.
     async analyze(input: { reviewId: number; context: ReviewContext }): Promise<TimedAnalysis> {
       const started = Date.now();
-      const result = await runAnalysis(deps.analyzer, input.context);
-      return { ...result, duration_ms: Date.now() - started };
+      try {
+        const result = await runAnalysis(deps.analyzer, input.context);
+        return { ...result, duration_ms: Date.now() - started };
+      } catch (error) {
+        const record = (findApplicationFailure(error)?.details as TurnFailureDetails | undefined)?.[1];
+        if (record) {
+          await updateReview(db, input.reviewId, {
+            analyzer: 'openclaw',
+            analysis_duration_ms: Date.now() - started,
+            ai_tokens_used: record.tokens,
+            ai_model: record.model,
+            ai_provider: record.provider,
+            ai_session_id: record.session_id,
+            tool_calls: record.tool_calls,
+          }).catch((dbError: unknown) => deps.log.warn({ err: dbError, reviewId: input.reviewId }, 'could not record the failed analysis turn'));
+        }
+        throw error;
+      }
     },
 
     async storeSuggestions(input: { reviewId: number; context: ReviewContext; analysis: TimedAnalysis }) {
@@ -75,6 +95,10 @@ export function createReviewActivities(deps: ActivityDeps) {
         analyzer: input.analysis.analyzer,
         analysis_duration_ms: input.analysis.duration_ms ?? null,
         ai_tokens_used: input.analysis.ai_tokens_used,
+        ai_model: input.analysis.ai_model ?? null,
+        ai_provider: input.analysis.ai_provider ?? null,
+        ai_session_id: input.analysis.ai_session_key,
+        tool_calls: input.analysis.tool_calls ?? null,
         raw_response: input.analysis.raw_response,
         dropped_count: input.analysis.dropped.length,
       });

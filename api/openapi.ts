@@ -8,6 +8,8 @@ import {
   ActionListQuery,
   ApproveBody,
   RejectBody,
+  ReviewDetailAnswer,
+  ReviewListAnswer,
   ReviewListQuery,
   RollbackBody,
   RunListQuery,
@@ -17,20 +19,44 @@ import {
   TriggerForJobBody,
 } from './schemas.js';
 
-/** `answer`: the schema of the success body, where the document describes it. */
-type Op = { summary: string; query?: z.ZodObject; body?: z.ZodType; answer?: z.ZodType; pathId?: 'integer' | 'job'; answers?: number[] };
+/**
+ * `answer`: the schema of the success body, where the document describes it. `answers`: the
+ * statuses beyond 200 (the first 2xx listed replaces 200 unless 200 is listed too); `meaning`:
+ * what a status says, where that is more than "OK" or "error".
+ */
+type Op = {
+  summary: string;
+  query?: z.ZodObject;
+  body?: z.ZodType;
+  answer?: z.ZodType;
+  pathId?: 'integer' | 'job';
+  answers?: number[];
+  meaning?: Partial<Record<number, string>>;
+};
+
+/** How an approve or an apply answers (api/temporal.ts: commandHttpStatus, failedApply). */
+const APPLY_MEANING = {
+  200: 'Carried out: `status` is the outcome (`applied`, or `approved` when apply is false or more approvals are needed)',
+  202: 'The apply goes on after this answer (`applying` names what it does: `rewrite`, the AI writes the new file) or Temporal only accepted the command: read the suggestion, whose `applying_step` is set until it ends `applied` or `failed`',
+  409: 'Refused before anything was written: the state does not allow it, the file changed since the review, the guard refused the target, or an apply is already going on',
+  422: 'The apply was tried and failed (the disk refused the write, the new file did not verify): the file is restored, the failed action recorded, the suggestion `failed` with the reason; `detail` is `{ code: "apply_failed", suggestion_id, status, action_id }`',
+};
 
 const OPERATIONS: Record<string, Record<string, Op>> = {
-  '/healing/reviews': { get: { summary: 'List reviews', query: ReviewListQuery } },
-  '/healing/reviews/{id}': { get: { summary: 'A review with its suggestions', pathId: 'integer', answers: [404] } },
+  '/healing/reviews': { get: { summary: 'List reviews, each with the model, tokens and tool calls of its analysis', query: ReviewListQuery, answer: ReviewListAnswer } },
+  '/healing/reviews/{id}': { get: { summary: 'A review with its suggestions', pathId: 'integer', answer: ReviewDetailAnswer, answers: [404] } },
   '/healing/trigger': { post: { summary: 'Start a review of a job', body: TriggerBody, answers: [202, 404, 409] } },
   '/healing/reviews/{id}/trigger': { post: { summary: 'Start a review of the job {id}', body: TriggerForJobBody, pathId: 'job', answers: [202, 404, 409] } },
   '/healing/suggestions': { get: { summary: 'List suggestions', query: SuggestionListQuery } },
   '/healing/suggestions/pending/count': { get: { summary: 'How many suggestions wait for a decision' } },
   '/healing/suggestions/{id}': { get: { summary: 'A suggestion with the diff of its change', pathId: 'integer', answers: [404] } },
-  '/healing/suggestions/{id}/approve': { post: { summary: 'Approve (and by default apply)', body: ApproveBody, pathId: 'integer', answers: [404, 409] } },
+  '/healing/suggestions/{id}/approve': {
+    post: { summary: 'Approve (and by default apply)', body: ApproveBody, pathId: 'integer', answers: [200, 202, 404, 409, 422], meaning: APPLY_MEANING },
+  },
   '/healing/suggestions/{id}/reject': { post: { summary: 'Reject with a reason', body: RejectBody, pathId: 'integer', answers: [404, 409] } },
-  '/healing/suggestions/{id}/apply': { post: { summary: 'Apply an approved suggestion, or retry a failed apply', pathId: 'integer', answers: [404, 409] } },
+  '/healing/suggestions/{id}/apply': {
+    post: { summary: 'Apply an approved suggestion, or retry a failed apply', pathId: 'integer', answers: [200, 202, 404, 409, 422], meaning: APPLY_MEANING },
+  },
   '/healing/actions': { get: { summary: 'List applied changes, each with how its file was verified', query: ActionListQuery, answer: ActionListAnswer } },
   '/healing/actions/{id}': {
     get: { summary: 'An applied change with its diff and how its file was verified', pathId: 'integer', answer: ActionDetailAnswer, answers: [404] },
@@ -72,10 +98,14 @@ export function openApiDocument(): object {
       const parameters: unknown[] = [];
       if (op.pathId) parameters.push({ name: 'id', in: 'path', required: true, schema: op.pathId === 'integer' ? { type: 'integer', minimum: 1 } : { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$' } });
       for (const [name, schema] of Object.entries(op.query?.shape ?? {})) parameters.push({ name, in: 'query', required: false, schema: jsonSchema(schema as z.ZodType) });
-      const ok = op.answer ? { description: 'OK', content: { 'application/json': { schema: jsonSchema(op.answer, 'output') } } } : { description: 'OK' };
-      const responses: Record<string, unknown> = { [op.answers?.find((c) => c < 300) ?? 200]: ok };
+      const responses: Record<string, unknown> = {};
+      const successes = op.answers?.filter((c) => c < 300) ?? [];
+      for (const code of successes.length > 0 ? successes : [200]) {
+        const description = op.meaning?.[code] ?? 'OK';
+        responses[code] = op.answer ? { description, content: { 'application/json': { schema: jsonSchema(op.answer, 'output') } } } : { description };
+      }
       for (const code of [400, 401, 403, 503, ...(op.answers ?? []).filter((c) => c >= 400)]) {
-        responses[code] = { description: 'error', content: { 'application/json': { schema: ErrorBody } } };
+        responses[code] = { description: op.meaning?.[code] ?? 'error', content: { 'application/json': { schema: ErrorBody } } };
       }
       paths[route][method] = {
         summary: op.summary,

@@ -5,6 +5,7 @@ import { CATEGORIES, JobIdSchema, SEVERITIES } from '../core/job.js';
 import { REVIEW_STATUSES, SLA_STATUSES, TRIGGERS } from '../core/review.js';
 import { ACTION_STATUSES, SUGGESTION_STATUSES } from '../core/suggestion-state.js';
 import type { ActionVerification } from '../db/actions.js';
+import type { ToolAttempt } from '../db/reviews.js';
 import { decodeCursor } from '../db/paging.js';
 
 export const IdParam = z.object({ id: z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER) });
@@ -126,4 +127,50 @@ export const ActionDetailAnswer = ActionAnswer.extend({
   backup_path: z.string().nullable(),
   command_executed: z.string().nullable(),
   diff: z.string().nullable().meta({ description: 'unified diff of the original and the applied content' }),
+});
+
+const ToolAttemptAnswer = z
+  .strictObject({ calls: z.number().int(), tools: z.array(z.string()), refused: z.number().int(), ran: z.array(z.string()) })
+  .nullable()
+  .meta({
+    description:
+      'Tools the model tried to call during the analysis: every one refused, since the service runs OpenClaw with all tools ' +
+      'denied (`ran` lists any that succeeded, which fails the review). Null when it tried none.',
+  }) satisfies z.ZodType<ToolAttempt | null>;
+
+export const ReviewAnswer = z.strictObject({
+  id: z.number().int(),
+  job_id: z.string(),
+  trigger: z.enum(TRIGGERS),
+  status: z.enum(REVIEW_STATUSES),
+  workflow_id: z.string(),
+  run_id: z.number().int().nullable(),
+  analyzer: z.enum(['openclaw', 'rules']).nullable(),
+  started_at: isoDate,
+  finished_at: isoDate.nullable(),
+  runs_analyzed: z.number().int(),
+  logs_lines: z.number().int(),
+  ai_sessions_count: z.number().int(),
+  sla_violations_count: z.number().int(),
+  suggestions_count: z.number().int(),
+  duplicates_count: z.number().int(),
+  dropped_count: z.number().int(),
+  auto_applied_count: z.number().int(),
+  error_message: z.string().nullable(),
+  skip_reason: z.string().nullable(),
+  analysis_duration_ms: z.number().int().nullable(),
+  ai_tokens_used: z.number().int().meta({ description: 'tokens the analysis spent, failed analyses included' }),
+  ai_model: z.string().nullable().meta({ description: 'the model that answered the analysis (openclaw), failed ones included' }),
+  ai_provider: z.string().nullable(),
+  ai_session_id: z.string().nullable().meta({ description: 'the OpenClaw session the analysis turn ran as (deleted with the turn)' }),
+  tool_calls: ToolAttemptAnswer,
+  created_at: isoDate,
+});
+
+export const ReviewListAnswer = z.strictObject({ reviews: z.array(ReviewAnswer), total: z.number().int(), limit: z.number().int(), offset: z.number().int() });
+
+export const ReviewDetailAnswer = ReviewAnswer.extend({
+  workflow_run_id: z.string(),
+  raw_response: z.string().nullable().meta({ description: "the analyzer's answer with its meta, without the prompt OpenClaw echoes back" }),
+  suggestions: z.array(z.looseObject({ id: z.number().int() })),
 });

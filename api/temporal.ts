@@ -119,9 +119,29 @@ export async function sendCommand(
   }
 }
 
-/** 202 for a command only accepted so far, 200 for one carried out. */
+/**
+ * 200 for a command carried out; 202 for one only accepted so far, or whose apply goes on after
+ * the answer (the AI writes the new file; the suggestion shows `applying_step` until it ends).
+ */
 export function commandHttpStatus(result: CommandResult | AcceptedCommand): 200 | 202 {
-  return 'accepted' in result ? 202 : 200;
+  return 'accepted' in result || result.applying ? 202 : 200;
+}
+
+/**
+ * An apply that was tried and failed (a write the disk refused, a file that did not verify, an AI
+ * rewrite that failed) is a failure, never `success: true`: 422 with the reason, the file restored
+ * and the failed action recorded on the suggestion, which takes a retry (after fixing the cause)
+ * or a rejection. Refusals before anything was tried (the state, a changed file, the guard) stay
+ * 409s.
+ */
+export function failedApply(suggestionId: number, result: CommandResult | AcceptedCommand): HttpError | null {
+  if ('accepted' in result || result.status !== 'failed') return null;
+  return new HttpError(422, result.error ?? `applying suggestion ${suggestionId} failed`, {
+    code: 'apply_failed',
+    suggestion_id: suggestionId,
+    status: result.status,
+    action_id: result.action_id,
+  });
 }
 
 const CONFLICT_TYPES = new Set<string>([ERROR_TYPES.refused, ERROR_TYPES.staleFile, ERROR_TYPES.guardRefusal, ERROR_TYPES.rollbackConflict, ERROR_TYPES.fileError, ERROR_TYPES.verifyFailed]);

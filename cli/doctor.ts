@@ -5,16 +5,18 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import type { Connection } from '@temporalio/client';
 import type { Command } from 'commander';
-import { openclawStatus } from '../activities/openclaw.js';
+import { OPENCLAW_MIN_NODE, openclawStatus } from '../activities/openclaw.js';
+import { checkTurnSetup, userOpenClaw } from '../activities/openclaw-state.js';
 import type { ServiceConfig } from '../core/config.js';
 // @ts-expect-error plain JS module shared with the bootstrap script
 import { resolveTemporalCli, TEMPORAL_CLI_PACKAGE, TEMPORAL_CLI_VERSION, versionOf } from '../scripts/temporal-cli.mjs';
 // @ts-expect-error plain JS module shared with the bootstrap script
 import { CHROMIUM, INSTALL_COMMAND as CHROMIUM_INSTALL } from '../scripts/chromium.mjs';
+// @ts-expect-error plain JS module shared with the test suite
+import { OPENCLAW_NODE_VERSION, OPENCLAW_VERSION, resolveOpenclawCli } from '../scripts/openclaw-cli.mjs';
 import { BUILD_COMMAND, dashboardBuild, describeDashboardBuild } from './dashboard.js';
 
 const MIN_NODE = [20, 19] as const;
-const OPENCLAW_NODE = '24.16';
 
 type Level = 'ok' | 'missing' | 'warn' | 'info';
 
@@ -83,6 +85,18 @@ async function findTemporalCli(): Promise<{ path: string | null; finding: (haveA
       const detail = notes.at(-1)?.replace(/^Temporal CLI:\s*/, '') ?? found;
       const version = ((await versionOf(found)) as string | null) ?? 'no version';
       const pinned = TEMPORAL_CLI_VERSION as string;
+      if (!/^temporal version \d/.test(version)) {
+        return {
+          path: null,
+          finding: () => ({
+            level: 'missing',
+            what: 'Temporal CLI',
+            detail: `${found} is not the Temporal CLI: \`--version\` answers "${version}"`,
+            fix: 'point TEMPORAL_CLI_PATH at a `temporal` binary, or unset it (`npm start` then builds the pinned one)',
+            essential: true,
+          }),
+        };
+      }
       if (version.includes(pinned.replace(/^v/, ''))) {
         return { path: found, finding: () => ({ level: 'ok', what: 'Temporal CLI', detail: `${detail}, the pinned ${pinned}`, essential: false }) };
       }
@@ -151,7 +165,7 @@ function redact(url: string): string {
 async function temporal(cfg: ServiceConfig, cliPath: string | null): Promise<Finding> {
   if (!cfg.temporalAddress) {
     return cliPath
-      ? { level: 'ok', what: 'Temporal', detail: '`healing start` runs a dev server on 127.0.0.1:7233 with the Temporal CLI (set TEMPORAL_ADDRESS to use your own)', essential: true }
+      ? { level: 'ok', what: 'Temporal', detail: `\`healing start\` runs a dev server on 127.0.0.1:${cfg.localPorts.temporal} with the Temporal CLI (set TEMPORAL_ADDRESS to use your own)`, essential: true }
       : { level: 'missing', what: 'Temporal', detail: 'TEMPORAL_ADDRESS is unset and there is no Temporal CLI to start a dev server', fix: 'set TEMPORAL_ADDRESS to a running Temporal, or get the Temporal CLI (above)', essential: true };
   }
   let connection: Connection | null = null;
@@ -210,21 +224,42 @@ async function catalog(cfg: ServiceConfig): Promise<Finding[]> {
 }
 
 async function openclaw(cfg: ServiceConfig): Promise<Finding> {
-  const bin = cfg.analyzer.openclawBin;
-  const status = await openclawStatus(bin);
+  const { openclawBin: bin, openclawNode: node } = cfg.analyzer;
+  const status = await openclawStatus(bin, node);
   const required = cfg.analyzer.mode === 'openclaw';
+  const meanwhile = required ? 'HEALING_ANALYZER=openclaw: reviews fail until it works' : 'meanwhile reviews use the built-in rules analyzer';
+  const shown = node ? `${bin} on ${node}` : bin;
   if (status.available) {
-    const use = cfg.analyzer.mode === 'rules' ? 'HEALING_ANALYZER=rules, so reviews do not use it' : 'reviews use the openclaw analyzer';
-    return { level: 'ok', what: 'openclaw', detail: `OpenClaw ${status.version} (${bin}): ${use}`, essential: required };
+    if (cfg.analyzer.mode === 'rules') return { level: 'ok', what: 'openclaw', detail: `OpenClaw ${status.version} (${shown}): HEALING_ANALYZER=rules, so reviews do not use it`, essential: false };
+    const problem = await checkTurnSetup(cfg.analyzer);
+    if (problem === null) return { level: 'ok', what: 'openclaw', detail: `OpenClaw ${status.version} (${shown}): reviews use the openclaw analyzer, every tool denied`, essential: required };
+    const user = userOpenClaw(process.env, cfg.home);
+    return {
+      level: 'missing',
+      what: 'openclaw',
+      detail: `OpenClaw ${status.version} works, but the service will not run it: ${problem}; ${meanwhile}`,
+      fix: `correct ${user.configPath} (the service reads its models, auth, secrets and env sections, and runs every turn with all tools denied)`,
+      essential: required,
+    };
   }
   const problem = status.problem ?? 'not usable';
+  const install = await openclawInstallAdvice();
   const fix = /node:sqlite|Node >=/.test(problem)
-    ? `openclaw needs Node >= ${OPENCLAW_NODE}: install it for openclaw (this service stays on Node 20) and \`npm i -g openclaw\`, or set OPENCLAW_BIN to a working openclaw`
+    ? `openclaw needs Node >= ${OPENCLAW_MIN_NODE} while this service stays on Node 20: ${install}`
     : /placeholder/.test(problem)
-      ? `on Node 20 npm installs an empty placeholder (openclaw@0.0.1): install Node >= ${OPENCLAW_NODE} and \`npm i -g openclaw\` with it, or set OPENCLAW_BIN to a working openclaw`
-      : `install Node >= ${OPENCLAW_NODE} and \`npm i -g openclaw\`, or set OPENCLAW_BIN to the openclaw binary`;
-  const meanwhile = required ? 'HEALING_ANALYZER=openclaw: reviews fail until it works' : 'meanwhile reviews use the built-in rules analyzer';
+      ? `on Node 20 npm installs an empty placeholder (openclaw@0.0.1): ${install}`
+      : `${install}; or set OPENCLAW_BIN (and OPENCLAW_NODE) to your own openclaw`;
   return { level: 'missing', what: 'openclaw', detail: `${problem}; ${meanwhile}`, fix, essential: required };
+}
+
+/** How to get a working openclaw: the project's installer, with the real paths once it has run. */
+async function openclawInstallAdvice(): Promise<string> {
+  const cached = (await resolveOpenclawCli({ install: false, log: () => undefined }).catch(() => null)) as { openclawBin: string; nodeBin: string } | null;
+  if (cached) return `use the one \`node scripts/openclaw-cli.mjs\` installed: OPENCLAW_BIN=${cached.openclawBin} OPENCLAW_NODE=${cached.nodeBin}`;
+  return (
+    `\`node scripts/openclaw-cli.mjs\` installs openclaw ${OPENCLAW_VERSION as string} and Node ${OPENCLAW_NODE_VERSION as string} from npm ` +
+    'into ~/.cache/procclaw-healing and prints their paths; then set OPENCLAW_BIN=<openclawBin> OPENCLAW_NODE=<nodeBin>'
+  );
 }
 
 function sqlite(): Finding {

@@ -5,8 +5,9 @@ import { fileURLToPath } from 'node:url';
 import { Client, Connection, defaultGrpcRetryOptions, makeGrpcRetryInterceptor } from '@temporalio/client';
 import { NativeConnection, Runtime as TemporalRuntime } from '@temporalio/worker';
 import pino, { type Logger } from 'pino';
-import { chooseAnalyzer } from '../activities/analyze.js';
-import { openclawStatus } from '../activities/openclaw.js';
+import { chooseAnalyzer, openclawReadiness } from '../activities/analyze.js';
+import { KILL_GRACE_SECONDS, openclawStatus } from '../activities/openclaw.js';
+import { checkTurnSetup, removeStaleTurns } from '../activities/openclaw-state.js';
 import { createApp } from '../api/app.js';
 import { loadTokens } from '../api/auth.js';
 import type { ServiceConfig } from '../core/config.js';
@@ -88,12 +89,41 @@ export async function openDatabase(
   return { db, stop };
 }
 
+/**
+ * The worker's start-up check of the openclaw analyzer: every turn runs in a state folder of its
+ * own whose config denies every tool (activities/openclaw-state.ts). When that cannot be built
+ * from the user's OpenClaw config, the reason is logged and openclaw is not used: `auto` takes the
+ * rules, `openclaw` fails each review with the same reason until the config is fixed. Turn folders
+ * a crashed worker left are deleted.
+ */
+async function checkOpenClawTurns(config: ServiceConfig, log: Logger): Promise<void> {
+  const analyzer = config.analyzer;
+  if (analyzer.mode === 'rules') return;
+  const removed = await removeStaleTurns(analyzer, 2 * (analyzer.timeoutSeconds + KILL_GRACE_SECONDS) * 1000);
+  if (removed > 0) log.info({ removed }, 'removed OpenClaw turn folders a stopped worker left');
+  const meanwhile = analyzer.mode === 'openclaw' ? 'HEALING_ANALYZER=openclaw: reviews fail until it is fixed' : 'reviews use the rules analyzer';
+  const status = await openclawStatus(analyzer.openclawBin, analyzer.openclawNode);
+  if (!status.available) {
+    log.warn(`openclaw is not usable: ${status.problem}; ${meanwhile} (\`healing doctor\` says what to install)`);
+    return;
+  }
+  const problem = await checkTurnSetup(analyzer);
+  if (problem === null) log.info(`openclaw turns run in their own state folders under ${analyzer.stateRoot}, with every tool denied`);
+  else log.error({ problem }, `the openclaw analyzer is refused: ${problem}; ${meanwhile}`);
+}
+
 export async function startRuntime(
   config: ServiceConfig,
   parts: { worker: boolean; api: boolean; demo: boolean },
   log: Logger = pino({ level: config.logLevel }),
+  /** Aborted by a SIGINT/SIGTERM during start-up: the current step finishes, then all started so far stops. */
+  signal?: AbortSignal,
 ): Promise<Runtime & { apiUrl: string | null; temporalUiUrl: string | null; jobsSource: string }> {
   const stoppers: Stopper[] = [];
+  const started = (stopper: Stopper) => {
+    stoppers.push(stopper);
+    signal?.throwIfAborted();
+  };
   const stop = async () => {
     for (const s of stoppers.reverse()) {
       try {
@@ -109,7 +139,7 @@ export async function startRuntime(
     // the Temporal runtime may act on those signals by themselves.
     installTemporalRuntime();
     const database = await openDatabase(config, log, { ownShutdown: true });
-    stoppers.push({ name: 'database', stop: database.stop });
+    started({ name: 'database', stop: database.stop });
     const db = database.db;
 
     let temporalAddress = config.temporalAddress;
@@ -125,7 +155,7 @@ export async function startRuntime(
         port: config.localPorts.temporal,
         uiPort: config.localPorts.temporalUi,
       });
-      stoppers.push({ name: 'Temporal dev server', stop: () => dev.stop() });
+      started({ name: 'Temporal dev server', stop: () => dev.stop() });
       temporalAddress = dev.address;
       temporalUiUrl ??= dev.uiUrl;
     }
@@ -144,10 +174,11 @@ export async function startRuntime(
       address: temporalAddress,
       interceptors: [makeGrpcRetryInterceptor(defaultGrpcRetryOptions({ maxAttempts: 6, maxIntervalMs: () => 1_000 }))],
     });
-    stoppers.push({ name: 'Temporal client', stop: () => connection.close() });
+    started({ name: 'Temporal client', stop: () => connection.close() });
     const client = new Client({ connection, namespace: config.temporalNamespace });
 
     if (parts.worker) {
+      await checkOpenClawTurns(config, log);
       await ensureSearchAttributes(connection, config.temporalNamespace);
       const nativeConnection = await NativeConnection.connect({ address: temporalAddress });
       const workers = await createWorkers({
@@ -171,7 +202,7 @@ export async function startRuntime(
       });
       const running = workers.run();
       running.catch((error) => log.error({ err: error }, 'worker stopped'));
-      stoppers.push({
+      started({
         name: 'worker',
         stop: async () => {
           workers.shutdown();
@@ -181,7 +212,7 @@ export async function startRuntime(
       });
       // Schedules follow the job files: now, within seconds of a change, and every minute.
       const reconciler = startScheduleReconciler({ client, jobsSource, log });
-      stoppers.push({ name: 'schedule reconciler', stop: () => reconciler.stop() });
+      started({ name: 'schedule reconciler', stop: () => reconciler.stop() });
       await reconciler.ready;
     }
 
@@ -193,7 +224,7 @@ export async function startRuntime(
         temporalNamespace: config.temporalNamespace,
         jobsSource,
         temporalUiUrl,
-        analyzerStatus: async () => ({ active: await chooseAnalyzer(config.analyzer), openclaw: await openclawStatus(config.analyzer.openclawBin) }),
+        analyzerStatus: async () => ({ active: await chooseAnalyzer(config.analyzer), openclaw: await openclawReadiness(config.analyzer) }),
         log,
         webDist: path.join(ROOT, 'web', 'dist'),
         tokens: loadTokens(config),
@@ -207,7 +238,7 @@ export async function startRuntime(
       const address = server.address();
       const port = typeof address === 'object' && address ? address.port : config.port;
       apiUrl = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${port}`;
-      stoppers.push({ name: 'API', stop: () => closeServer(server, API_DRAIN_MS) });
+      started({ name: 'API', stop: () => closeServer(server, API_DRAIN_MS) });
       if (!config.apiToken && !config.tokensFile) log.warn(`neither HEALING_API_TOKEN nor HEALING_TOKENS_FILE is set: the API is open, so it listens on ${config.host} only`);
     }
     return { log, db, stop, apiUrl, temporalUiUrl, jobsSource };

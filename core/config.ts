@@ -6,6 +6,9 @@ import { z } from 'zod';
 /** Days reviews, suggestions, actions, runs and notifications are kept (HEALING_RETENTION_DAYS). */
 export const DEFAULT_RETENTION_DAYS = 90;
 
+/** A TCP port written as plain digits (not 0x50, 1e3 or 3000.0). */
+const port = z.string().regex(/^\d{1,5}$/, 'must be a port number (digits)').transform(Number).pipe(z.number().int().min(1).max(65_535));
+
 const EnvSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65_535).default(3000),
   HOST: z.string().optional(),
@@ -14,9 +17,9 @@ const EnvSchema = z.object({
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
   TEMPORAL_UI_URL: z.string().url().optional(),
   TEMPORAL_CLI_PATH: z.string().optional(),
-  HEALING_TEMPORAL_PORT: z.coerce.number().int().min(1).max(65_535).default(7233),
-  HEALING_TEMPORAL_UI_PORT: z.coerce.number().int().min(1).max(65_535).default(8233),
-  HEALING_POSTGRES_PORT: z.coerce.number().int().min(1).max(65_535).default(54329),
+  HEALING_TEMPORAL_PORT: port.default(7233),
+  HEALING_TEMPORAL_UI_PORT: port.default(8233),
+  HEALING_POSTGRES_PORT: port.default(54329),
   HEALING_JOBS_DIR: z.string().optional(),
   HEALING_DATA_DIR: z.string().optional(),
   HEALING_API_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
@@ -27,6 +30,7 @@ const EnvSchema = z.object({
   HEALING_PUBLIC_URL: z.string().url().optional(),
   HEALING_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(DEFAULT_RETENTION_DAYS),
   OPENCLAW_BIN: z.string().min(1).default('openclaw'),
+  OPENCLAW_NODE: z.string().min(1).optional(),
   OPENCLAW_AGENT: z.string().min(1).optional(),
   OPENCLAW_THINKING: z.string().min(1).optional(),
   PROCCLAW_HOME: z.string().optional(),
@@ -47,7 +51,17 @@ export interface ServiceConfig {
   dataDir: string;
   apiToken: string | null;
   tokensFile: string | null;
-  analyzer: { mode: 'openclaw' | 'rules' | 'auto'; openclawBin: string; agent: string | null; thinking: string | null; timeoutSeconds: number };
+  analyzer: {
+    mode: 'openclaw' | 'rules' | 'auto';
+    openclawBin: string;
+    /** the Node >= 24.16 that runs the CLI while the service stays on Node 20; null: the one on PATH */
+    openclawNode: string | null;
+    agent: string | null;
+    thinking: string | null;
+    timeoutSeconds: number;
+    /** each OpenClaw turn's own state folder goes under here */
+    stateRoot: string;
+  };
   analysisConcurrency: number;
   publicUrl: string | null;
   retentionDays: number;
@@ -90,9 +104,11 @@ export function loadConfig(env: Record<string, string | undefined>, cwd: string,
     analyzer: {
       mode: e.HEALING_ANALYZER,
       openclawBin: e.OPENCLAW_BIN,
+      openclawNode: e.OPENCLAW_NODE ? path.resolve(cwd, e.OPENCLAW_NODE) : null,
       agent: e.OPENCLAW_AGENT ?? null,
       thinking: e.OPENCLAW_THINKING ?? null,
       timeoutSeconds: e.HEALING_ANALYSIS_TIMEOUT_S,
+      stateRoot: path.join(dataDir, 'openclaw'),
     },
     analysisConcurrency: e.HEALING_ANALYSIS_CONCURRENCY,
     publicUrl: e.HEALING_PUBLIC_URL ?? null,

@@ -3,6 +3,18 @@
 export const SUGGESTION_STATUSES = ['pending', 'approved', 'rejected', 'applied', 'failed', 'expired', 'rolled_back'] as const;
 export type SuggestionStatus = (typeof SUGGESTION_STATUSES)[number];
 
+/**
+ * What an apply still in progress after its command answered is doing. Not a status: the
+ * suggestion is `approved` with this mark until the apply ends `applied` or `failed`. The seed's
+ * statuses (which ProcClaw's clients and the counters know) stay as they are, the mark says why
+ * and since when, and the status written at the end clears it (db/suggestions.ts).
+ */
+export const APPLYING_STEPS = ['rewrite'] as const;
+export type ApplyingStep = (typeof APPLYING_STEPS)[number];
+export const APPLYING_STEP_TEXT: Record<ApplyingStep, string> = {
+  rewrite: 'asking the AI for the new file',
+};
+
 export const ACTION_STATUSES = ['success', 'failed', 'rolled_back'] as const;
 export type ActionStatus = (typeof ACTION_STATUSES)[number];
 

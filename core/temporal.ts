@@ -1,6 +1,6 @@
 // Names and messages shared by the workflows, the worker and the API: one place, so a renamed
 // update or task queue cannot leave one side behind.
-import type { SuggestionStatus } from './suggestion-state.js';
+import type { ApplyingStep, SuggestionStatus } from './suggestion-state.js';
 import type { Trigger } from './review.js';
 
 export const TASK_QUEUE = 'healing';
@@ -10,6 +10,8 @@ export const ANALYSIS_TASK_QUEUE = 'healing-analysis';
 export const reviewWorkflowId = (jobId: string): string => `healing-review/${jobId}`;
 export const suggestionWorkflowId = (suggestionId: number): string => `healing-suggestion/${suggestionId}`;
 export const scheduleId = (jobId: string): string => `healing-schedule/${jobId}`;
+/** Tells people about a review's pending suggestions once the review has closed. */
+export const notifyWorkflowId = (reviewId: number): string => `healing-notify/${reviewId}`;
 export const RETENTION_SCHEDULE_ID = 'healing-retention';
 /** Every per-job schedule id starts with this; the reconciler owns all of them. */
 export const SCHEDULE_ID_PREFIX = 'healing-schedule/';
@@ -103,13 +105,30 @@ export interface CommandResult {
   /** approvals still needed before it applies */
   approvals_needed?: number;
   error?: string | null;
+  /** the apply goes on after this answer (the AI writes the new file): read the suggestion for its end */
+  applying?: ApplyingStep;
 }
 
 export interface SuggestionState {
   status: SuggestionStatus;
+  /** a command, or an apply that goes on after its answer, is being carried out */
   busy: boolean;
   action_id: number | null;
   approvals: string[];
+  /** an apply going on after its command answered */
+  applying: ApplyingStep | null;
+}
+
+export interface NotifyInput {
+  reviewId: number;
+  jobId: string;
+  /** the review's suggestions that wait for a person */
+  suggestionIds: number[];
+}
+
+export interface NotifyOutcome {
+  sent: boolean;
+  detail: string;
 }
 
 export interface ScheduledReviewInput {

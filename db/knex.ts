@@ -7,6 +7,8 @@ import * as m002 from '../migrations/002_notifications_retention.js';
 import * as m003 from '../migrations/003_import_state.js';
 import * as m004 from '../migrations/004_counts_and_indexes.js';
 import * as m005 from '../migrations/005_action_verification.js';
+import * as m006 from '../migrations/006_review_ai_record.js';
+import * as m007 from '../migrations/007_suggestion_applying.js';
 
 // int8 (ids, counts) as numbers: our ids and counts stay far below 2^53.
 pg.types.setTypeParser(pg.types.builtins.INT8, (value: string) => Number(value));
@@ -18,6 +20,8 @@ const MIGRATIONS: Record<string, Knex.Migration> = {
   '003_import_state': m003,
   '004_counts_and_indexes': m004,
   '005_action_verification': m005,
+  '006_review_ai_record': m006,
+  '007_suggestion_applying': m007,
 };
 
 const migrationSource: Knex.MigrationSource<string> = {

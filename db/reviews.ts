@@ -3,6 +3,15 @@ import type { Db } from './knex.js';
 import { fetchPage, type Page, type Paged } from './paging.js';
 import type { ReviewStatus, Trigger } from '../core/review.js';
 
+/** Tools the model called during an analysis turn: refused while the service denies every tool. */
+export interface ToolAttempt {
+  calls: number;
+  tools: string[];
+  refused: number;
+  /** tools whose call succeeded: never, unless the no-tools guarantee broke */
+  ran: string[];
+}
+
 export interface ReviewRecord {
   id: number;
   job_id: string;
@@ -26,6 +35,11 @@ export interface ReviewRecord {
   skip_reason: string | null;
   analysis_duration_ms: number | null;
   ai_tokens_used: number;
+  /** the model and provider that answered, and the OpenClaw session the turn ran as */
+  ai_model: string | null;
+  ai_provider: string | null;
+  ai_session_id: string | null;
+  tool_calls: ToolAttempt | null;
   raw_response: string | null;
   created_at: Date;
 }
@@ -75,7 +89,7 @@ export async function listReviews(db: Db, filters: ReviewFilters, page: Page): P
     'id', 'job_id', 'trigger', 'status', 'workflow_id', 'run_id', 'analyzer', 'started_at', 'finished_at',
     'runs_analyzed', 'logs_lines', 'ai_sessions_count', 'sla_violations_count', 'suggestions_count',
     'duplicates_count', 'dropped_count', 'auto_applied_count', 'error_message', 'skip_reason',
-    'analysis_duration_ms', 'ai_tokens_used', 'created_at',
+    'analysis_duration_ms', 'ai_tokens_used', 'ai_model', 'ai_provider', 'ai_session_id', 'tool_calls', 'created_at',
   );
   if (filters.job_id) query.where('job_id', filters.job_id);
   if (filters.status) query.where('status', filters.status);

@@ -2,7 +2,7 @@
 import type { Db } from './knex.js';
 import { fetchPage, type Page, type Paged } from './paging.js';
 import type { Category, Severity } from '../core/job.js';
-import type { SuggestionStatus } from '../core/suggestion-state.js';
+import type { ApplyingStep, SuggestionStatus } from '../core/suggestion-state.js';
 import type { Trigger } from '../core/review.js';
 
 export interface SuggestionRecord {
@@ -28,6 +28,9 @@ export interface SuggestionRecord {
   /** the AI session that wrote proposed_content, when it was written at apply time */
   ai_session_key: string | null;
   status: SuggestionStatus;
+  /** an apply going on after its command answered, and since when (null when none is) */
+  applying_step: ApplyingStep | null;
+  applying_since: Date | null;
   workflow_id: string | null;
   reviewed_at: Date | null;
   reviewed_by: string | null;
@@ -44,7 +47,7 @@ export interface SuggestionRecord {
 
 export type NewSuggestion = Omit<
   SuggestionRecord,
-  | 'id' | 'status' | 'workflow_id' | 'reviewed_at' | 'reviewed_by' | 'review_comment' | 'rejection_reason' | 'error_message'
+  | 'id' | 'status' | 'applying_step' | 'applying_since' | 'workflow_id' | 'reviewed_at' | 'reviewed_by' | 'review_comment' | 'rejection_reason' | 'error_message'
   | 'approvals' | 'applied_at' | 'action_id' | 'created_at' | 'updated_at' | 'ai_session_key'
 >;
 
@@ -111,12 +114,16 @@ export async function getSuggestion(db: Db, id: number): Promise<SuggestionRecor
 export type SuggestionPatch = Partial<
   Pick<
     SuggestionRecord,
-    'status' | 'workflow_id' | 'reviewed_at' | 'reviewed_by' | 'review_comment' | 'rejection_reason' | 'error_message' | 'applied_at' | 'action_id' | 'proposed_content' | 'ai_session_key'
+    | 'status' | 'applying_step' | 'applying_since' | 'workflow_id' | 'reviewed_at' | 'reviewed_by' | 'review_comment' | 'rejection_reason'
+    | 'error_message' | 'applied_at' | 'action_id' | 'proposed_content' | 'ai_session_key'
   >
 > & { approvals?: SuggestionRecord['approvals'] };
 
 export async function updateSuggestion(db: Db, id: number, patch: SuggestionPatch): Promise<SuggestionRecord> {
   const row: Record<string, unknown> = { ...patch, updated_at: db.fn.now() };
+  // A status written ends any apply in progress (applied, failed, expired...) unless it starts
+  // one: the mark never outlives the phase it describes, whichever step ends it.
+  if (patch.status !== undefined && patch.applying_step === undefined) Object.assign(row, { applying_step: null, applying_since: null });
   if (patch.approvals) row.approvals = JSON.stringify(patch.approvals);
   const [updated] = await db('healing_suggestions').where({ id }).update(row).returning('*');
   return updated as SuggestionRecord;
@@ -124,7 +131,7 @@ export async function updateSuggestion(db: Db, id: number, patch: SuggestionPatc
 
 const LIST_COLUMNS = [
   'healing_suggestions.id', 'review_id', 'healing_suggestions.job_id', 'category', 'severity', 'title', 'description',
-  'current_state', 'suggested_change', 'expected_impact', 'affected_files', 'target_file', 'healing_suggestions.status',
+  'current_state', 'suggested_change', 'expected_impact', 'affected_files', 'target_file', 'healing_suggestions.status', 'applying_step', 'applying_since',
   'healing_suggestions.workflow_id', 'reviewed_at', 'reviewed_by', 'review_comment', 'rejection_reason', 'healing_suggestions.error_message', 'approvals',
   'applied_at', 'action_id', 'expires_at', 'healing_suggestions.created_at', 'healing_suggestions.updated_at',
 ];

@@ -1,5 +1,5 @@
-// `npm start` / `npm test` entry point: makes sure dependencies and the Temporal CLI are present,
-// then runs the real command.
+// `npm start` / `npm test` entry point: makes sure dependencies and the Temporal CLI are present
+// (and, for tests, Chromium and the real OpenClaw CLI), then runs the real command.
 //
 //   node scripts/bootstrap.mjs start [args...]   -> node --import tsx cli/healing.ts start [args...]
 //   node scripts/bootstrap.mjs test  [args...]   -> vitest run [args...]
@@ -11,6 +11,7 @@ import * as fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ensureChromium } from './chromium.mjs';
+import { resolveOpenclawCli } from './openclaw-cli.mjs';
 import { resolveTemporalCli, formatDuration } from './temporal-cli.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -52,6 +53,8 @@ async function main() {
   }
 
   await ensureChromium({ log });
+  // The real-CLI tests need the pinned OpenClaw CLI; installing it here shows its progress before vitest starts.
+  await resolveOpenclawCli({ log });
   const localVitest = path.join(ROOT, 'node_modules', '.bin', process.platform === 'win32' ? 'vitest.cmd' : 'vitest');
   if (fs.existsSync(localVitest)) {
     log(`step 3/3: testing: vitest run${rest.length ? ` ${rest.join(' ')}` : ''}`);

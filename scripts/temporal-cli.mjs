@@ -225,7 +225,7 @@ async function goInstall({ dir, target, log, env }) {
   return target;
 }
 
-async function tryLock(lockPath) {
+export async function tryLock(lockPath) {
   try {
     const fh = await fs.open(lockPath, 'wx');
     await fh.writeFile(JSON.stringify({ pid: process.pid, host: os.hostname(), at: Date.now() }));
@@ -237,7 +237,7 @@ async function tryLock(lockPath) {
   }
 }
 
-async function readLock(lockPath) {
+export async function readLock(lockPath) {
   try {
     const text = await fs.readFile(lockPath, 'utf8');
     const st = await fs.stat(lockPath);
@@ -255,7 +255,7 @@ async function readLock(lockPath) {
   }
 }
 
-function isStale(holder) {
+export function isStale(holder) {
   if (Date.now() - holder.at > STALE_LOCK_MS) return true;
   if (holder.host === os.hostname() && Number.isInteger(holder.pid)) return !pidAlive(holder.pid);
   return false;
@@ -297,7 +297,7 @@ export async function versionOf(bin) {
 }
 
 /** Every executable called `name` on PATH, in PATH order, as absolute paths. */
-function whichAll(name, env) {
+export function whichAll(name, env) {
   const found = [];
   const seen = new Set();
   for (const entry of (env.PATH || '').split(path.delimiter)) {

@@ -68,7 +68,10 @@ describe('healing doctor', () => {
     });
     expect(code, out).toBe(0);
     expect(line(out, 'openclaw')).toMatch(/^\s+missing\s+openclaw\s+.*no-such-openclaw not found \(ENOENT\); meanwhile reviews use the built-in rules analyzer/);
-    expect(out).toMatch(/fix: install Node >= 24\.16 and `npm i -g openclaw`, or set OPENCLAW_BIN/);
+    const cli = inject('openclaw');
+    expect(out).toContain(
+      `fix: use the one \`node scripts/openclaw-cli.mjs\` installed: OPENCLAW_BIN=${cli.openclawBin} OPENCLAW_NODE=${cli.nodeBin}; or set OPENCLAW_BIN (and OPENCLAW_NODE) to your own openclaw`,
+    );
     expect(line(out, 'Temporal CLI')).toMatch(/^\s+ok\s+Temporal CLI\s+/);
     expect(line(out, 'Temporal CLI')).toContain(path.resolve(temporalCli));
     expect(line(out, 'Postgres')).toMatch(/^\s+ok\s+Postgres\s+.*answers \(Postgres \d+/);
@@ -79,20 +82,27 @@ describe('healing doctor', () => {
     expect(out).not.toContain('healing:healing@'); // the password is never printed
   });
 
-  it('when openclaw is the npm placeholder or needs a newer Node, it tells them apart from a working CLI', async () => {
+  it('when openclaw is the npm placeholder or needs a newer Node, it tells them apart from a working CLI and says what to install', async () => {
     const placeholder = await script('openclaw-placeholder', 'exit 0');
     const oldNode = await script('openclaw-old-node', "echo 'Error: node:sqlite is unavailable' >&2; exit 1");
+    const cli = inject('openclaw');
     const env = { TEMPORAL_CLI_PATH: inject('temporalCliPath'), DATABASE_URL: inject('databaseUrl'), HEALING_JOBS_DIR: jobsDir };
-    const [a, b, c] = await Promise.all([
+    const [a, b, c, d] = await Promise.all([
       doctor({ ...env, OPENCLAW_BIN: placeholder }),
       doctor({ ...env, OPENCLAW_BIN: oldNode }),
       doctor({ ...env, OPENCLAW_BIN: FAKE_OPENCLAW }),
+      // The real CLI on the Node it needs, while the service runs on Node 20.
+      doctor({ ...env, OPENCLAW_BIN: cli.openclawBin, OPENCLAW_NODE: cli.nodeBin }),
     ]);
+    const installed = `use the one \`node scripts/openclaw-cli.mjs\` installed: OPENCLAW_BIN=${cli.openclawBin} OPENCLAW_NODE=${cli.nodeBin}`;
     expect(line(a.out, 'openclaw')).toMatch(/missing\s+openclaw\s+.*did not print an OpenClaw version \(a placeholder install\?\)/);
-    expect(a.out).toMatch(/fix: on Node 20 npm installs an empty placeholder \(openclaw@0\.0\.1\)/);
+    expect(a.out).toContain(`fix: on Node 20 npm installs an empty placeholder (openclaw@0.0.1): ${installed}`);
     expect(line(b.out, 'openclaw')).toMatch(/missing\s+openclaw\s+openclaw needs Node >= 24\.16/);
-    expect(line(c.out, 'openclaw')).toMatch(/^\s+ok\s+openclaw\s+OpenClaw 2026\.9\.6 .*reviews use the openclaw analyzer/);
-    expect([a.code, b.code, c.code]).toEqual([0, 0, 0]);
+    expect(b.out).toContain(`fix: openclaw needs Node >= 24.16 while this service stays on Node 20: ${installed}`);
+    expect(line(c.out, 'openclaw')).toMatch(/^\s+ok\s+openclaw\s+OpenClaw 2026\.9\.6 .*reviews use the openclaw analyzer, every tool denied/);
+    expect(line(d.out, 'openclaw')).toMatch(/^\s+ok\s+openclaw\s+/);
+    expect(line(d.out, 'openclaw')).toContain(`OpenClaw 2026.9.6 (${cli.openclawBin} on ${cli.nodeBin}): reviews use the openclaw analyzer, every tool denied`);
+    expect([a.code, b.code, c.code, d.code]).toEqual([0, 0, 0, 0]);
   });
 
   it('when Postgres and Temporal do not answer, or openclaw is required but missing, it names each with its fix and exits 1', async () => {

@@ -188,8 +188,10 @@ async function attack(answer: { reply?: string; mode?: string }): Promise<{ revi
   expectUnchanged(before, await snapshot());
   for (const s of stored) {
     const approved = await http(stack.api, 'POST', `/api/v1/healing/suggestions/${s.id}/approve`, {});
-    expect([200, 409]).toContain(approved.status);
+    // 202: the AI writes the file after the answer; 422: an apply tried and failed
+    expect([200, 202, 409, 422]).toContain(approved.status);
   }
+  await eventually(async () => !(await stack.db('healing_suggestions').where({ review_id: r.id }).whereNotNull('applying_step').first()), 60_000, 'the applies to end');
   expectUnchanged(before, await snapshot());
   return { review: r, stored };
 }

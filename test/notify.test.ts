@@ -1,11 +1,15 @@
 // Notifications of pending suggestions: through a fake `openclaw message send` and to a local
-// webhook server; failures are retried, recorded, and never fail the review.
+// webhook server, once the review has completed; failures are retried, recorded, and never delay
+// or fail the review.
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import { createServer, type Server } from 'node:http';
 import path from 'node:path';
+import { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { notifyWorkflowId, reviewWorkflowId, type NotifyOutcome } from '../core/temporal.js';
 import { upsertRun } from '../db/runs.js';
+import { workflowBundle } from '../worker/workers.js';
 import { eventually, http, startStack, type Stack } from './helpers/stack.js';
 
 let stack: Stack;
@@ -42,7 +46,8 @@ async function flakyJob(id: string, suggestions: string) {
   }
 }
 
-async function review(jobId: string) {
+/** Triggers a review of the job and waits until its row is closed, completed with pending suggestions. */
+async function reviewClosed(jobId: string) {
   const started = await http(stack.api, 'POST', `/api/v1/healing/reviews/${jobId}/trigger`, {});
   expect(started.status, JSON.stringify(started.body)).toBe(202);
   const reviewId = started.body.review_id as number;
@@ -54,6 +59,21 @@ async function review(jobId: string) {
   const pending = done.suggestions.filter((s: any) => s.status === 'pending');
   expect(pending.length, 'the review leaves pending suggestions').toBeGreaterThan(0);
   return { review: done, pending };
+}
+
+/** The review's notification workflow, which the review starts once its row is closed. */
+const notification = (reviewId: number) => stack.env.client.workflow.getHandle(notifyWorkflowId(reviewId));
+
+/** Waits for the review's notification to start and then to end. */
+async function notified(reviewId: number): Promise<NotifyOutcome> {
+  await eventually(async () => notification(reviewId).describe(), 10_000, `the notification of review ${reviewId} to start`);
+  return notification(reviewId).result();
+}
+
+/** A review of the job and its notification, both ended. */
+async function review(jobId: string) {
+  const closed = await reviewClosed(jobId);
+  return { ...closed, notice: await notified(closed.review.id) };
 }
 
 const notificationsOf = (reviewId: number) => stack.db('healing_notifications').where({ review_id: reviewId });
@@ -93,7 +113,8 @@ afterAll(async () => {
 describe('notifications of pending suggestions', () => {
   it('when a review leaves pending suggestions, openclaw message send gets the job, the count, the top titles and a dashboard link', async () => {
     await flakyJob('notify-telegram', '    notify_channel: telegram\n    notify_target: "@ops-team"\n');
-    const { review: done, pending } = await review('notify-telegram');
+    const { review: done, pending, notice } = await review('notify-telegram');
+    expect(notice).toEqual({ sent: true, detail: 'sent to telegram @ops-team' });
     const sent = (await sends()).filter((s) => s.message?.includes('notify-telegram'));
     expect(sent).toHaveLength(1);
     expect(sent[0]).toMatchObject({ channel: 'telegram', target: '@ops-team', json: true });
@@ -125,15 +146,27 @@ describe('notifications of pending suggestions', () => {
     expect(await notificationsOf(done.id)).toEqual([expect.objectContaining({ channel: 'webhook', status: 'sent', attempts: 1 })]);
   });
 
-  it('when openclaw cannot send, the notification is retried three times, recorded as failed, and the review still completes', async () => {
+  it('when openclaw cannot send, the review completes at once while the notification is retried three times, then recorded as failed', async () => {
     await flakyJob('notify-broken-cli', '    notify_channel: discord\n    notify_target: "#ops"\n');
     process.env.FAKE_OPENCLAW_MODE = 'failing';
     try {
-      const { review: done } = await review('notify-broken-cli');
+      const { review: done } = await reviewClosed('notify-broken-cli');
+      // The review's row is completed and its workflow has returned while the notice still retries
+      // (2 s, then 4 s, between its three tries).
+      expect(await stack.env.client.workflow.getHandle(reviewWorkflowId('notify-broken-cli')).result()).toMatchObject({ reviewId: done.id, status: 'completed' });
+      const during = await eventually(async () => notification(done.id).describe(), 10_000, 'the notification to start');
+      expect(during.status.name).toBe('RUNNING');
+      expect((await sends()).filter((s) => s.channel === 'discord').length).toBeLessThan(3);
+      expect((await http(stack.api, 'GET', `/api/v1/healing/reviews/${done.id}`)).body.status).toBe('completed');
+
+      expect(await notified(done.id)).toEqual({ sent: false, detail: 'notification to discord failed: openclaw message send exited 1: Channel is unavailable: discord' });
       const [row] = await notificationsOf(done.id);
       expect(row).toMatchObject({ channel: 'discord', status: 'failed', attempts: 3 });
       expect(row.error).toBe('openclaw message send exited 1: Channel is unavailable: discord');
       expect((await sends()).filter((s) => s.channel === 'discord')).toHaveLength(3);
+      // the review's history (closing, then starting the notification) replays on today's code
+      const history = await stack.env.client.workflow.getHandle(reviewWorkflowId('notify-broken-cli')).fetchHistory();
+      await expect(Worker.runReplayHistory({ workflowBundle: await workflowBundle() }, history, reviewWorkflowId('notify-broken-cli'))).resolves.toBeUndefined();
     } finally {
       delete process.env.FAKE_OPENCLAW_MODE;
     }
@@ -160,7 +193,8 @@ describe('notifications of pending suggestions', () => {
   it('when notify_on_suggestion is off, nothing is sent or recorded', async () => {
     const before = (await sends()).length;
     await flakyJob('notify-off', '    notify_on_suggestion: false\n    notify_channel: telegram\n    notify_target: "@ops-team"\n');
-    const { review: done } = await review('notify-off');
+    const { review: done, notice } = await review('notify-off');
+    expect(notice).toEqual({ sent: false, detail: 'notify_on_suggestion is off' });
     expect(await notificationsOf(done.id)).toEqual([]);
     expect((await sends()).length).toBe(before);
   });

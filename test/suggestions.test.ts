@@ -118,14 +118,14 @@ describe('deciding on a suggestion', () => {
     expect(await readFile(yamlFile, 'utf8')).toBe(JOB_YAML);
   });
 
-  it('when the disk refuses the target (a folder where the script was), apply fails with the reason at once; fixed, it applies', async () => {
+  it('when the disk refuses the target (a folder where the script was), approve answers 422 with the reason at once; fixed, it applies', async () => {
     const proposed = `${SCRIPT}echo done\n`;
     const id = await createSuggestion(stack, { jobId: 'etl', targetFile: scriptFile, proposed });
     await rm(scriptFile);
     await mkdir(scriptFile);
     const answer = await http(stack.api, 'POST', `/api/v1/healing/suggestions/${id}/approve`, {});
-    expect(answer.status).toBe(200);
-    expect(answer.body).toMatchObject({ status: 'failed', error: expect.stringMatching(/EISDIR/) });
+    expect(answer.status).toBe(422);
+    expect(answer.body).toMatchObject({ success: false, error: expect.stringMatching(/EISDIR/), detail: { code: 'apply_failed', suggestion_id: id, status: 'failed' } });
     expect((await suggestion(id)).status).toBe('failed');
     await rm(scriptFile, { recursive: true });
     await writeFile(scriptFile, SCRIPT, { mode: 0o755 });
@@ -173,15 +173,16 @@ describe('the apply guard and saga', () => {
     expect((await suggestion(id)).status).toBe('failed');
   });
 
-  it('when the new YAML no longer validates as a job, the original is restored and the action is failed with the reason', async () => {
+  it('when the new YAML no longer validates as a job, approve (and a retry) answers 422 with the reason, the original is restored and the action is failed', async () => {
     const broken = JOB_YAML.replace('mode: proactive', 'mode: sometimes');
     const id = await createSuggestion(stack, { jobId: 'etl', targetFile: yamlFile, proposed: broken });
     const answer = await http(stack.api, 'POST', `/api/v1/healing/suggestions/${id}/approve`, {});
-    expect(answer.status).toBe(200);
-    expect(answer.body.status).toBe('failed');
+    expect(answer.status).toBe(422);
+    expect(answer.body.success).toBe(false);
     expect(answer.body.error).toMatch(/self_healing.mode/);
     expect(await readFile(yamlFile, 'utf8')).toBe(JOB_YAML);
     const [action] = await actionsOf(id);
+    expect(answer.body.detail).toEqual({ code: 'apply_failed', suggestion_id: id, status: 'failed', action_id: action.id });
     expect(action).toMatchObject({ status: 'failed', can_rollback: false });
     expect(action.error_message).toMatch(/no longer validates/);
     expect((await suggestion(id)).status).toBe('failed');
@@ -189,13 +190,19 @@ describe('the apply guard and saga', () => {
     expect(undo.status).toBe(409);
     expect(undo.body.error).toMatch(/it is failed/);
     expect(await readFile(yamlFile, 'utf8')).toBe(JOB_YAML);
+    // retried unchanged, it fails the same way: a failure again, never a success
+    const retry = await http(stack.api, 'POST', `/api/v1/healing/suggestions/${id}/apply`, {});
+    expect(retry.status).toBe(422);
+    expect(retry.body).toMatchObject({ success: false, error: expect.stringMatching(/self_healing.mode/), detail: { status: 'failed' } });
+    expect((await actionsOf(id)).map((a) => a.status)).toEqual(['failed', 'failed']);
+    expect(await readFile(yamlFile, 'utf8')).toBe(JOB_YAML);
   });
 
-  it('when a script edit breaks bash syntax, the script is restored', async () => {
+  it('when a script edit breaks bash syntax, approve answers 422 and the script is restored', async () => {
     const broken = `${SCRIPT}if [ then\n`;
     const id = await createSuggestion(stack, { jobId: 'etl', targetFile: scriptFile, proposed: broken });
     const answer = await http(stack.api, 'POST', `/api/v1/healing/suggestions/${id}/approve`, {});
-    expect(answer.body.status).toBe('failed');
+    expect(answer.status).toBe(422);
     expect(answer.body.error).toMatch(/bash rejects/);
     expect(await readFile(scriptFile, 'utf8')).toBe(SCRIPT);
   });

@@ -93,10 +93,11 @@ describe('verification recorded on the action', () => {
   it('when bash -n rejects the edit, the script is restored and the action records the failed check', async () => {
     const script = body('#!/bin/bash\n#', 'echo "sync"');
     const { id, target } = await suggestEdit('broken', job('Broken', './broken.sh'), 'broken.sh', script, 'if [ then');
-    const applied = await approve(id);
-    expect(applied.status).toBe('failed');
+    const answer = await http(stack.api, 'POST', `/api/v1/healing/suggestions/${id}/approve`, {});
+    expect(answer.status).toBe(422); // a failed apply answers as a failure (api/temporal.ts, failedApply)
+    expect(answer.body.detail.status).toBe('failed');
     expect(await readFile(target, 'utf8')).toBe(script);
-    const action = await actionAnswer(applied.action_id);
+    const action = await actionAnswer(answer.body.detail.action_id);
     expect(action).toMatchObject({ status: 'failed', verification: { status: 'failed', check: 'bash -n', reason: expect.stringMatching(/^bash rejects the new content/) } });
   });
 });

@@ -1,8 +1,10 @@
-// reviewWorkflow: open the review, collect context, analyze, store suggestions, notify, start
-// one suggestion workflow per suggestion, close the review.
+// reviewWorkflow: open the review, collect context, analyze, store suggestions, start one
+// suggestion workflow per suggestion, close the review, then hand the notification to its own
+// workflow.
 import {
   ApplicationFailure,
   CancellationScope,
+  log,
   ParentClosePolicy,
   patched,
   startChild,
@@ -10,8 +12,9 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import { findApplicationFailure, innermostMessage } from '../core/failures.js';
-import { SEARCH_ATTRIBUTES, suggestionWorkflowId, type ReviewInput, type ReviewOutcome } from '../core/temporal.js';
+import { notifyWorkflowId, SEARCH_ATTRIBUTES, suggestionWorkflowId, type ReviewInput, type ReviewOutcome } from '../core/temporal.js';
 import { analysis, io, ioLocal, notify } from './activity-proxies.js';
+import { notifyWorkflow } from './notify.js';
 import { suggestionWorkflow } from './suggestion.js';
 
 /**
@@ -29,6 +32,16 @@ export const LOCAL_REVIEW_STEPS = 'review-local-steps';
  * longer read (the retention window after this shipped).
  */
 export const FAILED_REVIEW_CLOSES_ROW = 'review-failure-closes-row';
+
+/**
+ * A review completes when its suggestions are stored: its row is closed and its result returned
+ * first, and the notification (with its retries) runs after in its own abandoned workflow
+ * `healing-notify/<reviewId>`, so it neither delays the review (nor a next trigger, which waits for
+ * this one-per-job id to be free) nor fails it. Reviews that notified before closing replay the old
+ * way; deprecate the patch once their histories are no longer read (the retention window after
+ * this shipped).
+ */
+export const NOTIFY_AFTER_CLOSE = 'review-notify-after-close';
 
 export async function reviewWorkflow(input: ReviewInput): Promise<ReviewOutcome> {
   const info = workflowInfo();
@@ -82,7 +95,8 @@ export async function reviewWorkflow(input: ReviewInput): Promise<ReviewOutcome>
     outcome.autoApplied = stored.suggestions.filter((s) => s.input.autoApply).length;
 
     const pending = stored.suggestions.filter((s) => !s.input.autoApply).map((s) => s.id);
-    if (pending.length > 0) {
+    const notifyAfterClose = patched(NOTIFY_AFTER_CLOSE);
+    if (pending.length > 0 && !notifyAfterClose) {
       try {
         await notify.notifySuggestions({ reviewId: review.id, jobId: input.jobId, suggestionIds: pending });
       } catch {
@@ -97,6 +111,17 @@ export async function reviewWorkflow(input: ReviewInput): Promise<ReviewOutcome>
       autoAppliedCount: outcome.autoApplied,
     });
     markStatus('completed');
+    if (pending.length > 0 && notifyAfterClose) {
+      await startChild(notifyWorkflow, {
+        workflowId: notifyWorkflowId(review.id),
+        args: [{ reviewId: review.id, jobId: input.jobId, suggestionIds: pending }],
+        parentClosePolicy: ParentClosePolicy.ABANDON,
+        searchAttributes: identity,
+      }).catch((error: unknown) => {
+        // The review is complete and stays so: a notice that could not even start is only logged.
+        log.warn('notification not started', { reviewId: review.id, jobId: input.jobId, error: innermostMessage(error) });
+      });
+    }
     return outcome;
   } catch (error) {
     const message = innermostMessage(error);

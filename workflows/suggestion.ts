@@ -11,7 +11,7 @@ import {
   allHandlersFinished,
 } from '@temporalio/workflow';
 import { findApplicationFailure, innermostMessage } from '../core/failures.js';
-import { refusal, type SuggestionCommand, type SuggestionStatus } from '../core/suggestion-state.js';
+import { APPLYING_STEP_TEXT, refusal, type ApplyingStep, type SuggestionCommand, type SuggestionStatus } from '../core/suggestion-state.js';
 import {
   ERROR_TYPES,
   SEARCH_ATTRIBUTES,
@@ -49,20 +49,33 @@ export const DURABLE_ACCEPT = 'suggestion-durable-accept';
  */
 export const AUTO_APPLY_STAYS_OPEN = 'suggestion-auto-apply-stays-open';
 
+/**
+ * An apply that needs the AI to write the new file (15-90 s) is marked on the row as applying and,
+ * when a command started it, answers that command at once (HTTP 202) and goes on in this workflow,
+ * instead of holding the caller for the whole AI turn. Commands carried out before this replay the
+ * old way (the rewrite inside the command); deprecate the patch once no history from before it is
+ * read (the retention window after this shipped).
+ */
+export const REWRITE_AFTER_ANSWER = 'suggestion-rewrite-after-answer';
+
 export async function suggestionWorkflow(input: SuggestionInput): Promise<SuggestionStatus> {
   const id = input.suggestionId;
   let status: SuggestionStatus = 'pending';
   let busy = false; // a command is being carried out: others are refused, never interleaved
+  let applying: ApplyingStep | null = null; // an apply goes on after its command answered
   let attempt = 0;
   let actionId: number | null = null;
   const approvers: string[] = [];
 
   const currentStatus = (): SuggestionStatus => status;
+  /** Nothing is being carried out: the state a person sees is the one the workflow waits in. */
+  const idle = () => !busy && applying === null;
   const setStatus = (next: SuggestionStatus) => {
     status = next;
     upsertSearchAttributes({ [SEARCH_ATTRIBUTES.status]: [next] });
   };
   const check = (command: SuggestionCommand) => {
+    if (applying) throw refused(`suggestion ${id} is being applied (${APPLYING_STEP_TEXT[applying]}); wait until it is applied or failed`, status);
     if (busy) throw refused(`suggestion ${id} is busy with another command; try again in a moment`, status);
     const reason = refusal(command, status);
     if (reason) throw refused(reason, status);
@@ -81,12 +94,18 @@ export async function suggestionWorkflow(input: SuggestionInput): Promise<Sugges
   /** The proxy for a command's first step (see DURABLE_ACCEPT). */
   const firstStep = (steps: typeof io) => (patched(DURABLE_ACCEPT) ? io : steps);
 
-  const apply = async (by: string, steps = stepsFor(), first: typeof io = steps): Promise<CommandResult> => {
+  /**
+   * The apply saga, with `steps` (`first` for its first step). With `answerEarly` (a person's
+   * command), an apply that needs the AI's rewrite answers as soon as it is marked applying and
+   * finishes after the answer (REWRITE_AFTER_ANSWER); its end is read from the suggestion.
+   */
+  const apply = async (by: string, how: { steps: typeof io; first?: typeof io; answerEarly?: boolean }): Promise<CommandResult> => {
+    const { steps, first = steps, answerEarly = false } = how;
     attempt += 1;
     const compensations: (() => Promise<unknown>)[] = [];
     let prepared: { actionId: number | null; needsRewrite?: boolean } = { actionId: null };
-    try {
-      prepared = await first.prepareApply({ suggestionId: id, attempt, by });
+
+    const finish = async (): Promise<CommandResult> => {
       if (prepared.needsRewrite) {
         await analysis.rewriteProposal({ suggestionId: id });
         prepared = await steps.prepareApply({ suggestionId: id, attempt, by });
@@ -105,7 +124,9 @@ export async function suggestionWorkflow(input: SuggestionInput): Promise<Sugges
       actionId = action;
       setStatus('applied');
       return { status, action_id: action };
-    } catch (error) {
+    };
+
+    const failed = async (error: unknown): Promise<CommandResult> => {
       const message = innermostMessage(error);
       await CancellationScope.nonCancellable(async () => {
         for (const undo of compensations.reverse()) {
@@ -121,10 +142,32 @@ export async function suggestionWorkflow(input: SuggestionInput): Promise<Sugges
       const type = failureType(error);
       if (type === ERROR_TYPES.staleFile || type === ERROR_TYPES.guardRefusal) throw refused(message, status, type);
       return { status, action_id: prepared.actionId, error: message };
+    };
+
+    try {
+      prepared = await first.prepareApply({ suggestionId: id, attempt, by });
+      if (prepared.needsRewrite && patched(REWRITE_AFTER_ANSWER)) {
+        await steps.markApplying({ suggestionId: id, step: 'rewrite' });
+        if (currentStatus() !== 'approved') setStatus('approved'); // a retry of a failed apply, as the row now says
+        if (answerEarly) {
+          applying = 'rewrite';
+          void finish()
+            .catch(failed)
+            // A refusal after the answer has nobody to go to: the row holds it (failApply ran).
+            .catch((error: unknown) => log.warn('apply refused after its command was answered', { suggestionId: id, status: currentStatus(), error: innermostMessage(error) }))
+            .finally(() => {
+              applying = null;
+            });
+          return { status, action_id: null, applying: 'rewrite' };
+        }
+      }
+      return await finish();
+    } catch (error) {
+      return failed(error);
     }
   };
 
-  setHandler(stateQuery, () => ({ status, busy, action_id: actionId, approvals: [...approvers] }));
+  setHandler(stateQuery, () => ({ status, busy: !idle(), action_id: actionId, approvals: [...approvers], applying }));
 
   setHandler(
     approveUpdate,
@@ -138,7 +181,7 @@ export async function suggestionWorkflow(input: SuggestionInput): Promise<Sugges
         await steps.recordDecision({ suggestionId: id, status: 'approved', by: args.by, comment: args.comment ?? null });
         setStatus('approved');
         if (args.apply === false) return { status, action_id: null };
-        return apply(args.by, steps);
+        return apply(args.by, { steps, answerEarly: true });
       }),
     {
       validator: (args) => {
@@ -170,7 +213,7 @@ export async function suggestionWorkflow(input: SuggestionInput): Promise<Sugges
     (args) =>
       exclusive(() => {
         const steps = stepsFor();
-        return apply(args.by, steps, firstStep(steps));
+        return apply(args.by, { steps, first: firstStep(steps), answerEarly: true });
       }),
     { validator: (_args: ApplyArgs) => check('apply') },
   );
@@ -206,7 +249,7 @@ export async function suggestionWorkflow(input: SuggestionInput): Promise<Sugges
         const steps = stepsFor();
         await steps.recordDecision({ suggestionId: id, status: 'approved', by: 'auto', comment: 'applied by the job\'s auto-apply policy' });
         setStatus('approved');
-        return apply('auto', steps);
+        return apply('auto', { steps });
       });
     } catch (error) {
       // Nobody waits on an auto-apply's answer: the workflow goes on in the status its row shows.
@@ -223,8 +266,8 @@ export async function suggestionWorkflow(input: SuggestionInput): Promise<Sugges
   // The steps below throw none of NON_RETRYABLE_ERROR_TYPES: they retry until Postgres answers,
   // so none can end the workflow while its row still takes commands.
   // Pending: wait for a decision until the TTL runs out.
-  if (!(await condition(() => status !== 'pending' && !busy, input.ttlMs))) {
-    await condition(() => !busy);
+  if (!(await condition(() => status !== 'pending' && idle(), input.ttlMs))) {
+    await condition(idle);
     if (currentStatus() === 'pending') {
       await io.expireSuggestion({ suggestionId: id });
       setStatus('expired');
@@ -232,8 +275,8 @@ export async function suggestionWorkflow(input: SuggestionInput): Promise<Sugges
   }
   // Approved but not applied, or failed: wait for an apply (or a retry) or a rejection; left
   // undecided for another TTL it expires too, so no suggestion is left open with no workflow.
-  if (!(await condition(() => !busy && status !== 'approved' && status !== 'failed', input.ttlMs))) {
-    await condition(() => !busy);
+  if (!(await condition(() => idle() && status !== 'approved' && status !== 'failed', input.ttlMs))) {
+    await condition(idle);
     if (currentStatus() === 'approved' || currentStatus() === 'failed') {
       await io.expireSuggestion({ suggestionId: id });
       setStatus('expired');
@@ -241,10 +284,10 @@ export async function suggestionWorkflow(input: SuggestionInput): Promise<Sugges
   }
   // Applied: keep the rollback window open, then close it. (status changes in handlers, so read it fresh)
   if (currentStatus() === 'applied') {
-    const rolledBack = await condition(() => !busy && status !== 'applied', input.rollbackWindowMs);
+    const rolledBack = await condition(() => idle() && status !== 'applied', input.rollbackWindowMs);
     if (!rolledBack && actionId !== null) await io.closeRollbackWindow({ actionId });
   }
-  await condition(() => !busy);
+  await condition(idle);
   await condition(allHandlersFinished);
   return status;
 }

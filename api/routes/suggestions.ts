@@ -1,11 +1,12 @@
 // Suggestions: read from Postgres; every decision is a command to the suggestion's workflow.
 import { Router, type Response } from 'express';
 import { createTwoFilesPatch } from 'diff';
+import { APPLYING_STEP_TEXT } from '../../core/suggestion-state.js';
 import { countByStatus, getSuggestion, listSuggestions } from '../../db/suggestions.js';
 import type { ApiDeps } from '../context.js';
 import { notFound, parseInput } from '../errors.js';
 import { ApplyBody, ApproveBody, IdParam, PendingCountQuery, RejectBody, SuggestionListQuery } from '../schemas.js';
-import { commandHttpStatus, sendCommand } from '../temporal.js';
+import { commandHttpStatus, failedApply, sendCommand } from '../temporal.js';
 
 export function suggestionsRouter(deps: ApiDeps): Router {
   const router = Router();
@@ -37,7 +38,12 @@ export function suggestionsRouter(deps: ApiDeps): Router {
     if (!suggestion) throw notFound(`suggestion ${id}`);
     const by = actor(res);
     const result = await sendCommand(await deps.temporal(), id, name, { ...args, by, identified: res.locals.identified === true }, async () => (await getSuggestion(deps.db, id))?.status);
-    res.status(commandHttpStatus(result)).json({ success: true, suggestion_id: id, ...result });
+    const failure = failedApply(id, result);
+    if (failure) throw failure;
+    const applying = 'applying' in result && result.applying
+      ? { note: `the apply goes on (${APPLYING_STEP_TEXT[result.applying]}); GET /api/v1/healing/suggestions/${id} shows applying_step until it is applied or failed` }
+      : {};
+    res.status(commandHttpStatus(result)).json({ success: true, suggestion_id: id, ...result, ...applying });
   };
 
   router.post('/healing/suggestions/:id/approve', async (req, res) => {

@@ -7,6 +7,7 @@ import type { Browser, BrowserContext, BrowserContextOptions, Locator, Page } fr
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { eventually, http } from '../helpers/stack.js';
+import { createSuggestion } from '../helpers/suggestions.js';
 import { insertSuggestions, launchChromium, startDemoStack, type DemoStack } from './support.js';
 
 let stack: DemoStack;
@@ -209,6 +210,28 @@ describe('decisions', () => {
     await modal.getByTestId('force-rollback').click();
     await waitForText(modal.getByTestId('action-status'), 'rolled back', 30_000);
     expect(await readFile(file, 'utf8')).toBe(original);
+  });
+
+  test('Approve on a card whose new file the AI must write shows it applying while the AI works, then applied', async () => {
+    const file = jobFile('healthy-cleanup.yaml');
+    const before = await readFile(file, 'utf8');
+    const id = await createSuggestion(stack, { jobId: 'healthy-cleanup', targetFile: file, proposed: null, suggestedChange: 'Mark the file as reviewed.' });
+    stack.analyzer.mode = 'openclaw'; // the fake openclaw CLI, slow enough to watch
+    process.env.FAKE_OPENCLAW_DELAY_MS = '6000';
+    try {
+      const page = await open();
+      const card = page.getByTestId(`suggestion-${id}`);
+      await card.getByTestId('approve').click();
+      await waitForText(card.getByTestId('applying'), 'Applying: asking the AI for the new file');
+      expect(await readFile(file, 'utf8')).toBe(before);
+      // the list follows the apply by itself until it ends
+      await eventually(async () => (await card.getAttribute('data-status')) === 'applied', 60_000, 'the card to show applied');
+      expect(await card.getByTestId('applying').count()).toBe(0);
+      expect(await readFile(file, 'utf8')).toBe(`${before}# reviewed by fake openclaw\n`);
+    } finally {
+      stack.analyzer.mode = 'rules';
+      delete process.env.FAKE_OPENCLAW_DELAY_MS;
+    }
   });
 });
 

@@ -482,15 +482,18 @@ export async function checkDecisions(drill: Drill, db: Db, decisions: Decision[]
     accepted += ok.length;
     unavailable += refusedOrDown.length;
     for (const d of list) {
-      if (![200, 202, 409, 503, 0].includes(d.answer.status)) drill.expect(false, `suggestion ${id}: ${d.kind} answered ${d.answer.status}`, d.answer.body);
+      // 422: an apply tried and failed, the suggestion failed with the reason
+      if (![200, 202, 409, 422, 503, 0].includes(d.answer.status)) drill.expect(false, `suggestion ${id}: ${d.kind} answered ${d.answer.status}`, d.answer.body);
     }
     if (ok.length > 0) {
       const last = ok[ok.length - 1]!;
       const want = last.kind === 'reject' ? ['rejected'] : ['applied', 'failed'];
-      const body = last.answer.body as { status?: string; accepted?: boolean };
-      // 202: accepted by the workflow, outcome not known yet; the row must show the outcome now.
-      const answered = body.accepted ? `accepted, now ${row?.status}` : body.status;
-      const held = row && want.includes(row.status) && (body.accepted || row.status === body.status) && row.reviewed_by;
+      const body = last.answer.body as { status?: string; accepted?: boolean; applying?: string };
+      // 202: accepted by the workflow, or its apply went on after the answer: outcome not known
+      // then; the row must show the outcome now.
+      const later = body.accepted || body.applying !== undefined;
+      const answered = later ? `${body.accepted ? 'accepted' : 'applying'}, now ${row?.status}` : body.status;
+      const held = row && want.includes(row.status) && (later || row.status === body.status) && row.reviewed_by;
       if (!drill.expect(Boolean(held), `suggestion ${id}: the ${last.kind} answered ${last.answer.status} (${answered}) is in its row`, { row_status: row?.status, reviewed_by: row?.reviewed_by })) lost += 1;
       if (last.kind === 'approve' && row?.status === 'applied' && row.action_id !== null) {
         const actions = await db('healing_actions').where({ suggestion_id: id, status: 'success' });

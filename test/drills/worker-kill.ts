@@ -91,13 +91,18 @@ await drill.run(async (d) => {
   const yaml = path.join(jobsDir, 'report-sync.yaml');
   const rewriteId = await createSuggestion(db, client, { jobId: 'report-sync', file: yaml, proposed: null, change: 'Mark the file as reviewed.' });
   const callsBefore = (await openclawCalls(openclawLog)).length;
-  const approval = decide(api, decisions, rewriteId, 'approve');
+  // The approval answers 202 at once (the apply goes on while the AI writes the file).
+  const answer = await decide(api, decisions, rewriteId, 'approve');
+  d.log(`the approval answered ${answer.status} after ${answer.ms} ms: ${JSON.stringify(answer.body).slice(0, 160)}`);
+  d.expect(answer.status === 202 && (answer.body as { applying?: string }).applying === 'rewrite', 'the approval answered 202, applying while the AI writes the file', answer.body);
   await eventually('the AI rewrite to start', async () => (await openclawCalls(openclawLog)).length > callsBefore, 60_000);
   await sleep(1_500);
   await killAndRestart('while the apply waits for the AI to write the file');
-  const answer = await approval;
-  d.log(`the approval answered ${answer.status} after ${answer.ms} ms: ${JSON.stringify(answer.body).slice(0, 160)}`);
-  d.expect(answer.status === 200 && (answer.body as { status?: string }).status === 'applied', 'the approval in flight across the kill answered 200 applied', answer.body);
+  const ended = await eventually('the apply across the kill to end', async () => {
+    const row = await db('healing_suggestions').where({ id: rewriteId }).first();
+    return row && row.applying_step === null && row.status !== 'approved' ? row : null;
+  }, 120_000);
+  d.expect(ended.status === 'applied', 'the apply in flight across the kill ended applied', { status: ended.status, error: ended.error_message });
 
   // 3. Bursts of applies, the worker killed at a random moment of each.
   const files = ['nightly-backup', 'report-sync', 'idea-hunter', 'healthy-cleanup', 'deploy-hook'].map((job) => ({ job, file: path.join(jobsDir, `${job}.yaml`) }));

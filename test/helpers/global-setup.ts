@@ -1,5 +1,5 @@
-// One embedded Postgres for the whole run (each test file gets its own database in it), and the
-// Temporal CLI path for the dev servers each file starts.
+// One embedded Postgres for the whole run (each test file gets its own database in it), the
+// Temporal CLI path for the dev servers each file starts, and the real OpenClaw CLI (with its Node).
 import os from 'node:os';
 import path from 'node:path';
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
@@ -7,11 +7,15 @@ import type { TestProject } from 'vitest/node';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from '../../db/embedded.js';
 // @ts-expect-error plain JS module shared with the bootstrap script
 import { resolveTemporalCli } from '../../scripts/temporal-cli.mjs';
+// @ts-expect-error plain JS module shared with the bootstrap script
+import { resolveOpenclawCli } from '../../scripts/openclaw-cli.mjs';
+import type { OpenclawCli } from './openclaw-real.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
     databaseUrl: string;
     temporalCliPath: string;
+    openclaw: OpenclawCli;
   }
 }
 
@@ -19,7 +23,9 @@ let embedded: EmbeddedDatabase | null = null;
 let dataDir: string | null = null;
 
 export async function setup(project: TestProject): Promise<void> {
-  const temporalCliPath: string = process.env.TEMPORAL_CLI_PATH ?? (await resolveTemporalCli({ log: (m: string) => console.log(m) }));
+  const log = (m: string) => console.log(m);
+  const temporalCliPath: string = process.env.TEMPORAL_CLI_PATH ?? (await resolveTemporalCli({ log }));
+  const openclaw: OpenclawCli = await resolveOpenclawCli({ log });
   let databaseUrl = process.env.TEST_DATABASE_URL;
   if (!databaseUrl) {
     dataDir = await mkdtemp(path.join(os.tmpdir(), 'healing-test-pg-'));
@@ -29,6 +35,7 @@ export async function setup(project: TestProject): Promise<void> {
   }
   project.provide('databaseUrl', databaseUrl);
   project.provide('temporalCliPath', temporalCliPath);
+  project.provide('openclaw', openclaw);
 }
 
 export async function teardown(): Promise<void> {

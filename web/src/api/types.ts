@@ -4,6 +4,9 @@
 export const CATEGORIES = ['performance', 'cost', 'reliability', 'security', 'config', 'prompt', 'script'] as const;
 export const SEVERITIES = ['low', 'medium', 'high', 'critical'] as const;
 export const SUGGESTION_STATUSES = ['pending', 'approved', 'rejected', 'applied', 'failed', 'expired', 'rolled_back'] as const;
+/** What an apply still going on after its command answered is doing (core/suggestion-state.ts). */
+export const APPLYING_STEP_TEXT = { rewrite: 'asking the AI for the new file' } as const;
+export type ApplyingStep = keyof typeof APPLYING_STEP_TEXT;
 export const ACTION_STATUSES = ['success', 'failed', 'rolled_back'] as const;
 export const REVIEW_STATUSES = ['running', 'completed', 'skipped', 'failed'] as const;
 export const TRIGGERS = ['scheduled', 'manual', 'on_failure', 'on_sla_breach'] as const;
@@ -49,6 +52,9 @@ export interface Suggestion {
   affected_files: string[];
   target_file: string | null;
   status: SuggestionStatus;
+  /** an apply going on after its command answered (the status is approved meanwhile) */
+  applying_step: ApplyingStep | null;
+  applying_since: string | null;
   workflow_id: string | null;
   reviewed_at: string | null;
   reviewed_by: string | null;
@@ -92,7 +98,20 @@ export interface Review {
   skip_reason: string | null;
   analysis_duration_ms: number | null;
   ai_tokens_used: number;
+  /** the model that answered the analysis and its provider (openclaw), failed analyses included */
+  ai_model: string | null;
+  ai_provider: string | null;
+  ai_session_id: string | null;
+  /** tools the model tried to call: refused, since the service denies them all; null when none */
+  tool_calls: ToolAttempt | null;
   created_at: string;
+}
+
+export interface ToolAttempt {
+  calls: number;
+  tools: string[];
+  refused: number;
+  ran: string[];
 }
 
 export interface ReviewDetail extends Review {
@@ -143,6 +162,8 @@ export interface CommandResult {
   action_id: number | null;
   approvals_needed?: number;
   error?: string | null;
+  /** 202: the apply goes on after the answer; the suggestion's applying_step says so until it ends */
+  applying?: ApplyingStep;
 }
 
 export interface TriggerResult {

@@ -4,7 +4,7 @@ import { reactive } from 'vue';
 import { actionsApi } from '../api/actions';
 import { ApiError, messageOf } from '../api/http';
 import { suggestionsApi } from '../api/suggestions';
-import type { CommandResult } from '../api/types';
+import { APPLYING_STEP_TEXT, type CommandResult } from '../api/types';
 import { useRefresh } from './useRefresh';
 import { useToasts } from './useToasts';
 
@@ -14,11 +14,12 @@ function outcome(verb: string, id: number, result: CommandResult): { kind: 'ok' 
   if (result.approvals_needed && result.approvals_needed > 0) {
     return { kind: 'info', text: `Suggestion #${id} approved; ${result.approvals_needed} more approval${result.approvals_needed === 1 ? '' : 's'} from another person needed before it applies.` };
   }
+  if (result.applying) {
+    return { kind: 'info', text: `Suggestion #${id} ${verb === 'apply' ? 'is' : 'approved; it is'} being applied: ${APPLYING_STEP_TEXT[result.applying]}. Its card shows when it is done.` };
+  }
   switch (result.status) {
     case 'applied':
       return { kind: 'ok', text: `Suggestion #${id} ${verb === 'apply' ? '' : 'approved and '}applied${result.action_id ? ` (action #${result.action_id})` : ''}.` };
-    case 'failed':
-      return { kind: 'error', text: `Suggestion #${id}: applying failed${result.error ? `: ${result.error}` : ''}. Its file was left as it was.` };
     case 'rejected':
       return { kind: 'ok', text: `Suggestion #${id} rejected.` };
     case 'rolled_back':
@@ -41,7 +42,9 @@ export function useDecisions() {
       return result;
     } catch (e) {
       const error = e instanceof ApiError ? e : new ApiError(0, messageOf(e));
-      if (!(verb === 'rollback' && error.status === 409)) show('error', `Could not ${verb} suggestion #${id}: ${error.message}`);
+      // 422: the apply was tried and failed, and the file restored (api/temporal.ts, failedApply)
+      if (error.status === 422) show('error', `Suggestion #${id}: applying failed: ${error.message}. Its file was left as it was.`);
+      else if (!(verb === 'rollback' && error.status === 409)) show('error', `Could not ${verb} suggestion #${id}: ${error.message}`);
       return error;
     } finally {
       busy.delete(key);
