@@ -300,6 +300,24 @@ async function writeTurnConfig(settings: AnalyzerSettings, dir: string, env: Nod
   return layered;
 }
 
+/** The folder OpenClaw keeps an agent's files in: its id made filesystem-safe the CLI's way (`main` when none is left). */
+function agentFolderName(agent: string | null): string {
+  const id = (agent ?? '').trim().toLowerCase();
+  return id.replace(/[^a-z0-9_-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 64) || 'main';
+}
+
+/**
+ * The embedded agent's own settings (`agents/<id>/agent/settings.json`, not openclaw.json): no
+ * provider retries. OpenClaw's default retries a 429, a 500 or a broken stream for 90-160 s
+ * whatever --timeout says, so the review would time out instead of failing at once with the
+ * provider's own reason (a review can be triggered again; another turn costs as many tokens).
+ */
+async function writeAgentSettings(dir: string, agent: string | null): Promise<void> {
+  const agentDir = path.join(dir, 'agents', agentFolderName(agent), 'agent');
+  await mkdir(agentDir, { recursive: true, mode: 0o700 });
+  await writeFile(path.join(agentDir, 'settings.json'), `${JSON.stringify({ retry: { provider: { maxRetries: 0 } } })}\n`, { mode: 0o600, flag: 'wx' });
+}
+
 /**
  * Creates a turn's folder (0700) with its config and the prompt (0600 files), and the CLI's
  * environment: state and config in the folder, the config read-only to the CLI, no update or
@@ -312,6 +330,7 @@ export async function openTurn(settings: AnalyzerSettings, sessionId: string, me
   const remove = () => removeTurnFolder(dir);
   try {
     const config = await writeTurnConfig(settings, dir, env, home);
+    await writeAgentSettings(dir, settings.agent);
     const messageFile = path.join(dir, 'prompt.txt');
     await writeFile(messageFile, message, { mode: 0o600, flag: 'wx' });
     const kept = Object.fromEntries(Object.entries(env).filter(([k]) => keptVariable(k)));

@@ -2,6 +2,8 @@
 // It serves `GET /v1/models` and `POST /v1/chat/completions` (SSE when the request streams, one JSON
 // document when it does not), answers each chat request with the next answer a test queued (the last
 // one repeats), and records every request it received, so a test can read the prompt the model saw.
+// Several turns can share one server: a request whose user messages hold a marker a test registered
+// (a job id, say) gets that marker's own queue of answers.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 
@@ -11,7 +13,7 @@ export interface FakeUsage {
   completion_tokens: number;
 }
 
-export type ModelAnswer =
+export type ModelAnswer = (
   /** A normal reply, with the usage it reports. */
   | { kind: 'text'; text: string; usage?: FakeUsage }
   /** An HTTP error with an OpenAI-style error body (429 with Retry-After, 500, ...). */
@@ -21,7 +23,14 @@ export type ModelAnswer =
   /** Starts a 200 SSE stream, sends part of a reply, then drops the connection without [DONE]. */
   | { kind: 'broken-stream'; text?: string }
   /** A tool call, e.g. `{ name: 'exec', args: { command: 'touch /tmp/x' } }`. */
-  | { kind: 'tool-call'; name: string; args: Record<string, unknown>; usage?: FakeUsage };
+  | { kind: 'tool-call'; name: string; args: Record<string, unknown>; usage?: FakeUsage }
+) & {
+  /**
+   * Held until a chat request whose user messages hold this text has arrived (before or after):
+   * two turns that wait for each other are answered only when both are in flight at once.
+   */
+  waitFor?: string;
+};
 
 export interface RecordedRequest {
   method: string;
@@ -38,21 +47,48 @@ export interface FakeModelServer {
   model: string;
   /** Every request received, in order. */
   requests: RecordedRequest[];
-  /** The `POST /v1/chat/completions` requests only. */
-  chatRequests(): RecordedRequest[];
+  /** The `POST /v1/chat/completions` requests only; given a marker, those whose user messages hold it. */
+  chatRequests(marker?: string): RecordedRequest[];
   /** Queues the answers to the next chat requests; the last one answers every request after it. */
   respondWith(...answers: ModelAnswer[]): void;
+  /** The same, for the chat requests whose user messages hold `marker` only. */
+  respondTo(marker: string, ...answers: ModelAnswer[]): void;
   close(): Promise<void>;
 }
 
 const DEFAULT_USAGE: FakeUsage = { prompt_tokens: 1000, completion_tokens: 50 };
 
+/** The text of a chat request's user messages (string contents, and the text parts of part lists). */
+export function userText(body: any): string {
+  const messages: any[] = Array.isArray(body?.messages) ? body.messages : [];
+  const text = (content: unknown): string =>
+    typeof content === 'string' ? content : Array.isArray(content) ? content.map((p: any) => (typeof p?.text === 'string' ? p.text : '')).join('\n') : '';
+  return messages.filter((m) => m?.role === 'user').map((m) => text(m.content)).join('\n');
+}
+
+interface AnswerQueue {
+  answers: ModelAnswer[];
+  served: number;
+}
+
 export async function startFakeModelServer({ model = 'fake-model' }: { model?: string } = {}): Promise<FakeModelServer> {
   const requests: RecordedRequest[] = [];
-  let queue: ModelAnswer[] = [{ kind: 'text', text: 'OK' }];
-  let served = 0;
+  let queue: AnswerQueue = { answers: [{ kind: 'text', text: 'OK' }], served: 0 };
+  const byMarker = new Map<string, AnswerQueue>();
+  /** Answers held until a request holding their `waitFor` text arrives. */
+  let held: { waitFor: string; release: () => void }[] = [];
 
-  const nextAnswer = (): ModelAnswer => queue[Math.min(served++, queue.length - 1)] as ModelAnswer;
+  const isChat = (r: RecordedRequest) => r.method === 'POST' && r.path === '/v1/chat/completions';
+  const chatRequests = (marker?: string) => requests.filter((r) => isChat(r) && (marker === undefined || userText(r.body).includes(marker)));
+  const nextAnswer = (body: unknown): ModelAnswer => {
+    const text = userText(body);
+    const q = [...byMarker].find(([marker]) => text.includes(marker))?.[1] ?? queue;
+    return q.answers[Math.min(q.served++, q.answers.length - 1)] as ModelAnswer;
+  };
+  const queueOf = (answers: ModelAnswer[]): AnswerQueue => {
+    if (answers.length === 0) throw new Error('respondWith and respondTo need at least one answer');
+    return { answers, served: 0 };
+  };
 
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -71,7 +107,19 @@ export async function startFakeModelServer({ model = 'fake-model' }: { model?: s
       if (req.method === 'GET' && url.pathname === '/v1/models') {
         sendJson(res, 200, { object: 'list', data: [{ id: model, object: 'model', created: 0, owned_by: 'fake' }] });
       } else if (req.method === 'POST' && url.pathname === '/v1/chat/completions') {
-        answer(res, nextAnswer(), body?.model ?? model, body?.stream === true);
+        const text = userText(body);
+        const released = held.filter((h) => text.includes(h.waitFor));
+        held = held.filter((h) => !released.includes(h));
+        for (const h of released) h.release();
+        const next = nextAnswer(body);
+        const send = () => answer(res, next, body?.model ?? model, body?.stream === true);
+        if (next.waitFor === undefined || chatRequests(next.waitFor).length > 0) {
+          send();
+        } else {
+          const entry = { waitFor: next.waitFor, release: () => (res.destroyed ? undefined : send()) };
+          held.push(entry);
+          res.on('close', () => (held = held.filter((h) => h !== entry)));
+        }
       } else {
         sendJson(res, 404, { error: { message: `no route ${req.method} ${url.pathname}`, type: 'invalid_request_error' } });
       }
@@ -84,11 +132,12 @@ export async function startFakeModelServer({ model = 'fake-model' }: { model?: s
     baseUrl: `http://127.0.0.1:${port}/v1`,
     model,
     requests,
-    chatRequests: () => requests.filter((r) => r.path === '/v1/chat/completions'),
+    chatRequests,
     respondWith: (...answers) => {
-      if (answers.length === 0) throw new Error('respondWith needs at least one answer');
-      queue = answers;
-      served = 0;
+      queue = queueOf(answers);
+    },
+    respondTo: (marker, ...answers) => {
+      byMarker.set(marker, queueOf(answers));
     },
     close: () =>
       new Promise<void>((resolve) => {

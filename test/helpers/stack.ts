@@ -1,5 +1,6 @@
 // The real stack for one test file: its own database, its own Temporal dev server, a real worker
-// and the API on an ephemeral port. Only the OpenClaw CLI is a fake.
+// and the API on an ephemeral port. The OpenClaw CLI is a fake (test/fixtures/openclaw) unless a
+// test gives the analyzer the real one (test/helpers/openclaw-real-stack.ts).
 import { mkdtemp, rm } from 'node:fs/promises';
 import type { Server } from 'node:http';
 import os from 'node:os';
@@ -45,6 +46,11 @@ export interface StackOptions {
   webDist?: string;
   tokens?: ApiToken[];
   commandRateLimit?: number;
+  /**
+   * Variables of this process's environment (where the worker, its activities and the CLIs they
+   * start run) while the stack runs, e.g. OPENCLAW_STATE_DIR for the user's OpenClaw; restored at stop.
+   */
+  env?: Record<string, string>;
 }
 
 export async function startStack(opts: StackOptions = {}): Promise<Stack> {
@@ -53,6 +59,8 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     Runtime.install({ logger: new DefaultLogger(process.env.TEST_LOG_LEVEL === 'debug' ? 'DEBUG' : 'WARN') });
     runtimeInstalled = true;
   }
+  const savedEnv = Object.fromEntries(Object.keys(opts.env ?? {}).map((k) => [k, process.env[k]]));
+  Object.assign(process.env, opts.env);
   const database = await createTestDatabase();
   const env = await TestWorkflowEnvironment.createLocal({
     server: { executable: { type: 'existing-path', path: inject('temporalCliPath') }, extraArgs: ['--log-level', 'error'] },
@@ -121,6 +129,10 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       await env.teardown();
       await database.drop();
       await rm(workDir, { recursive: true, force: true });
+      for (const [k, v] of Object.entries(savedEnv)) {
+        if (v === undefined) delete process.env[k];
+        else process.env[k] = v;
+      }
     },
   };
 }
@@ -144,8 +156,8 @@ export async function http(base: string, method: string, url: string, body?: unk
   return { status: response.status, body: parsed, headers: response.headers };
 }
 
-/** Polls until `check` returns a value (not undefined/false), or fails after the time-out. */
-export async function eventually<T>(check: () => Promise<T | undefined | false | null>, timeoutMs = 30_000, what = 'condition'): Promise<T> {
+/** Polls every `intervalMs` until `check` returns a value (not undefined/false), or fails after the time-out. */
+export async function eventually<T>(check: () => Promise<T | undefined | false | null>, timeoutMs = 30_000, what = 'condition', intervalMs = 100): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   while (Date.now() < deadline) {
@@ -155,7 +167,7 @@ export async function eventually<T>(check: () => Promise<T | undefined | false |
     } catch (error) {
       last = error;
     }
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
   }
   throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
 }
