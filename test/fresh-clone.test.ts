@@ -6,11 +6,11 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chmod, mkdir, mkdtemp, rm, stat, symlink, utimes, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { portTaken } from '../db/embedded.js';
 import { freePort } from './helpers/ports.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -59,7 +59,7 @@ describe('a fresh clone', () => {
     } finally {
       await stop(child);
     }
-    expect(await Promise.all(ports.map((p) => listening(p))), output.text()).toEqual([false, false, false, false]);
+    expect(await Promise.all(ports.map((p) => portTaken(p))), output.text()).toEqual([false, false, false, false]);
   });
 
   it('npm start builds the dashboard, says so, and serves it at the printed link', { timeout: 240_000 }, async () => {
@@ -88,7 +88,7 @@ describe('a fresh clone', () => {
       await stop(child);
     }
     // npm itself dies of the SIGINT, as in a terminal; what matters is that everything it started is gone
-    expect(await Promise.all(ports.map((p) => listening(p))), output.text()).toEqual([false, false, false, false]);
+    expect(await Promise.all(ports.map((p) => portTaken(p))), output.text()).toEqual([false, false, false, false]);
   });
 
   it('after a build killed mid-way and with the bundles gone, the next start rebuilds at once and serves the dashboard', { timeout: 180_000 }, async () => {
@@ -113,7 +113,7 @@ describe('a fresh clone', () => {
     } finally {
       await stop(child);
     }
-    expect(await Promise.all(ports.map((p) => listening(p))), output.text()).toEqual([false, false, false, false]);
+    expect(await Promise.all(ports.map((p) => portTaken(p))), output.text()).toEqual([false, false, false, false]);
   });
 
   it('a SIGTERM during start-up stops what was started: no Postgres is left running', { timeout: 180_000 }, async () => {
@@ -124,7 +124,7 @@ describe('a fresh clone', () => {
     expect(await exited, output.text()).toBe(0);
     expect(output.text()).toContain('SIGTERM: stopping once the current start-up step is done');
     expect(output.text()).not.toContain('ProcClaw Healing is running');
-    expect(await Promise.all(ports.map((p) => listening(p))), output.text()).toEqual([false, false, false, false]);
+    expect(await Promise.all(ports.map((p) => portTaken(p))), output.text()).toEqual([false, false, false, false]);
   });
 
   it('a second start while the first runs says which port is taken, and leaves the first serving', { timeout: 180_000 }, async () => {
@@ -181,17 +181,6 @@ async function stop(child: ChildProcess): Promise<void> {
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   process.kill(-child.pid!, 'SIGINT');
   await exited;
-}
-
-function listening(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = net.connect(port, '127.0.0.1');
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
 }
 
 function collect(child: ChildProcess) {

@@ -5,9 +5,9 @@
 // docs/OPENCLAW-REAL.md records what the CLI does with each of these settings.
 import { execFile, spawn } from 'node:child_process';
 import { chmod, mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { portTaken } from '../../db/embedded.js';
 import type { FakeModelServer } from './fake-model-server.js';
 import { freePort } from './ports.js';
 
@@ -159,18 +159,6 @@ export interface Gateway {
   stop(): Promise<void>;
 }
 
-/** Whether something accepts a TCP connection on 127.0.0.1:`port`. */
-function accepts(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = net.connect(port, '127.0.0.1');
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
-}
-
 /**
  * Starts `openclaw gateway run` on `stateDir` (its config needs `gateway: { mode: "local" }`) on a
  * loopback port with token auth, and answers once it accepts connections (~20 s on an idle
@@ -189,7 +177,7 @@ export async function startGateway(cli: OpenclawCli, stateDir: string, { readyWi
   const alive = () => child.exitCode === null && child.signalCode === null;
   const gateway: Gateway = {
     port,
-    running: async () => alive() && (await accepts(port)),
+    running: async () => alive() && (await portTaken(port)),
     stop: async () => {
       if (!alive()) return;
       process.kill(-child.pid!, 'SIGTERM');
@@ -199,7 +187,7 @@ export async function startGateway(cli: OpenclawCli, stateDir: string, { readyWi
     },
   };
   const deadline = Date.now() + readyWithinMs;
-  while (!(await accepts(port))) {
+  while (!(await portTaken(port))) {
     if (!alive() || Date.now() > deadline) {
       await gateway.stop();
       throw new Error(`the OpenClaw Gateway did not start listening on ${port}: ${stderr}`);
