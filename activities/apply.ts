@@ -1,6 +1,6 @@
 // Apply and roll back, step by step. Each step is its own activity and idempotent: after a crash
 // Temporal retries the step, which finds the work done or does it once.
-import { mkdir, readFile, realpath, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, readFile, realpath, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ApplicationFailure } from '@temporalio/activity';
 import { createTwoFilesPatch } from 'diff';
@@ -16,6 +16,7 @@ import type { ActivityDeps } from './deps.js';
 import { removeStaleTemps, writeFileAtomic } from './files.js';
 import { rewriteFileWithAi } from './rewrite.js';
 import { verifyFileContent } from './verify.js';
+import { loadWriteGuard, realJobFiles } from './write-guard.js';
 
 type FileRole = 'config' | 'script' | 'prompt';
 const ACTION_TYPES: Record<FileRole, ActionRecord['action_type']> = { config: 'edit_config', script: 'edit_script', prompt: 'edit_prompt' };
@@ -67,23 +68,29 @@ function withFileFailures<T extends Record<string, (...args: never[]) => Promise
 export function createApplyActivities(deps: ActivityDeps) {
   const { db } = deps;
 
-  /** Resolves the target through symlinks and checks it is one of the job's own files. */
-  async function guardedTarget(jobId: string, target: string): Promise<{ real: string; role: FileRole }> {
+  /**
+   * Resolves the target through symlinks and checks it is one of the job's own files, then, for
+   * an edit, the write policy against the catalog as it is now (core/write-policy.ts: shared
+   * code, the job's forbidden_paths and allowed_actions, files other jobs use; `proposed` null
+   * when the AI has not written the new file yet). A 'restore' (a rollback putting back what an
+   * earlier apply replaced) skips the policy, so an edit applied before a rule existed can still
+   * be undone.
+   */
+  async function guardedTarget(jobId: string, target: string, intent: { proposed: string | null } | 'restore' = { proposed: null }): Promise<{ real: string; role: FileRole }> {
     const job = await findJob(deps.jobsSource, jobId);
     if (!job) throw fail(ERROR_TYPES.guardRefusal, `job "${jobId}" is no longer in the catalog`);
-    const paths = jobFilePaths(job, { home: deps.home, procclawHome: deps.procclawHome });
-    const own: { real: string; role: FileRole }[] = [];
-    for (const role of ['config', 'script', 'prompt'] as const) {
-      const p = paths[role];
-      if (!p) continue;
-      const real = await realpath(p).catch(() => null);
-      if (real) own.push({ real, role });
-    }
+    const env = { jobsSource: deps.jobsSource, home: deps.home, procclawHome: deps.procclawHome };
+    const own = await realJobFiles(job, env);
     const real = await realpath(target).catch(() => null);
     if (!real) throw fail(ERROR_TYPES.guardRefusal, `${target} does not exist`);
     const verdict = checkWriteTarget({ target: real, allowed: own.map((o) => o.real), home: deps.home });
     if (!verdict.ok) throw fail(ERROR_TYPES.guardRefusal, `refusing to write ${target}: ${verdict.reason}`);
-    return own.find((o) => o.real === real)!;
+    const mine = own.find((o) => o.real === real)!;
+    if (intent !== 'restore') {
+      const refused = await (await loadWriteGuard(job, env)).refusal({ role: mine.role, path: target, real, proposed: intent.proposed });
+      if (refused) throw fail(ERROR_TYPES.guardRefusal, `refusing to write ${target}: ${refused}`);
+    }
+    return mine;
   }
 
   /** The file an action writes, checked again: a symlink swapped in since the guard is refused. */
@@ -98,6 +105,43 @@ export function createApplyActivities(deps: ActivityDeps) {
     const action = await getAction(db, actionId);
     if (!action) throw fail(ERROR_TYPES.guardRefusal, `action ${actionId} does not exist`);
     return action;
+  }
+
+  /** The file an action wrote is no longer there (deleted, not replaced by a symlink or a folder). */
+  async function deletedSinceApply(action: ActionRecord): Promise<boolean> {
+    return (await lstat(action.file_path!).catch((error: NodeJS.ErrnoException) => (error.code === 'ENOENT' ? null : Promise.reject(error)))) === null;
+  }
+
+  /**
+   * A forced rollback of a file deleted after the apply writes the original back where it was, with
+   * its mode: only when that place is still one of the job's own files (its folder resolved through
+   * symlinks, so a folder swapped for a link elsewhere is refused) and never a forbidden path.
+   */
+  async function recreateDeleted(action: ActionRecord): Promise<void> {
+    const job = await findJob(deps.jobsSource, action.job_id);
+    if (!job) throw fail(ERROR_TYPES.guardRefusal, `job "${action.job_id}" is no longer in the catalog`);
+    const paths = jobFilePaths(job, { home: deps.home, procclawHome: deps.procclawHome });
+    const places = new Map<string, FileRole>();
+    const add = async (p: string | null, role: FileRole) => {
+      const dir = p ? await realpath(path.dirname(p)).catch(() => null) : null;
+      if (p && dir) places.set(path.join(dir, path.basename(p)), role);
+    };
+    await add(paths.config, 'config');
+    await add(paths.script, 'script');
+    for (const candidate of paths.promptCandidates) await add(candidate, 'prompt');
+    const role = places.get(action.file_path!);
+    const verdict = checkWriteTarget({ target: action.file_path!, allowed: role ? [action.file_path!] : [], home: deps.home });
+    if (!role || !verdict.ok) throw fail(ERROR_TYPES.guardRefusal, `refusing to recreate ${action.file_path}: ${verdict.ok ? "it is no longer one of the job's own files" : verdict.reason}`);
+    await writeFileAtomic(action.file_path!, action.original_content!, { mode: action.file_mode ?? 0o644 });
+    await checkRestored(action, action.file_path!, role);
+  }
+
+  /** The restored original is on disk; one that does not verify is kept as it was (it was the user's file). */
+  async function checkRestored(action: ActionRecord, real: string, role: FileRole): Promise<void> {
+    const written = await readFile(real, 'utf8');
+    if (sha256(written) !== action.original_sha256) throw fail(ERROR_TYPES.verifyFailed, `${action.file_path} does not hold the original content after the rollback write`);
+    const verification = await verifyFileContent(real, written, role, action.job_id);
+    if (verification.status === 'failed') deps.log.warn({ actionId: action.id, problem: verification.reason }, 'the restored original does not verify; it was restored as it was');
   }
 
   return withFileFailures({
@@ -124,9 +168,12 @@ export function createApplyActivities(deps: ActivityDeps) {
         if (suggestion.suggested_change) return { actionId: null, needsRewrite: true };
         throw fail(ERROR_TYPES.guardRefusal, 'this suggestion names a file but neither the change nor its new content; apply it by hand');
       }
-      const { real, role } = await guardedTarget(suggestion.job_id, suggestion.target_file);
+      const { real, role } = await guardedTarget(suggestion.job_id, suggestion.target_file, { proposed: suggestion.proposed_content });
       const current = await readFile(real, 'utf8');
       checkUnchangedSinceReview(suggestion, current);
+      if (current === suggestion.proposed_content) {
+        throw fail(ERROR_TYPES.noChange, `no change: ${suggestion.target_file} already holds the proposed content, so there is nothing to apply; reject the suggestion or let it expire`);
+      }
       const currentSha = sha256(current);
       const shrink = checkShrink(current, suggestion.proposed_content);
       if (!shrink.ok) throw fail(ERROR_TYPES.guardRefusal, shrink.reason);
@@ -146,6 +193,7 @@ export function createApplyActivities(deps: ActivityDeps) {
         new_sha256: sha256(suggestion.proposed_content),
         backup_path: backupPath,
         ai_session_key: suggestion.ai_session_key,
+        file_mode: (await stat(real)).mode & 0o7777,
       });
       return { actionId: action.id };
     },
@@ -195,6 +243,11 @@ export function createApplyActivities(deps: ActivityDeps) {
       });
     },
 
+    /** An apply refused before anything was written (no change): the reason, and no apply in progress. */
+    async noteRefusedApply(input: { suggestionId: number; error: string }): Promise<void> {
+      await updateSuggestion(db, input.suggestionId, { error_message: input.error, applying_step: null, applying_since: null });
+    },
+
     async failApply(input: { suggestionId: number; actionId: number | null; error: string }): Promise<void> {
       await db.transaction(async (trx) => {
         if (input.actionId !== null) {
@@ -208,19 +261,23 @@ export function createApplyActivities(deps: ActivityDeps) {
     async rollbackAction(input: { suggestionId: number; actionId: number; by: string; force: boolean }): Promise<void> {
       const action = await loadAction(input.actionId);
       if (action.status === 'rolled_back') return;
-      const { real, role } = await guardedTarget(action.job_id, action.file_path!);
-      const current = await readFile(real, 'utf8');
-      const currentSha = sha256(current);
-      if (currentSha !== action.original_sha256) {
-        if (currentSha !== action.new_sha256 && !input.force) {
-          const diff = createTwoFilesPatch(`${action.file_path} (as applied)`, `${action.file_path} (now)`, action.new_content ?? '', current);
-          throw fail(ERROR_TYPES.rollbackConflict, `${action.file_path} was changed after the apply; roll back with force to overwrite those changes`, { diff });
+      if (await deletedSinceApply(action)) {
+        if (!input.force) {
+          throw fail(ERROR_TYPES.rollbackConflict, `${action.file_path} is gone: it was deleted after the apply; roll back with force to recreate it with its original content and mode`);
         }
-        await writeFileAtomic(real, action.original_content!);
-        const written = await readFile(real, 'utf8');
-        if (sha256(written) !== action.original_sha256) throw fail(ERROR_TYPES.verifyFailed, `${action.file_path} does not hold the original content after the rollback write`);
-        const verification = await verifyFileContent(real, written, role, action.job_id);
-        if (verification.status === 'failed') deps.log.warn({ actionId: action.id, problem: verification.reason }, 'the restored original does not verify; it was restored as it was');
+        await recreateDeleted(action);
+      } else {
+        const { real, role } = await guardedTarget(action.job_id, action.file_path!, 'restore');
+        const current = await readFile(real, 'utf8');
+        const currentSha = sha256(current);
+        if (currentSha !== action.original_sha256) {
+          if (currentSha !== action.new_sha256 && !input.force) {
+            const diff = createTwoFilesPatch(`${action.file_path} (as applied)`, `${action.file_path} (now)`, action.new_content ?? '', current);
+            throw fail(ERROR_TYPES.rollbackConflict, `${action.file_path} was changed after the apply; roll back with force to overwrite those changes`, { diff });
+          }
+          await writeFileAtomic(real, action.original_content!);
+          await checkRestored(action, real, role);
+        }
       }
       await db.transaction(async (trx) => {
         await updateAction(trx, action.id, { status: 'rolled_back', can_rollback: false, rolled_back_at: new Date(), rolled_back_by: input.by });

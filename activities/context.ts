@@ -4,12 +4,14 @@ import { cronIntervalSeconds } from '../core/cron-interval.js';
 import { sha256 } from '../core/hash.js';
 import { jobFilePaths } from '../core/job-files.js';
 import { forbiddenReason } from '../core/path-guard.js';
+import type { ReadPlacesEnv } from '../core/read-places.js';
 import type { Job } from '../core/job.js';
 import type { JobFile, ReviewContext, RunLog, RunSummary, SessionMessage, Trigger } from '../core/review.js';
 import type { Db } from '../db/knex.js';
 import { lastCompletedReview } from '../db/reviews.js';
 import { getRun, runsSince, type RunRecord } from '../db/runs.js';
 import { readHead, readTailLines } from './log-tail.js';
+import { checkReadPath } from './read-guard.js';
 
 export const LIMITS = {
   runs: 200,
@@ -29,25 +31,42 @@ export async function collectReviewContext(
   db: Db,
   job: Job,
   input: { trigger: Trigger; runId?: number | null; force?: boolean },
-  env: { home: string; procclawHome: string; now: Date },
+  env: { home: string; procclawHome: string; now: Date; dataDir?: string | null; logRoots?: readonly string[] },
 ): Promise<CollectResult> {
   const healing = job.config.self_healing;
   const scope = healing.review_scope;
-  const reactive = input.trigger === 'on_failure' || input.trigger === 'on_sla_breach' || healing.mode === 'reactive';
+  // The job's mode decides what is analysed (reactive: the failed run; proactive: the runs since
+  // the last review), the trigger only when. A failure or SLA breach always gets its look:
+  // min_runs holds back scheduled and manual reviews only (force lifts it).
+  const reactive = healing.mode === 'reactive';
+  const problemTrigger = input.trigger === 'on_failure' || input.trigger === 'on_sla_breach';
+  const problemRun = async () => {
+    const run = input.runId ? await getRun(db, input.runId) : await latestProblemRun(db, job.id, env.now, healing.review_schedule.max_lookback_days);
+    return run && run.job_id === job.id ? run : undefined;
+  };
 
   let runs: RunRecord[];
+  /** the run that triggered the review, whose log is read first */
+  let focus: RunRecord | undefined;
   if (reactive) {
-    const run = input.runId ? await getRun(db, input.runId) : await latestProblemRun(db, job.id, env.now, healing.review_schedule.max_lookback_days);
-    if (!run || run.job_id !== job.id) return { skip: 'reactive review: no failed run of this job to look at' };
-    runs = [run];
+    focus = await problemRun();
+    if (!focus) return { skip: 'reactive review: no failed run of this job to look at' };
+    runs = [focus];
   } else {
     const last = await lastCompletedReview(db, job.id);
     const lookback = new Date(env.now.getTime() - healing.review_schedule.max_lookback_days * 86_400_000);
     const since = last && last.started_at > lookback ? last.started_at : lookback;
     runs = await runsSince(db, job.id, since, LIMITS.runs);
-    const minRuns = healing.review_schedule.min_runs;
-    if (runs.length < minRuns && !input.force) {
-      return { skip: `only ${runs.length} run(s) since ${since.toISOString()}; min_runs is ${minRuns} (trigger with force to review anyway)` };
+    if (problemTrigger) {
+      focus = await problemRun();
+      const found = focus && runs.find((r) => r.id === focus!.id);
+      if (found) focus = found;
+      else if (focus) runs = [...runs, focus]; // older than the window or the last review: still the run this review is about
+    } else {
+      const minRuns = healing.review_schedule.min_runs;
+      if (runs.length < minRuns && !input.force) {
+        return { skip: `only ${runs.length} run(s) since ${since.toISOString()}; min_runs is ${minRuns} (trigger with force to review anyway)` };
+      }
     }
   }
 
@@ -55,12 +74,19 @@ export async function collectReviewContext(
   const files: JobFile[] = [];
   if (scope.analyze_config) pushFile(files, await readJobFile('config', paths.config, env.home));
   if (scope.analyze_script && paths.script) pushFile(files, await readJobFile('script', paths.script, env.home));
-  if (scope.analyze_prompt && paths.prompt) pushFile(files, await readJobFile('prompt', paths.prompt, env.home));
+  if (scope.analyze_prompt) {
+    // The first candidate that exists is the prompt (an `oc-<stem>` job's prompts/<stem>.md after prompts/<id>.md), as the apply guard takes it.
+    for (const candidate of paths.promptCandidates) {
+      if (!(await realpath(candidate).catch(() => null))) continue;
+      pushFile(files, await readJobFile('prompt', candidate, env.home));
+      break;
+    }
+  }
 
   const logs: RunLog[] = [];
   if (scope.analyze_logs) {
-    for (const run of runs.slice(0, LIMITS.logRuns)) {
-      const lines = await runLogLines(run, env.home);
+    for (const run of (focus ? [focus, ...runs.filter((r) => r !== focus)] : runs).slice(0, LIMITS.logRuns)) {
+      const lines = await runLogLines(run, job, env);
       if (lines.length > 0) logs.push({ run_id: run.id, exit_code: run.exit_code, lines });
     }
   }
@@ -137,11 +163,12 @@ function pushFile(files: JobFile[], file: JobFile | null): void {
   if (file && !files.some((f) => f.path === file.path)) files.push(file);
 }
 
-async function runLogLines(run: RunRecord, home: string): Promise<string[]> {
+async function runLogLines(run: RunRecord, job: Job, env: ReadPlacesEnv): Promise<string[]> {
   if (run.log_tail) return run.log_tail.split('\n').slice(-LIMITS.logLinesPerRun).map(boundLine);
   if (run.log_path) {
     try {
-      const real = await readablePath(run.log_path, home);
+      const real = await readableLogPath(run.log_path, job, env);
+      if (real === 'outside') return [`(log file ${run.log_path} is outside the job's folders; a review does not read it)`];
       if (!real) return [`(log file ${run.log_path} is not a regular file a review may read)`];
       return (await readTailLines(real, LIMITS.logLinesPerRun, LIMITS.logBytesPerRun)).map(boundLine);
     } catch {
@@ -149,6 +176,20 @@ async function runLogLines(run: RunRecord, home: string): Promise<string[]> {
     }
   }
   return [];
+}
+
+/**
+ * The real path of a log a run report or the job's business_log names, or null (see
+ * readablePath), or 'outside' when it resolves outside the job's places (core/read-places.ts):
+ * checked again at every read, since rows stored before the API refused such paths, and symlinks
+ * changed since, must not lead a review elsewhere.
+ */
+export async function readableLogPath(file: string, job: Job, env: ReadPlacesEnv): Promise<string | 'outside' | null> {
+  const expanded = file.startsWith('~/') ? `${env.home}/${file.slice(2)}` : file;
+  const real = await readablePath(expanded, env.home);
+  if (!real) return null;
+  const verdict = await checkReadPath(real, job, env);
+  return verdict.ok ? real : 'outside';
 }
 
 function boundLine(line: string): string {
@@ -186,13 +227,17 @@ function slaReason(run: RunRecord): string {
   return run.duration_ms !== null ? `run took ${Math.round(run.duration_ms / 1000)} s` : 'SLA breached';
 }
 
-async function readBusinessLog(job: Job, env: { home: string }): Promise<ReviewContext['business_log']> {
+async function readBusinessLog(job: Job, env: ReadPlacesEnv): Promise<ReviewContext['business_log']> {
   const spec = job.config.self_healing.business_log;
   if (!spec || (!spec.path && !spec.summary_path)) return null;
-  const expand = async (p: string) => readablePath(p.startsWith('~/') ? `${env.home}/${p.slice(2)}` : p, env.home);
-  const logPath = spec.path ? await expand(spec.path) : null;
-  const summaryPath = spec.summary_path ? await expand(spec.summary_path) : null;
-  const lines = logPath ? await readTailLines(logPath, spec.max_lines, LIMITS.businessLogBytes).catch(() => []) : [];
-  const summary = summaryPath ? await readHead(summaryPath, 16 * 1024).then((r) => r.text).catch(() => null) : null;
+  const logPath = spec.path ? await readableLogPath(spec.path, job, env) : null;
+  const summaryPath = spec.summary_path ? await readableLogPath(spec.summary_path, job, env) : null;
+  const lines =
+    logPath === 'outside'
+      ? [`(business log ${spec.path} is outside the job's folders; a review does not read it)`]
+      : logPath
+        ? await readTailLines(logPath, spec.max_lines, LIMITS.businessLogBytes).catch(() => [])
+        : [];
+  const summary = summaryPath && summaryPath !== 'outside' ? await readHead(summaryPath, 16 * 1024).then((r) => r.text).catch(() => null) : null;
   return { lines: lines.map(boundLine), summary, context_prompt: spec.context_prompt ?? null };
 }

@@ -1,5 +1,6 @@
 // What activities need from the outside, passed in (real or test) rather than read from globals.
 import type { Logger } from 'pino';
+import type { WaitSettings } from '../core/running.js';
 import type { Db } from '../db/knex.js';
 
 export interface AnalyzerSettings {
@@ -28,5 +29,9 @@ export interface ActivityDeps {
   dashboardUrl: string;
   /** days data is kept before retention deletes it (HEALING_RETENTION_DAYS); 90 when unset */
   retentionDays?: number;
+  /** HEALING_LOG_ROOTS: folders beyond each job's own that reviews may read logs from */
+  logRoots?: readonly string[];
+  /** bounds of the waits for running jobs (HEALING_APPLY_WAIT_S, HEALING_OPENCLAW_WAIT_S...); core/running.ts DEFAULT_WAITS for any unset */
+  waits?: Partial<WaitSettings>;
   log: Logger;
 }

@@ -5,6 +5,7 @@ import type { ActivityDeps } from './deps.js';
 import { createNotifyActivities } from './notify.js';
 import { createRetentionActivities } from './retention.js';
 import { createReviewActivities } from './reviews.js';
+import { createRunActivities } from './runs.js';
 
 export function createActivities(deps: ActivityDeps) {
   return {
@@ -13,6 +14,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createApplyActivities(deps),
     ...createNotifyActivities(deps),
     ...createRetentionActivities(deps),
+    ...createRunActivities(deps),
   };
 }
 

@@ -1,18 +1,20 @@
 // Review activities: every one idempotent, so a retry after a crash never duplicates a row.
+import { realpath } from 'node:fs/promises';
 import { ApplicationFailure } from '@temporalio/activity';
 import { findApplicationFailure } from '../core/failures.js';
 import { suggestionFingerprint } from '../core/fingerprint.js';
-import { requiredApprovals, severityRank, shouldAutoApply } from '../core/policy.js';
+import { autoApplyDecision, requiredApprovals, severityRank } from '../core/policy.js';
 import { redactContext, rehydrate, type Redactor } from '../core/redact.js';
 import type { ReviewContext, ReviewStatus, Trigger } from '../core/review.js';
 import { ERROR_TYPES, type ReviewInput, type SuggestionInput } from '../core/temporal.js';
 import { findJob } from '../db/catalog.js';
-import { openReview as openReviewRow, updateReview } from '../db/reviews.js';
+import { closeSkippedReview, openReview as openReviewRow, updateReview } from '../db/reviews.js';
 import { storeSuggestions as storeSuggestionRows, type NewSuggestion } from '../db/suggestions.js';
 import { collectReviewContext, type CollectResult } from './context.js';
 import type { ActivityDeps } from './deps.js';
 import { runAnalysis, type RecordedAnalysis } from './analyze.js';
 import type { TurnFailureDetails } from './openclaw.js';
+import { loadWriteGuard } from './write-guard.js';
 
 const DAY_MS = 86_400_000;
 
@@ -49,7 +51,7 @@ export function createReviewActivities(deps: ActivityDeps) {
 
     async collectContext(input: ReviewInput & { reviewId: number }): Promise<CollectResult> {
       const job = await loadJob(input.jobId);
-      const result = await collectReviewContext(db, job, input, { home: deps.home, procclawHome: deps.procclawHome, now: new Date() });
+      const result = await collectReviewContext(db, job, input, { home: deps.home, procclawHome: deps.procclawHome, dataDir: deps.dataDir, logRoots: deps.logRoots, now: new Date() });
       if (result.context) {
         const ctx = result.context;
         await updateReview(db, input.reviewId, {
@@ -144,18 +146,32 @@ export function createReviewActivities(deps: ActivityDeps) {
           current_sha256: file ? file.sha256 : null,
           fingerprint: suggestionFingerprint(context.job_id, { category: s.category, target_file: file?.path ?? null, title: s.title }),
           analyzer_auto_apply: s.auto_apply,
+          advisory_reason: null,
+          severity_reported: s.severity_reported,
           expires_at: new Date(Date.now() + ttlMs),
         };
       });
+      // An edit this job may not make (code shared with other jobs, a forbidden path, an action
+      // its allowed_actions leaves out) is kept as advice with the reason: the person still sees
+      // the diff, and the apply refuses it again against the catalog as it is then.
+      if (drafts.some((d) => d.target_file !== null)) {
+        const guard = await loadWriteGuard(job, { jobsSource: deps.jobsSource, home: deps.home, procclawHome: deps.procclawHome });
+        for (const draft of drafts) {
+          const file = context.files.find((f) => f.path === draft.target_file);
+          const real = file ? await realpath(file.path).catch(() => null) : null;
+          if (file && real) draft.advisory_reason = await guard.refusal({ role: file.role, path: file.path, real, proposed: draft.proposed_content });
+        }
+      }
       const { stored, duplicates } = await storeSuggestionRows(db, input.reviewId, drafts);
       const twoPersonRule = policy.two_person_rule;
       const suggestions: StoredSuggestion[] = stored.map((row) => {
         const approvals = requiredApprovals(row, twoPersonRule);
-        const policyAllows = shouldAutoApply(policy, {
+        const decision = autoApplyDecision(policy, {
           category: row.category,
           severity: row.severity,
           edits_file: row.target_file !== null && (row.proposed_content !== null || row.suggested_change !== null),
           analyzer_auto_apply: row.analyzer_auto_apply,
+          advisory_reason: row.advisory_reason,
         });
         return {
           id: row.id,
@@ -164,8 +180,7 @@ export function createReviewActivities(deps: ActivityDeps) {
           input: {
             suggestionId: row.id,
             jobId: row.job_id,
-            // What needs two people never applies by itself.
-            autoApply: policyAllows && approvals === 1,
+            autoApply: decision.auto,
             ttlMs,
             rollbackWindowMs: policy.rollback_window_days * DAY_MS,
             requiredApprovals: approvals,
@@ -190,11 +205,19 @@ export function createReviewActivities(deps: ActivityDeps) {
         finished_at: new Date(),
         skip_reason: input.skipReason ?? null,
         error_message: input.error ?? null,
+        ...(input.status === 'skipped' ? { skip_count: 1 } : {}),
+        waiting_reason: null, // a closed review waits for nothing
+        waiting_since: null,
         ...(input.rawResponse ? { raw_response: input.rawResponse } : {}),
         ...(input.suggestionsCount !== undefined ? { suggestions_count: input.suggestionsCount } : {}),
         ...(input.duplicatesCount !== undefined ? { duplicates_count: input.duplicatesCount } : {}),
         ...(input.autoAppliedCount !== undefined ? { auto_applied_count: input.autoAppliedCount } : {}),
       });
+    },
+
+    /** Closes a review as skipped, a scheduled one as part of its job's streak (db/reviews.ts); answers the row holding it. */
+    async closeSkippedReview(input: { reviewId: number; jobId: string; skipReason: string }) {
+      return closeSkippedReview(db, input);
     },
   };
 }

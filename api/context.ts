@@ -1,6 +1,7 @@
 // What the routers need, passed in by whoever starts the API (the CLI or a test).
 import type { Client } from '@temporalio/client';
 import type { Logger } from 'pino';
+import type { ReadPlacesEnv } from '../core/read-places.js';
 import type { Db } from '../db/knex.js';
 import type { ApiToken } from './auth.js';
 
@@ -26,4 +27,10 @@ export interface ApiDeps {
    * starts the API); without it an edited job's schedule follows at the worker's next reconcile.
    */
   reconcileSchedule?: (jobId: string) => Promise<'created' | 'updated' | 'paused' | 'deleted' | 'unchanged'>;
+  /**
+   * Where a job's logs may lie (its folders, ProcClaw's logs, HEALING_LOG_ROOTS): a run report or a
+   * business_log path outside them is refused. Unset: this process's home, ~/.procclaw, no data
+   * folder and no extra roots.
+   */
+  readPlaces?: ReadPlacesEnv;
 }

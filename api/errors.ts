@@ -20,11 +20,26 @@ export const notFound = (what: string) => new HttpError(404, `${what} not found`
 export function parseInput<T extends z.ZodType>(schema: T, value: unknown, where: string): z.infer<T> {
   const result = schema.safeParse(value);
   if (result.success) return result.data;
-  throw new HttpError(
-    400,
-    `invalid ${where}: ${result.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`,
-    result.error.issues.map((i) => ({ field: i.path.join('.') || '(root)', reason: i.message })),
-  );
+  const problems = result.error.issues.flatMap((i) => describeIssue(schema, i, where));
+  throw new HttpError(400, `invalid ${where}: ${problems.map((p) => `${p.field}: ${p.reason}`).join('; ')}`, problems);
+}
+
+/**
+ * One (field, reason) per problem. An unknown key gets its own entry named after it (zod reports
+ * them together at the object's path), with the keys accepted there when that is the top level:
+ * a misspelt filter (`?can_rolback=`) reads as such.
+ */
+function describeIssue(schema: z.ZodType, issue: z.core.$ZodIssue, where: string): { field: string; reason: string }[] {
+  if (issue.code !== 'unrecognized_keys') return [{ field: issue.path.join('.') || '(root)', reason: issue.message }];
+  const known = issue.path.length === 0 ? topLevelKeys(schema) : null;
+  const what = where === 'query' ? 'parameter' : 'field';
+  const reason = known === null ? `unknown ${what}` : known.length === 0 ? `unknown ${what}; this endpoint takes none` : `unknown ${what}; accepted: ${known.join(', ')}`;
+  return issue.keys.map((key) => ({ field: [...issue.path, key].join('.'), reason }));
+}
+
+function topLevelKeys(schema: z.ZodType): string[] | null {
+  const inner = schema instanceof z.ZodDefault ? schema.unwrap() : schema;
+  return inner instanceof z.ZodObject ? Object.keys(inner.shape) : null;
 }
 
 /**

@@ -7,6 +7,10 @@ import {
   ActionListAnswer,
   ActionListQuery,
   ApproveBody,
+  BusinessLogAnswer,
+  BusinessLogQuery,
+  JobSummaryAnswer,
+  PendingCountQuery,
   RejectBody,
   ReviewDetailAnswer,
   ReviewListAnswer,
@@ -37,18 +41,31 @@ type Op = {
 /** How an approve or an apply answers (api/temporal.ts: commandHttpStatus, failedApply). */
 const APPLY_MEANING = {
   200: 'Carried out: `status` is the outcome (`applied`, or `approved` when apply is false or more approvals are needed)',
-  202: 'The apply goes on after this answer (`applying` names what it does: `rewrite`, the AI writes the new file) or Temporal only accepted the command: read the suggestion, whose `applying_step` is set until it ends `applied` or `failed`',
+  202:
+    'The apply goes on after this answer (`applying` names what it does: `rewrite`, the AI writes the new file; `job_running`, the job has a run ' +
+    'reported without its end, named in `waiting_for_run`, and nothing is written until it ends, at most until `wait_until` (HEALING_APPLY_WAIT_S), ' +
+    'after which the apply fails with the reason) or Temporal only accepted the command: read the suggestion, whose `applying_step` is set until it ends `applied` or `failed`',
   409: 'Refused before anything was written: the state does not allow it, the file changed since the review, the guard refused the target, or an apply is already going on',
   422: 'The apply was tried and failed (the disk refused the write, the new file did not verify): the file is restored, the failed action recorded, the suggestion `failed` with the reason; `detail` is `{ code: "apply_failed", suggestion_id, status, action_id }`',
+};
+
+/** How a manual trigger answers (api/routes/reviews.ts). */
+const TRIGGER_MEANING = {
+  202: 'Started: `review_id` is its row (answered 200 with `already_running` when a review of the job was running already)',
+  409:
+    'Self-healing is off for the job, or the job is running (a run reported without its end, started within the last 24 h): `detail` is ' +
+    '`{ code: "job_running", job_id, run }`; trigger again once the run has reported its end, or with `force: true`',
 };
 
 const OPERATIONS: Record<string, Record<string, Op>> = {
   '/healing/reviews': { get: { summary: 'List reviews, each with the model, tokens and tool calls of its analysis', query: ReviewListQuery, answer: ReviewListAnswer } },
   '/healing/reviews/{id}': { get: { summary: 'A review with its suggestions', pathId: 'integer', answer: ReviewDetailAnswer, answers: [404] } },
-  '/healing/trigger': { post: { summary: 'Start a review of a job', body: TriggerBody, answers: [202, 404, 409] } },
-  '/healing/reviews/{id}/trigger': { post: { summary: 'Start a review of the job {id}', body: TriggerForJobBody, pathId: 'job', answers: [202, 404, 409] } },
+  '/healing/trigger': { post: { summary: 'Start a review of a job', body: TriggerBody, answers: [202, 404, 409], meaning: TRIGGER_MEANING } },
+  '/healing/reviews/{id}/trigger': {
+    post: { summary: 'Start a review of the job {id}', body: TriggerForJobBody, pathId: 'job', answers: [202, 404, 409], meaning: TRIGGER_MEANING },
+  },
   '/healing/suggestions': { get: { summary: 'List suggestions', query: SuggestionListQuery } },
-  '/healing/suggestions/pending/count': { get: { summary: 'How many suggestions wait for a decision' } },
+  '/healing/suggestions/pending/count': { get: { summary: 'How many suggestions wait for a decision', query: PendingCountQuery } },
   '/healing/suggestions/{id}': { get: { summary: 'A suggestion with the diff of its change', pathId: 'integer', answers: [404] } },
   '/healing/suggestions/{id}/approve': {
     post: { summary: 'Approve (and by default apply)', body: ApproveBody, pathId: 'integer', answers: [200, 202, 404, 409, 422], meaning: APPLY_MEANING },
@@ -63,8 +80,10 @@ const OPERATIONS: Record<string, Record<string, Op>> = {
   },
   '/healing/actions/{id}/rollback': { post: { summary: 'Restore the original content', body: RollbackBody, pathId: 'integer', answers: [404, 409] } },
   '/healing/stats': { get: { summary: 'Global statistics' } },
-  '/healing/stats/{id}': { get: { summary: 'One job’s statistics', pathId: 'job', answers: [404] } },
-  '/jobs/{id}/healing/summary': { get: { summary: 'One job’s healing summary', pathId: 'job', answers: [404] } },
+  '/healing/stats/{id}': { get: { summary: 'One job’s statistics (the same answer as /jobs/{id}/healing/summary)', pathId: 'job', answer: JobSummaryAnswer, answers: [404] } },
+  '/jobs/{id}/healing/summary': {
+    get: { summary: 'One job’s healing summary: reviews, the last one (duration, runs analyzed, error), suggestions, rollbackable changes, runs before and after', pathId: 'job', answer: JobSummaryAnswer, answers: [404] },
+  },
   '/jobs': { get: { summary: 'The job catalog, with load errors' } },
   '/jobs/{id}': { get: { summary: 'One job', pathId: 'job', answers: [404] } },
   '/jobs/{id}/self-healing': {
@@ -73,11 +92,27 @@ const OPERATIONS: Record<string, Record<string, Op>> = {
       body: SelfHealingSchema,
       pathId: 'job',
       answers: [404, 409],
+      meaning: { 400: "A field is invalid (named in `detail`), e.g. a business_log.path or summary_path outside the job's folders" },
     },
   },
   '/jobs/{id}/runs': {
     get: { summary: 'A job’s run reports', query: RunListQuery, pathId: 'job' },
-    post: { summary: 'Report a run (idempotent on external_id)', body: RunReportBody, pathId: 'job', answers: [201, 404] },
+    post: {
+      summary: 'Report a run (idempotent on external_id)',
+      body: RunReportBody,
+      pathId: 'job',
+      answers: [201, 404],
+      meaning: { 400: "A field is invalid (named in `detail`): e.g. started_at or finished_at more than 5 minutes in the future, or a log_path outside the job's folders" },
+    },
+  },
+  '/jobs/{id}/business-logs': {
+    get: {
+      summary: "The last lines of the job's business_log (bounded, secrets redacted); `configured: false` when it has none, `refused: true` when its path lies outside the job's folders",
+      query: BusinessLogQuery,
+      pathId: 'job',
+      answer: BusinessLogAnswer,
+      answers: [404],
+    },
   },
   '/health': { get: { summary: 'Postgres, Temporal, worker and analyzer', answers: [503] } },
 };

@@ -16,14 +16,16 @@ const paging = {
   offset: z.coerce.number().int().min(0).max(10_000_000).default(0),
 };
 
-export const ReviewListQuery = z.object({
+// Query schemas are strict: a misspelt filter (`?stauts=`) is a 400 naming it, not a list that
+// silently ignores it.
+export const ReviewListQuery = z.strictObject({
   job_id: JobIdSchema.optional(),
   status: z.enum(REVIEW_STATUSES).optional(),
   trigger: z.enum(TRIGGERS).optional(),
   ...paging,
 });
 
-export const SuggestionListQuery = z.object({
+export const SuggestionListQuery = z.strictObject({
   job_id: JobIdSchema.optional(),
   status: z.enum(SUGGESTION_STATUSES).optional(),
   category: z.enum(CATEGORIES).optional(),
@@ -35,23 +37,37 @@ export const SuggestionListQuery = z.object({
   ...paging,
 });
 
-export const ActionListQuery = z.object({
+/** `true` or `false` only: z.coerce.boolean would read the string "false" as true. */
+const queryBoolean = z.enum(['true', 'false']).transform((v) => v === 'true');
+
+export const ActionListQuery = z.strictObject({
   job_id: JobIdSchema.optional(),
-  status: z.enum(ACTION_STATUSES).optional(),
+  status: z.enum([...ACTION_STATUSES, 'running']).optional(),
   suggestion_id: z.coerce.number().int().positive().optional(),
+  can_rollback: queryBoolean.optional().meta({ description: 'true: the changes that can still be rolled back; false: those that cannot' }),
   ...paging,
 });
 
-export const RunListQuery = z.object({ ...paging });
+export const RunListQuery = z.strictObject({ ...paging });
 
-export const PendingCountQuery = z.object({ job_id: JobIdSchema.optional() });
+export const PendingCountQuery = z.strictObject({ job_id: JobIdSchema.optional() });
+
+/** Endpoints that take no parameter: one sent anyway (`/healing/stats?job_id=x`) is a mistake to report. */
+export const NoQuery = z.strictObject({});
+
+/** One force for both holds on a manual review: the job's min_runs, and the job running now. */
+const TriggerForce = z.boolean().default(false).meta({
+  description:
+    'review now whatever holds a manual review back: fewer runs than min_runs since the last review (else it is skipped with the reason), ' +
+    'or a run of the job still open (else 409 with detail.code job_running)',
+});
 
 export const TriggerBody = z.strictObject({
   job_id: JobIdSchema,
-  force: z.boolean().default(false),
+  force: TriggerForce,
 });
 
-export const TriggerForJobBody = z.strictObject({ force: z.boolean().default(false) }).default({ force: false });
+export const TriggerForJobBody = z.strictObject({ force: TriggerForce }).default({ force: false });
 
 export const ApproveBody = z.strictObject({
   comment: z.string().max(2_000).nullable().optional(),
@@ -66,12 +82,21 @@ export const RollbackBody = z.strictObject({ force: z.boolean().default(false) }
 
 const isoDate = z.iso.datetime({ offset: true });
 
+/** How far ahead of this server's clock a reported run's times may be: clocks of two machines drift. */
+export const RUN_CLOCK_SKEW_MS = 5 * 60_000;
+
+/** A run's time as reported: a run cannot start or finish in the future (beyond the clock skew). */
+const reportedTime = isoDate.refine(
+  (t) => Date.parse(t) <= Date.now() + RUN_CLOCK_SKEW_MS,
+  `is in the future (more than ${RUN_CLOCK_SKEW_MS / 60_000} minutes ahead of this server's clock); send the time the run really started or finished, in UTC or with its offset`,
+);
+
 export const RunReportBody = z
   .strictObject({
     external_id: z.string().trim().min(1).max(200).optional(),
     id: z.union([z.string().trim().min(1).max(200), z.number().int()]).optional(),
-    started_at: isoDate,
-    finished_at: isoDate.nullable().optional(),
+    started_at: reportedTime,
+    finished_at: reportedTime.nullable().optional(),
     exit_code: z.number().int().min(-255).max(255).nullable().optional(),
     duration_ms: z.number().int().min(0).max(10 * 365 * 86_400_000).nullable().optional(),
     duration_seconds: z.number().min(0).max(10 * 365 * 86_400).nullable().optional(),
@@ -79,7 +104,14 @@ export const RunReportBody = z
     error: z.string().max(20_000).nullable().optional(),
     sla_status: z.enum(SLA_STATUSES).nullable().optional(),
     sla_details: z.record(z.string(), z.unknown()).nullable().optional(),
-    log_path: z.string().min(1).max(4096).refine((p) => !p.includes('\0'), 'must not contain NUL').nullable().optional(),
+    log_path: z
+      .string()
+      .min(1)
+      .max(4096)
+      .refine((p) => !p.includes('\0'), 'must not contain NUL')
+      .nullable()
+      .optional()
+      .meta({ description: "an absolute path inside the job's folders (its cwd, its YAML's folder, the ProcClaw logs folder) or HEALING_LOG_ROOTS, symlinks resolved; else 400" }),
     log_tail: z.string().max(256 * 1024).nullable().optional(),
     session_messages: z.array(z.unknown()).max(10_000).nullable().optional(),
   })
@@ -125,6 +157,7 @@ export const ActionDetailAnswer = ActionAnswer.extend({
   original_content: z.string().nullable(),
   new_content: z.string().nullable(),
   backup_path: z.string().nullable(),
+  file_mode: z.number().int().nullable().meta({ description: 'the mode of the file the apply replaced (a forced rollback of a deleted file recreates it with it)' }),
   command_executed: z.string().nullable(),
   diff: z.string().nullable().meta({ description: 'unified diff of the original and the applied content' }),
 });
@@ -164,6 +197,15 @@ export const ReviewAnswer = z.strictObject({
   ai_provider: z.string().nullable(),
   ai_session_id: z.string().nullable().meta({ description: 'the OpenClaw session the analysis turn ran as (deleted with the turn)' }),
   tool_calls: ToolAttemptAnswer,
+  skip_count: z.number().int().meta({
+    description:
+      'A skipped scheduled review stands for this many scheduled reviews skipped in a row (below min_runs, say): one row a streak, ' +
+      'finished_at the last of them, skip_reason its reason. 1 for another skipped review, 0 for the rest',
+  }),
+  waiting_reason: z.string().nullable().meta({
+    description: 'Set while a running review waits before its analysis: the OpenClaw jobs running, whose tokens an OpenClaw analysis would compete with',
+  }),
+  waiting_since: isoDate.nullable(),
   created_at: isoDate,
 });
 
@@ -173,4 +215,68 @@ export const ReviewDetailAnswer = ReviewAnswer.extend({
   workflow_run_id: z.string(),
   raw_response: z.string().nullable().meta({ description: "the analyzer's answer with its meta, without the prompt OpenClaw echoes back" }),
   suggestions: z.array(z.looseObject({ id: z.number().int() })),
+});
+
+const RunWindowAnswer = z.strictObject({
+  runs: z.number().int(),
+  finished: z.number().int(),
+  succeeded: z.number().int(),
+  success_rate: z.number().nullable(),
+  p95_duration_ms: z.number().nullable(),
+});
+
+/** GET /jobs/{id}/healing/summary and GET /healing/stats/{id} (db/stats.ts jobStats, api/routes/stats.ts). */
+export const JobSummaryAnswer = z.strictObject({
+  job_id: z.string(),
+  reviews: z.strictObject({ total: z.number().int(), by_status: z.record(z.enum(REVIEW_STATUSES), z.number().int()) }),
+  last_review: z
+    .strictObject({
+      id: z.number().int(),
+      status: z.enum(REVIEW_STATUSES),
+      trigger: z.enum(TRIGGERS),
+      started_at: isoDate,
+      finished_at: isoDate.nullable(),
+      duration_ms: z.number().int().nullable().meta({ description: 'finished_at - started_at; null while it runs' }),
+      analysis_duration_ms: z.number().int().nullable().meta({ description: "the analyzer's part of duration_ms" }),
+      runs_analyzed: z.number().int(),
+      suggestions_count: z.number().int(),
+      error_message: z.string().nullable().meta({ description: 'why it failed' }),
+      skip_reason: z.string().nullable().meta({ description: 'why it was skipped' }),
+    })
+    .nullable(),
+  rollbackable_actions: z.number().int().meta({ description: 'applied changes of the job that can still be rolled back (status success, rollback window open)' }),
+  suggestions: z.strictObject({
+    total: z.number().int(),
+    pending: z.number().int(),
+    applied: z.number().int(),
+    by_status: z.record(z.enum(SUGGESTION_STATUSES), z.number().int()),
+  }),
+  acceptance_rate: z.number().nullable(),
+  rollback_rate: z.number().nullable(),
+  time_to_resolution: z.strictObject({ applied: z.number().int(), median_seconds: z.number().nullable(), p90_seconds: z.number().nullable() }),
+  improvement: z.strictObject({
+    last_applied_at: isoDate.nullable(),
+    before: RunWindowAnswer,
+    after: RunWindowAnswer.nullable(),
+    success_rate_change: z.number().nullable(),
+    p95_duration_change_ms: z.number().nullable(),
+  }),
+  in_catalog: z.boolean(),
+  healing: z.strictObject({ enabled: z.boolean(), mode: z.string(), frequency: z.string() }).nullable(),
+  next_review_at: isoDate.nullable(),
+  schedule: z.strictObject({ schedule_id: z.string(), paused: z.boolean(), note: z.string().nullable(), next_review_at: isoDate.nullable() }).nullable(),
+});
+
+/** GET /jobs/{id}/business-logs: how many of the last lines; the job's business_log.max_lines when unset. */
+export const BusinessLogQuery = z.strictObject({ lines: z.coerce.number().int().min(1).max(10_000).optional() });
+
+export const BusinessLogAnswer = z.strictObject({
+  job_id: z.string(),
+  configured: z.boolean().meta({ description: 'false: the job has no self_healing.business_log.path' }),
+  path: z.string().nullable().meta({ description: 'business_log.path as the job names it' }),
+  lines: z.array(z.string()).meta({ description: 'the last lines (oldest first; only the last 256 KB of the file are read), secrets replaced by [REDACTED:<kind>#<n>]' }),
+  max_lines: z.number().int(),
+  redacted: z.number().int().meta({ description: 'secrets replaced in these lines' }),
+  refused: z.boolean().meta({ description: "true: the path lies outside the job's folders, so it is never read" }),
+  reason: z.string().nullable().meta({ description: 'why no lines are shown: not configured, refused, missing or unreadable' }),
 });

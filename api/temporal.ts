@@ -144,7 +144,7 @@ export function failedApply(suggestionId: number, result: CommandResult | Accept
   });
 }
 
-const CONFLICT_TYPES = new Set<string>([ERROR_TYPES.refused, ERROR_TYPES.staleFile, ERROR_TYPES.guardRefusal, ERROR_TYPES.rollbackConflict, ERROR_TYPES.fileError, ERROR_TYPES.verifyFailed]);
+const CONFLICT_TYPES = new Set<string>([ERROR_TYPES.refused, ERROR_TYPES.staleFile, ERROR_TYPES.guardRefusal, ERROR_TYPES.rollbackConflict, ERROR_TYPES.fileError, ERROR_TYPES.verifyFailed, ERROR_TYPES.noChange]);
 
 async function reviewRowClosed(db: Db, workflowRunId: string): Promise<boolean> {
   const row = await db('healing_reviews').where({ workflow_run_id: workflowRunId }).first('status');

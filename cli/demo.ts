@@ -123,7 +123,7 @@ export async function writeDemoWorkspace(root: string): Promise<{ jobsDir: strin
   if (existsSync(jobsDir)) return { jobsDir, created: false };
   await mkdir(path.join(jobsDir, 'scripts'), { recursive: true });
   await mkdir(path.join(jobsDir, 'prompts'), { recursive: true });
-  await mkdir(path.join(root, 'logs'), { recursive: true });
+  await mkdir(path.join(jobsDir, 'logs'), { recursive: true });
   for (const [name, text] of Object.entries(JOBS)) await writeFile(path.join(jobsDir, name), text);
   for (const [name, text] of Object.entries(FILES)) {
     await writeFile(path.join(jobsDir, name), text);
@@ -134,7 +134,8 @@ export async function writeDemoWorkspace(root: string): Promise<{ jobsDir: strin
 
 /** A week of runs for every demo job, with logs on disk; idempotent on run ids. */
 export async function seedDemoRuns(db: Db, root: string, now = new Date()): Promise<number> {
-  const logsDir = path.join(root, 'logs');
+  // Inside the jobs' folder: a review reads a run's log only from the job's own places (core/read-places.ts).
+  const logsDir = path.join(root, 'jobs', 'logs');
   await mkdir(logsDir, { recursive: true });
   let count = 0;
   const add = async (jobId: string, i: number, run: { hoursAgo: number; durationS: number; exit: number; error?: string; log: string[]; sla?: 'pass' | 'fail' }) => {

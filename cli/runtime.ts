@@ -197,6 +197,8 @@ export async function startRuntime(
           analyzer: config.analyzer,
           dashboardUrl: config.publicUrl ?? `http://127.0.0.1:${config.port}`,
           retentionDays: config.retentionDays,
+          logRoots: config.logRoots,
+          waits: config.waits,
           log,
         },
       });
@@ -229,6 +231,7 @@ export async function startRuntime(
         webDist: path.join(ROOT, 'web', 'dist'),
         tokens: loadTokens(config),
         reconcileSchedule: (jobId) => reconcileJobSchedule(client, jobsSource, jobId),
+        readPlaces: { home: config.home, procclawHome: config.procclawHome, dataDir: config.dataDir, logRoots: config.logRoots },
       });
       const server: Server = createServer(app);
       await new Promise<void>((resolve, reject) => {

@@ -2,6 +2,8 @@
 // service with a message naming the variable.
 import path from 'node:path';
 import { z } from 'zod';
+import { DEFAULT_APPLY_WAIT_S, DEFAULT_OPENCLAW_WAIT_S, DEFAULT_RUN_CHECK_INTERVAL_S, OPENCLAW_WAIT_TIMEOUTS, type WaitSettings } from './running.js';
+import { parseLogRoots } from './read-places.js';
 
 /** Days reviews, suggestions, actions, runs and notifications are kept (HEALING_RETENTION_DAYS). */
 export const DEFAULT_RETENTION_DAYS = 90;
@@ -29,6 +31,14 @@ const EnvSchema = z.object({
   HEALING_ANALYSIS_TIMEOUT_S: z.coerce.number().int().min(5).max(3600).default(300),
   HEALING_PUBLIC_URL: z.string().url().optional(),
   HEALING_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(DEFAULT_RETENTION_DAYS),
+  /** seconds an apply waits for its job's open run to end before it fails with the reason */
+  HEALING_APPLY_WAIT_S: z.coerce.number().int().min(0).max(7 * 86_400).default(DEFAULT_APPLY_WAIT_S),
+  /** seconds an OpenClaw analysis waits while OpenClaw jobs run (0: never waits) */
+  HEALING_OPENCLAW_WAIT_S: z.coerce.number().int().min(0).max(86_400).default(DEFAULT_OPENCLAW_WAIT_S),
+  /** what an analysis does when they still run after that: analyse anyway, or skip the review with the reason */
+  HEALING_OPENCLAW_WAIT_TIMEOUT: z.enum(OPENCLAW_WAIT_TIMEOUTS).default('run'),
+  /** folders (absolute, ":"-separated) beyond each job's own that reviews may read logs from */
+  HEALING_LOG_ROOTS: z.string().optional(),
   OPENCLAW_BIN: z.string().min(1).default('openclaw'),
   OPENCLAW_NODE: z.string().min(1).optional(),
   OPENCLAW_AGENT: z.string().min(1).optional(),
@@ -65,6 +75,10 @@ export interface ServiceConfig {
   analysisConcurrency: number;
   publicUrl: string | null;
   retentionDays: number;
+  /** HEALING_APPLY_WAIT_S, HEALING_OPENCLAW_WAIT_S, HEALING_OPENCLAW_WAIT_TIMEOUT (core/running.ts) */
+  waits: WaitSettings;
+  /** HEALING_LOG_ROOTS: folders beyond each job's own (core/read-places.ts) where run logs may lie */
+  logRoots: string[];
   home: string;
   procclawHome: string;
   logLevel: string;
@@ -86,6 +100,8 @@ export function loadConfig(env: Record<string, string | undefined>, cwd: string,
   if (open && e.HOST && !['127.0.0.1', 'localhost', '::1'].includes(e.HOST)) {
     throw new ConfigError(`invalid configuration:\n  HOST: ${e.HOST} is reachable from other machines; set HEALING_API_TOKEN (or HEALING_TOKENS_FILE) first, or listen on 127.0.0.1`);
   }
+  const logRoots = parseLogRoots(e.HEALING_LOG_ROOTS, home);
+  if ('problem' in logRoots) throw new ConfigError(`invalid configuration:\n  HEALING_LOG_ROOTS: ${logRoots.problem}`);
   const dataDir = path.resolve(cwd, e.HEALING_DATA_DIR ?? '.healing');
   return {
     port: e.PORT,
@@ -113,6 +129,13 @@ export function loadConfig(env: Record<string, string | undefined>, cwd: string,
     analysisConcurrency: e.HEALING_ANALYSIS_CONCURRENCY,
     publicUrl: e.HEALING_PUBLIC_URL ?? null,
     retentionDays: e.HEALING_RETENTION_DAYS,
+    waits: {
+      applyWaitS: e.HEALING_APPLY_WAIT_S,
+      openclawWaitS: e.HEALING_OPENCLAW_WAIT_S,
+      openclawWaitTimeout: e.HEALING_OPENCLAW_WAIT_TIMEOUT,
+      checkIntervalS: DEFAULT_RUN_CHECK_INTERVAL_S,
+    },
+    logRoots: logRoots.roots,
     home,
     procclawHome: e.PROCCLAW_HOME ?? path.join(home, '.procclaw'),
     logLevel: e.LOG_LEVEL,

@@ -67,7 +67,10 @@ export function absolute(p: string, baseDir: string, home: string): string {
 export interface JobFilePaths {
   config: string;
   script: string | null;
+  /** the prompt an `openclaw` job names, else its default: the first of promptCandidates */
   prompt: string | null;
+  /** where the prompt may be, in order: the caller takes the first that exists (empty for other job types) */
+  promptCandidates: string[];
 }
 
 const PROMPT_EXTENSION = /\.(md|txt)$/i;
@@ -106,8 +109,9 @@ export function namedPromptFile(config: JobConfig): string | null {
 /**
  * The job's own file set. `jobFile` is its YAML; the command runs in `cwd` (else the YAML's
  * folder). Only an `openclaw` job has a prompt: the one it names (see namedPromptFile), else
- * ProcClaw's `<procclawHome>/prompts/<id>.md`. A .md/.txt file is never a job's script, so a
- * job of another type cannot get a prompt edited through its `cmd`.
+ * ProcClaw's `<procclawHome>/prompts/<id>.md`, else for a job `oc-<stem>` the
+ * `prompts/<stem>.md` ProcClaw also gives it. A .md/.txt file is never a job's script, so a job
+ * of another type cannot get a prompt edited through its `cmd`.
  */
 export function jobFilePaths(
   job: { id: string; file: string; config: JobConfig },
@@ -116,10 +120,15 @@ export function jobFilePaths(
   const baseDir = job.config.cwd ? absolute(job.config.cwd, path.dirname(job.file), env.home) : path.dirname(job.file);
   let script = scriptPathFromCmd(job.config.cmd, baseDir, env.home);
   if (script && PROMPT_EXTENSION.test(script)) script = null;
-  let prompt: string | null = null;
+  const promptCandidates: string[] = [];
   if (job.config.type === 'openclaw') {
     const named = namedPromptFile(job.config);
-    prompt = named ? absolute(named, baseDir, env.home) : path.join(env.procclawHome, 'prompts', `${job.id}.md`);
+    if (named) promptCandidates.push(absolute(named, baseDir, env.home));
+    else {
+      promptCandidates.push(path.join(env.procclawHome, 'prompts', `${job.id}.md`));
+      const stem = job.id.startsWith('oc-') ? job.id.slice(3) : '';
+      if (stem) promptCandidates.push(path.join(env.procclawHome, 'prompts', `${stem}.md`));
+    }
   }
-  return { config: job.file, script, prompt };
+  return { config: job.file, script, prompt: promptCandidates[0] ?? null, promptCandidates };
 }

@@ -5,8 +5,9 @@
 // always loads here too): shutdown, health_check, log {stdout, stderr}, alerts, depends_on,
 // operating_hours, resources, priority (0-3), dedup, concurrency, lock, trigger, session_triggers,
 // tags, on_overlap, run_at, queue, model, thinking, steps, jobs, callback, and self_healing's
-// preset, analysis, remediation and notify. ProcClaw may also write `key: null` for an unset
-// optional value: the fields modelled below read that as absent.
+// preset, analysis and notify (and remediation's fields besides the two modelled below). ProcClaw
+// may also write `key: null` for an unset optional value: the fields modelled below read that as
+// absent.
 import { z } from 'zod';
 
 export const CATEGORIES = ['performance', 'cost', 'reliability', 'security', 'config', 'prompt', 'script'] as const;
@@ -26,12 +27,23 @@ function absent<T extends z.ZodType>(schema: T) {
 
 const hhmm = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'must be HH:MM (24-hour), e.g. "03:00"');
 
+/**
+ * The highest min_runs: a review reads at most 200 runs since the last one (activities/context.ts
+ * LIMITS.runs), so a larger value could never be met; the seed reads 100 and caps it there.
+ */
+export const MAX_MIN_RUNS = 100;
+
 export const ReviewScheduleSchema = z.looseObject({
   frequency: z.enum(FREQUENCIES).default('daily'),
   time: hhmm.default('03:00'),
   day: z.number().int().min(0).max(6).default(1),
   day_of_month: z.number().int().min(1).max(28).default(1),
-  min_runs: z.number().int().min(0).max(100_000).default(5),
+  min_runs: z
+    .number()
+    .int()
+    .min(0)
+    .max(MAX_MIN_RUNS, `must be at most ${MAX_MIN_RUNS}: a review reads a bounded number of runs (200 at most), so a larger min_runs might never be met and the job never reviewed`)
+    .default(5),
   max_lookback_days: z.number().int().min(1).max(365).default(7),
   timezone: z.string().refine(isTimeZone, 'unknown IANA time zone').optional(),
 });
@@ -67,6 +79,17 @@ export const BusinessLogSchema = z.looseObject({
   context_prompt: z.string().max(10_000).optional(),
 });
 
+/**
+ * What a suggestion may do to the job's files. `allowed_actions` absent: the edits are allowed as
+ * before (ProcClaw's own default, [restart_job], would stop every existing job's applies);
+ * present: only what it lists (core/write-policy.ts maps the names). `forbidden_paths`: fnmatch
+ * globs, `~` for home, a trailing "/" for a whole folder, added to the built-in list.
+ */
+export const RemediationSchema = z.looseObject({
+  allowed_actions: absent(z.array(z.string().min(1).max(64)).max(64)),
+  forbidden_paths: absent(z.array(z.string().min(1).max(4096)).max(1_000)),
+});
+
 export const SelfHealingSchema = z.looseObject({
   enabled: z.boolean().default(false),
   mode: z.enum(['reactive', 'proactive']).default('reactive'),
@@ -74,6 +97,7 @@ export const SelfHealingSchema = z.looseObject({
   review_scope: ReviewScopeSchema.default(() => ReviewScopeSchema.parse({})),
   suggestions: SuggestionBehaviorSchema.default(() => SuggestionBehaviorSchema.parse({})),
   business_log: BusinessLogSchema.optional(),
+  remediation: absent(RemediationSchema),
 });
 
 export const SlaSchema = z.looseObject({
@@ -105,6 +129,7 @@ export type ReviewSchedule = z.infer<typeof ReviewScheduleSchema>;
 export type ReviewScope = z.infer<typeof ReviewScopeSchema>;
 export type SuggestionBehavior = z.infer<typeof SuggestionBehaviorSchema>;
 export type SelfHealing = z.infer<typeof SelfHealingSchema>;
+export type Remediation = z.infer<typeof RemediationSchema>;
 export type JobConfig = z.infer<typeof JobSchema>;
 
 export const JOB_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;

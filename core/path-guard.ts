@@ -23,6 +23,22 @@ function forbiddenName(segment: string): string | null {
   return null;
 }
 
+/**
+ * OpenClaw's state folder (`~/.openclaw`, `~/.openclaw-<profile>`, wherever OPENCLAW_STATE_DIR
+ * puts one named so) holds its config with the model keys, and the agents' credentials. Its
+ * `workspace` is the user's own and stays writable.
+ */
+function openclawStateReason(segments: string[]): string | null {
+  for (const [i, segment] of segments.entries()) {
+    if (segment !== '.openclaw' && !segment.startsWith('.openclaw-')) continue;
+    const inside = segments.slice(i + 1);
+    if (inside.length === 1 && inside[0] === 'openclaw.json') return "openclaw.json is OpenClaw's config and holds its model keys";
+    if (inside[0] === 'credentials' && inside.length > 1) return "OpenClaw's credentials folder holds credentials";
+    if (inside[0] === 'agents' && inside.at(-1) === 'auth-profiles.json') return "an OpenClaw agent's auth-profiles.json holds credentials";
+  }
+  return null;
+}
+
 function isUnder(path: string, dir: string): boolean {
   return path === dir || path.startsWith(dir.endsWith('/') ? dir : `${dir}/`);
 }
@@ -46,12 +62,87 @@ export function forbiddenReason(path: string, home?: string): string | null {
   for (const rel of CREDENTIAL_PATHS) {
     if (normal.includes(`/${rel}/`)) return `${rel} holds credentials`;
   }
+  const openclaw = openclawStateReason(segments);
+  if (openclaw) return openclaw;
   if (home && posix.isAbsolute(home)) {
     const h = posix.normalize(home);
     if (normal === h) return 'the home folder itself is not a file';
     for (const rc of ['.bashrc', '.profile', '.bash_profile', '.zshrc']) {
       if (normal === posix.join(h, rc)) return `${rc} runs at every login`;
     }
+  }
+  return null;
+}
+
+/**
+ * Why a path holds code shared beyond any one job, which a suggestion never rewrites, or null:
+ * installed packages (OpenClaw's own code among them), ProcClaw's OpenClaw runner scripts and
+ * ProcClaw's own source. Unlike forbiddenReason these stay readable, so a review can still look
+ * at the runner a job runs; only a write is refused. With forbiddenReason this covers ProcClaw's
+ * HEALING_FORBIDDEN_PATHS_ALWAYS (test/core/path-guard.test.ts checks each of its patterns).
+ */
+export function sharedCodeReason(path: string): string | null {
+  const segments = posix.normalize(path).split('/').filter(Boolean);
+  if (segments.includes('node_modules')) return 'node_modules holds installed packages (OpenClaw\'s own code among them), never a job\'s own file';
+  // ProcClaw's `~/.procclaw/scripts/oc-runner*.py`, wherever ProcClaw's home is.
+  if (segments.some((s) => s.startsWith('oc-runner'))) return "oc-runner scripts are ProcClaw's OpenClaw runner, shared by every OpenClaw job";
+  for (let i = 0; i + 1 < segments.length; i++) {
+    if (segments[i] === 'projects' && segments[i + 1] === 'procclaw' && i + 2 < segments.length) return "it is ProcClaw's own source (projects/procclaw)";
+  }
+  return null;
+}
+
+/**
+ * Python's fnmatch as a regular expression, the way ProcClaw matches `forbidden_paths`: `*`
+ * matches any run of characters, "/" included; `?` one character; `[seq]` and `[!seq]` a set.
+ */
+export function fnmatchRegExp(pattern: string): RegExp {
+  let out = '';
+  for (let i = 0; i < pattern.length; i++) {
+    const ch = pattern[i]!;
+    if (ch === '*') {
+      out += '.*';
+      while (pattern[i + 1] === '*') i++;
+    } else if (ch === '?') {
+      out += '.';
+    } else if (ch === '[') {
+      let j = i + 1;
+      if (pattern[j] === '!') j++;
+      if (pattern[j] === ']') j++;
+      while (j < pattern.length && pattern[j] !== ']') j++;
+      if (j >= pattern.length) {
+        out += '\\[';
+      } else {
+        let set = pattern.slice(i + 1, j).replace(/[\\\]]/g, '\\$&');
+        if (set.startsWith('!')) set = `^${set.slice(1)}`;
+        else if (set.startsWith('^')) set = `\\${set}`;
+        out += `[${set}]`;
+        i = j;
+      }
+    } else {
+      out += ch.replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&');
+    }
+  }
+  return new RegExp(`^(?:${out})$`, 's');
+}
+
+/**
+ * Does `path` (absolute) match one of a job's `forbidden_paths` patterns? Patterns are fnmatch
+ * globs; `~/` is `home`; one ending in "/" also covers everything under that folder; a relative
+ * one (`secrets/*`, `*.pem`) matches the end of the path on a "/" boundary, so it holds wherever
+ * the job's files are. Answers the pattern that matched, as the job wrote it, or null.
+ */
+export function matchForbiddenPattern(path: string, patterns: readonly string[], home: string): string | null {
+  for (const written of patterns) {
+    const pattern = written.trim();
+    if (!pattern) continue;
+    const expanded = pattern === '~' ? home : pattern.startsWith('~/') ? posix.join(home, pattern.slice(2)) : pattern;
+    const absolute = expanded.startsWith('/');
+    const folder = expanded.endsWith('/') ? expanded.replace(/\/+$/, '') : null;
+    const candidates = absolute ? [path] : path.split('/').map((_, i, parts) => parts.slice(i).join('/')).filter(Boolean);
+    const exact = fnmatchRegExp(folder ?? expanded);
+    const under = folder !== null ? fnmatchRegExp(`${folder}/*`) : null;
+    if (candidates.some((c) => exact.test(c) || (under?.test(c) ?? false))) return written;
   }
   return null;
 }

@@ -92,6 +92,8 @@ export const SuggestionDraftSchema = z.object({
   proposed_content: z.string().max(2_000_000).nullable().default(null),
   /** the analyzer's veto: false means a person must decide whatever the policy says */
   auto_apply: z.boolean().nullable().default(null),
+  /** the severity as the analyzer wrote it when it was none of the four (then stored as medium) */
+  severity_reported: z.string().max(100).nullable().default(null),
 });
 export type SuggestionDraft = z.infer<typeof SuggestionDraftSchema>;
 

@@ -1,5 +1,6 @@
 // Names and messages shared by the workflows, the worker and the API: one place, so a renamed
 // update or task queue cannot leave one side behind.
+import type { OpenRun } from './running.js';
 import type { ApplyingStep, SuggestionStatus } from './suggestion-state.js';
 import type { Trigger } from './review.js';
 
@@ -47,6 +48,8 @@ export const ERROR_TYPES = {
   analyzerOutput: 'AnalyzerOutputError',
   analyzerFailed: 'AnalyzerFailed',
   refused: 'CommandRefused',
+  /** the proposal is what the file already holds: nothing is applied or recorded */
+  noChange: 'NoChange',
 } as const;
 export const NON_RETRYABLE_ERROR_TYPES: string[] = Object.values(ERROR_TYPES);
 
@@ -55,7 +58,10 @@ export interface ReviewInput {
   trigger: Trigger;
   /** the run that triggered a reactive review */
   runId?: number | null;
-  /** review even below min_runs */
+  /**
+   * review even below min_runs (a manual review; the API's trigger also takes it to review a job
+   * whose run is still open)
+   */
   force?: boolean;
 }
 
@@ -107,6 +113,9 @@ export interface CommandResult {
   error?: string | null;
   /** the apply goes on after this answer (the AI writes the new file): read the suggestion for its end */
   applying?: ApplyingStep;
+  /** with applying `job_running`: the run the apply waits for, and until when at most (ISO) */
+  waiting_for_run?: OpenRun;
+  wait_until?: string;
 }
 
 export interface SuggestionState {

@@ -34,13 +34,15 @@ export interface ActionRecord {
   ai_session_key: string | null;
   /** null while the apply runs, and for actions applied before verification was recorded */
   verification: ActionVerification | null;
+  /** the mode of the file the apply replaced, so a forced rollback recreates a deleted one as it was */
+  file_mode: number | null;
   created_at: Date;
 }
 
 export type NewAction = Pick<
   ActionRecord,
   'suggestion_id' | 'attempt' | 'job_id' | 'action_type' | 'file_path' | 'original_content' | 'new_content' |
-  'original_sha256' | 'new_sha256' | 'backup_path' | 'ai_session_key'
+  'original_sha256' | 'new_sha256' | 'backup_path' | 'ai_session_key' | 'file_mode'
 >;
 
 /** Opens the action row of an apply attempt; a retried activity gets the same row back. */
@@ -69,7 +71,7 @@ export async function getAction(db: Db, id: number): Promise<ActionRecord | unde
 
 export async function listActions(
   db: Db,
-  filters: { job_id?: string; status?: string; suggestion_id?: number },
+  filters: { job_id?: string; status?: string; suggestion_id?: number; can_rollback?: boolean },
   page: Page,
 ): Promise<Paged<ActionRecord>> {
   const query = db('healing_actions').select(
@@ -80,5 +82,6 @@ export async function listActions(
   if (filters.job_id) query.where('job_id', filters.job_id);
   if (filters.status) query.where('status', filters.status);
   if (filters.suggestion_id) query.where('suggestion_id', filters.suggestion_id);
+  if (filters.can_rollback !== undefined) query.where('can_rollback', filters.can_rollback);
   return fetchPage<ActionRecord>(query, page);
 }

@@ -19,14 +19,16 @@ export async function removeStaleTemps(file: string): Promise<void> {
   }
 }
 
-export async function writeFileAtomic(file: string, content: string): Promise<void> {
+/** `mode` is for a file that does not exist (a deleted one recreated); an existing file keeps its own. */
+export async function writeFileAtomic(file: string, content: string, opts: { mode?: number } = {}): Promise<void> {
   await removeStaleTemps(file);
   const previous = await stat(file).catch(() => null);
   const temp = path.join(path.dirname(file), `${tempPrefix(file)}${randomBytes(6).toString('hex')}.tmp`);
-  const handle = await open(temp, 'wx', previous ? previous.mode & 0o7777 : 0o644);
+  const mode = previous ? previous.mode & 0o7777 : (opts.mode ?? 0o644);
+  const handle = await open(temp, 'wx', mode);
   try {
     await handle.writeFile(content, 'utf8');
-    if (previous) await handle.chmod(previous.mode & 0o7777);
+    await handle.chmod(mode); // the umask narrowed open()'s mode
     await handle.sync();
   } catch (error) {
     await handle.close();

@@ -9,6 +9,7 @@ import * as m004 from '../migrations/004_counts_and_indexes.js';
 import * as m005 from '../migrations/005_action_verification.js';
 import * as m006 from '../migrations/006_review_ai_record.js';
 import * as m007 from '../migrations/007_suggestion_applying.js';
+import * as m008 from '../migrations/008_guards_and_waits.js';
 
 // int8 (ids, counts) as numbers: our ids and counts stay far below 2^53.
 pg.types.setTypeParser(pg.types.builtins.INT8, (value: string) => Number(value));
@@ -22,6 +23,7 @@ const MIGRATIONS: Record<string, Knex.Migration> = {
   '005_action_verification': m005,
   '006_review_ai_record': m006,
   '007_suggestion_applying': m007,
+  '008_guards_and_waits': m008,
 };
 
 const migrationSource: Knex.MigrationSource<string> = {

@@ -41,6 +41,11 @@ export interface ReviewRecord {
   ai_session_id: string | null;
   tool_calls: ToolAttempt | null;
   raw_response: string | null;
+  /** a skipped row stands for this many skipped scheduled reviews in a row (finished_at: the last); 0 on other rows */
+  skip_count: number;
+  /** while the review waits before its analysis (OpenClaw jobs running): why, and since when */
+  waiting_reason: string | null;
+  waiting_since: Date | null;
   created_at: Date;
 }
 
@@ -89,10 +94,61 @@ export async function listReviews(db: Db, filters: ReviewFilters, page: Page): P
     'id', 'job_id', 'trigger', 'status', 'workflow_id', 'run_id', 'analyzer', 'started_at', 'finished_at',
     'runs_analyzed', 'logs_lines', 'ai_sessions_count', 'sla_violations_count', 'suggestions_count',
     'duplicates_count', 'dropped_count', 'auto_applied_count', 'error_message', 'skip_reason',
-    'analysis_duration_ms', 'ai_tokens_used', 'ai_model', 'ai_provider', 'ai_session_id', 'tool_calls', 'created_at',
+    'analysis_duration_ms', 'ai_tokens_used', 'ai_model', 'ai_provider', 'ai_session_id', 'tool_calls', 'skip_count',
+    'waiting_reason', 'waiting_since', 'created_at',
   );
   if (filters.job_id) query.where('job_id', filters.job_id);
   if (filters.status) query.where('status', filters.status);
   if (filters.trigger) query.where('trigger', filters.trigger);
   return fetchPage<ReviewRecord>(query, page, 'started_at');
+}
+
+/**
+ * Closes a review as skipped. A scheduled skip continues the streak of the job's latest review
+ * when that is a skipped scheduled one: that row counts one more skip (finished_at and skip_reason
+ * become this one's) and this row is deleted, so a new job's schedule does not fill the list with
+ * one row a fire. Anything else starts a streak of one. Answers the row that holds the skip.
+ * Safe to repeat: a job's reviews run one at a time (healing-review/<jobId>), so when this row is
+ * already gone it was merged into the job's latest review, which nothing has followed yet.
+ */
+export async function closeSkippedReview(
+  db: Db,
+  input: { reviewId: number; jobId: string; skipReason: string },
+): Promise<{ reviewId: number; skipCount: number; merged: boolean }> {
+  return db.transaction(async (trx) => {
+    const latestOf = (q: ReturnType<typeof trx>) =>
+      q.where({ job_id: input.jobId }).orderBy([{ column: 'started_at', order: 'desc' }, { column: 'id', order: 'desc' }]).forUpdate().first();
+    const row = (await trx('healing_reviews').where({ id: input.reviewId }).forUpdate().first()) as ReviewRecord | undefined;
+    if (!row) {
+      const latest = (await latestOf(trx('healing_reviews'))) as ReviewRecord | undefined;
+      if (!latest) throw new Error(`review ${input.reviewId} of ${input.jobId} is gone and the job has no other review`);
+      return { reviewId: latest.id, skipCount: latest.skip_count, merged: true };
+    }
+    if (row.status === 'skipped') return { reviewId: row.id, skipCount: row.skip_count, merged: false }; // closed by an earlier try
+    const previous =
+      row.trigger === 'scheduled'
+        ? ((await latestOf(trx('healing_reviews').whereNot({ id: row.id }).andWhere('started_at', '<=', row.started_at))) as ReviewRecord | undefined)
+        : undefined;
+    const reason = input.skipReason.replaceAll('\0', '');
+    if (previous && previous.status === 'skipped' && previous.trigger === 'scheduled') {
+      const [merged] = (await trx('healing_reviews')
+        .where({ id: previous.id })
+        // rows skipped before skip_count existed hold 0 and stand for one skip
+        .update({ skip_count: trx.raw('greatest(skip_count, 1) + 1'), finished_at: trx.fn.now(), skip_reason: reason })
+        .returning(['id', 'skip_count'])) as { id: number; skip_count: number }[];
+      await trx('healing_reviews').where({ id: row.id }).delete();
+      return { reviewId: merged!.id, skipCount: merged!.skip_count, merged: true };
+    }
+    await trx('healing_reviews')
+      .where({ id: row.id })
+      .update({ status: 'skipped', finished_at: trx.fn.now(), skip_reason: reason, skip_count: 1, waiting_reason: null, waiting_since: null });
+    return { reviewId: row.id, skipCount: 1, merged: false };
+  });
+}
+
+/** Marks a review as waiting before its analysis (null: no longer waiting); its first mark keeps its time. */
+export async function markReviewWaiting(db: Db, id: number, reason: string | null): Promise<void> {
+  await db('healing_reviews')
+    .where({ id })
+    .update(reason === null ? { waiting_reason: null, waiting_since: null } : { waiting_reason: reason, waiting_since: db.raw('coalesce(waiting_since, now())') });
 }

@@ -130,8 +130,17 @@ export interface JobStats {
     trigger: string;
     started_at: Date;
     finished_at: Date | null;
+    /** finished_at - started_at; null while it runs */
+    duration_ms: number | null;
+    /** the analyzer's part of it */
+    analysis_duration_ms: number | null;
+    runs_analyzed: number;
     suggestions_count: number;
+    error_message: string | null;
+    skip_reason: string | null;
   } | null;
+  /** applied changes that can still be undone: status success, rollback window open */
+  rollbackable_actions: number;
   suggestions: { total: number; pending: number; applied: number; by_status: Counts<(typeof SUGGESTION_STATUSES)[number]> };
   acceptance_rate: number | null;
   rollback_rate: number | null;
@@ -147,15 +156,16 @@ export interface JobStats {
 }
 
 export async function jobStats(db: Db, jobId: string): Promise<JobStats> {
-  const [reviews, lastReview, suggestions, resolution, lastApplied] = await Promise.all([
+  const [reviews, lastReview, suggestions, resolution, lastApplied, rollbackable] = await Promise.all([
     db.raw<{ rows: { status: string; n: number }[] }>('select status, count(*)::int as n from healing_reviews where job_id = ? group by status', [jobId]),
     db('healing_reviews')
       .where({ job_id: jobId })
       .orderBy([{ column: 'started_at', order: 'desc' }, { column: 'id', order: 'desc' }])
-      .first('id', 'status', 'trigger', 'started_at', 'finished_at', 'suggestions_count'),
+      .first('id', 'status', 'trigger', 'started_at', 'finished_at', 'analysis_duration_ms', 'runs_analyzed', 'suggestions_count', 'error_message', 'skip_reason'),
     db.raw<{ rows: { status: string; n: number }[] }>('select status, count(*)::int as n from healing_suggestions where job_id = ? group by status', [jobId]),
     resolutionQuery(db, jobId),
     db.raw<{ rows: { at: Date | null }[] }>("select max(applied_at) as at from healing_suggestions where job_id = ? and status = 'applied'", [jobId]),
+    db.raw<{ rows: { n: number }[] }>("select count(*)::int as n from healing_actions where job_id = ? and status = 'success' and can_rollback", [jobId]),
   ]);
   const changedAt = lastApplied.rows[0]?.at ?? null;
   const windows = await db.raw<{ rows: { after: boolean; runs: number; finished: number; succeeded: number; p95: number | null }[] }>(
@@ -189,7 +199,8 @@ export async function jobStats(db: Db, jobId: string): Promise<JobStats> {
   return {
     job_id: jobId,
     reviews: { total: sum(reviewStatus), by_status: reviewStatus },
-    last_review: (lastReview as JobStats['last_review']) ?? null,
+    last_review: lastReview ? lastReviewOf(lastReview as Omit<NonNullable<JobStats['last_review']>, 'duration_ms'>) : null,
+    rollbackable_actions: rollbackable.rows[0]?.n ?? 0,
     suggestions: { total: sum(byStatus), pending: byStatus.pending, applied: byStatus.applied, by_status: byStatus },
     acceptance_rate: ratio(accepted, accepted + byStatus.rejected),
     rollback_rate: ratio(resolution.rolled_back, resolution.applied),
@@ -202,6 +213,12 @@ export async function jobStats(db: Db, jobId: string): Promise<JobStats> {
       p95_duration_change_ms: diff(after?.p95_duration_ms, before.p95_duration_ms, 0),
     },
   };
+}
+
+function lastReviewOf(row: Omit<NonNullable<JobStats['last_review']>, 'duration_ms'>): NonNullable<JobStats['last_review']> {
+  const { id, status, trigger, started_at, finished_at, analysis_duration_ms, runs_analyzed, suggestions_count, error_message, skip_reason } = row;
+  const duration_ms = finished_at ? finished_at.getTime() - started_at.getTime() : null;
+  return { id, status, trigger, started_at, finished_at, duration_ms, analysis_duration_ms, runs_analyzed, suggestions_count, error_message, skip_reason };
 }
 
 /** True when Postgres holds any healing data or runs for the job. */

@@ -25,6 +25,10 @@ export interface SuggestionRecord {
   current_sha256: string | null;
   fingerprint: string;
   analyzer_auto_apply: boolean | null;
+  /** why its file edit cannot be applied under the job's policy (allowed_actions, a forbidden or shared file); null when it can */
+  advisory_reason: string | null;
+  /** the severity the analyzer wrote when it was none of the four (stored as medium) */
+  severity_reported: string | null;
   /** the AI session that wrote proposed_content, when it was written at apply time */
   ai_session_key: string | null;
   status: SuggestionStatus;
@@ -130,7 +134,7 @@ export async function updateSuggestion(db: Db, id: number, patch: SuggestionPatc
 }
 
 const LIST_COLUMNS = [
-  'healing_suggestions.id', 'review_id', 'healing_suggestions.job_id', 'category', 'severity', 'title', 'description',
+  'healing_suggestions.id', 'review_id', 'healing_suggestions.job_id', 'category', 'severity', 'severity_reported', 'title', 'description',
   'current_state', 'suggested_change', 'expected_impact', 'affected_files', 'target_file', 'healing_suggestions.status', 'applying_step', 'applying_since',
   'healing_suggestions.workflow_id', 'reviewed_at', 'reviewed_by', 'review_comment', 'rejection_reason', 'healing_suggestions.error_message', 'approvals',
   'applied_at', 'action_id', 'expires_at', 'healing_suggestions.created_at', 'healing_suggestions.updated_at',

@@ -48,8 +48,10 @@ async function outboxFiles(): Promise<string[]> {
 }
 
 beforeAll(async () => {
-  stack = await startStack();
   dataDir = await mkdtemp(path.join(os.tmpdir(), 'healing-run-'));
+  // `healing run` here has a data folder of its own, not the service's: the service is told its
+  // logs lie there (HEALING_LOG_ROOTS), else it refuses their log_path.
+  stack = await startStack({ logRoots: [dataDir] });
   await mkdir(stack.jobsDir, { recursive: true });
   await writeFile(
     path.join(stack.jobsDir, 'cron-backup.yaml'),

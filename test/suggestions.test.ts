@@ -1,5 +1,5 @@
 // Approve, reject, apply, expire and roll back, each through the suggestion's own workflow.
-import { mkdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createSuggestion } from './helpers/suggestions.js';
@@ -162,6 +162,23 @@ describe('deciding on a suggestion', () => {
 });
 
 describe('the apply guard and saga', () => {
+  it('when the proposal is what the file already holds, approve answers 409 "no change", nothing is recorded as applied, and it can still be rejected', async () => {
+    const id = await createSuggestion(stack, { jobId: 'etl', targetFile: yamlFile, proposed: JOB_YAML });
+    const answer = await http(stack.api, 'POST', `/api/v1/healing/suggestions/${id}/approve`, {});
+    expect(answer.status).toBe(409);
+    expect(answer.body.error).toBe(`no change: ${yamlFile} already holds the proposed content, so there is nothing to apply; reject the suggestion or let it expire`);
+    expect(await actionsOf(id)).toHaveLength(0);
+    const row = await suggestion(id);
+    expect(row).toMatchObject({ status: 'approved', applied_at: null, action_id: null, error_message: answer.body.error });
+    const again = await http(stack.api, 'POST', `/api/v1/healing/suggestions/${id}/apply`, {});
+    expect(again.status).toBe(409);
+    expect(again.body.error).toMatch(/^no change: /);
+    const rejected = await http(stack.api, 'POST', `/api/v1/healing/suggestions/${id}/reject`, { reason: 'nothing to do' });
+    expect(rejected.status).toBe(200);
+    expect((await suggestion(id)).status).toBe('rejected');
+    expect(await readFile(yamlFile, 'utf8')).toBe(JOB_YAML);
+  });
+
   it('when the file changed since the review, apply is refused with 409 saying to re-run the review, and the edit is kept', async () => {
     const id = await createSuggestion(stack, { jobId: 'etl', targetFile: yamlFile, proposed: withRetry });
     const edited = `${JOB_YAML}# someone's edit\n`;
@@ -298,6 +315,28 @@ describe('rolling back', () => {
     const forced = await http(stack.api, 'POST', `/api/v1/healing/actions/${actionId}/rollback`, { force: true });
     expect(forced.body.status).toBe('rolled_back');
     expect(await readFile(yamlFile, 'utf8')).toBe(JOB_YAML);
+  });
+
+  it('when the script was deleted after the apply, rollback answers 409 saying it is gone; with force it is recreated with its content and mode', async () => {
+    await chmod(scriptFile, 0o750);
+    const proposed = `${SCRIPT}echo "done"\n`;
+    const id = await createSuggestion(stack, { jobId: 'etl', category: 'script', targetFile: scriptFile, proposed });
+    const answer = await http(stack.api, 'POST', `/api/v1/healing/suggestions/${id}/approve`, {});
+    expect(answer.body.status).toBe('applied');
+    await rm(scriptFile);
+
+    const refused = await http(stack.api, 'POST', `/api/v1/healing/actions/${answer.body.action_id}/rollback`, {});
+    expect(refused.status).toBe(409);
+    expect(refused.body.error).toBe(`${scriptFile} is gone: it was deleted after the apply; roll back with force to recreate it with its original content and mode`);
+    await expect(stat(scriptFile)).rejects.toThrow(/ENOENT/);
+    expect((await suggestion(id)).status).toBe('applied');
+
+    const forced = await http(stack.api, 'POST', `/api/v1/healing/actions/${answer.body.action_id}/rollback`, { force: true });
+    expect(forced.status).toBe(200);
+    expect(forced.body.status).toBe('rolled_back');
+    expect(await readFile(scriptFile, 'utf8')).toBe(SCRIPT);
+    expect((await stat(scriptFile)).mode & 0o7777).toBe(0o750);
+    expect((await suggestion(id)).status).toBe('rolled_back');
   });
 
   it('lists actions with filters and totals', async () => {

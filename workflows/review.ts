@@ -7,11 +7,14 @@ import {
   log,
   ParentClosePolicy,
   patched,
+  setCurrentDetails,
+  sleep,
   startChild,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
 import { findApplicationFailure, innermostMessage } from '../core/failures.js';
+import { describeOpenclawRuns } from '../core/running.js';
 import { notifyWorkflowId, SEARCH_ATTRIBUTES, suggestionWorkflowId, type ReviewInput, type ReviewOutcome } from '../core/temporal.js';
 import { analysis, io, ioLocal, notify } from './activity-proxies.js';
 import { notifyWorkflow } from './notify.js';
@@ -43,6 +46,19 @@ export const FAILED_REVIEW_CLOSES_ROW = 'review-failure-closes-row';
  */
 export const NOTIFY_AFTER_CLOSE = 'review-notify-after-close';
 
+/**
+ * An OpenClaw analysis waits while OpenClaw jobs run (their tokens compete with it, as ProcClaw's
+ * own engine waits for them): durable timers, looking again after each, up to the bound the check
+ * answers with (HEALING_OPENCLAW_WAIT_S); then it runs anyway or is skipped with the reason
+ * (HEALING_OPENCLAW_WAIT_TIMEOUT). The row shows waiting_reason/waiting_since, the Temporal UI the
+ * status `waiting`, the current details and the timers' summaries; the context is collected again
+ * after a wait. A rules analysis (no model, no tokens) never waits. And a scheduled skip continues
+ * the job's streak of skipped scheduled reviews (one row with skip_count) instead of adding a row.
+ * Reviews started before replay the old way; deprecate the patch once no history from before it
+ * is read (the retention window after this shipped).
+ */
+export const WAIT_FOR_OPENCLAW_JOBS = 'review-waits-for-openclaw-jobs';
+
 export async function reviewWorkflow(input: ReviewInput): Promise<ReviewOutcome> {
   const info = workflowInfo();
   const local = patched(LOCAL_REVIEW_STEPS);
@@ -65,11 +81,22 @@ export async function reviewWorkflow(input: ReviewInput): Promise<ReviewOutcome>
   }
 
   try {
-    const collected = await steps.collectContext({ reviewId: review.id, ...input });
+    const waits = patched(WAIT_FOR_OPENCLAW_JOBS);
+    let collected = await steps.collectContext({ reviewId: review.id, ...input });
+    if (collected.skip === undefined && waits) {
+      const waited = await waitForOpenclawJobs(review.id, steps, markStatus);
+      if (waited.skip !== undefined) collected = { skip: waited.skip };
+      else if (waited.waited) collected = await steps.collectContext({ reviewId: review.id, ...input }); // what changed meanwhile
+    }
     if (collected.skip !== undefined) {
-      await steps.finishReview({ reviewId: review.id, status: 'skipped', skipReason: collected.skip });
+      if (!waits) {
+        await steps.finishReview({ reviewId: review.id, status: 'skipped', skipReason: collected.skip });
+        markStatus('skipped');
+        return { ...outcome, status: 'skipped' };
+      }
+      const closed = await steps.closeSkippedReview({ reviewId: review.id, jobId: input.jobId, skipReason: collected.skip });
       markStatus('skipped');
-      return { ...outcome, status: 'skipped' };
+      return { ...outcome, reviewId: closed.reviewId, status: 'skipped' };
     }
     const context = collected.context;
     const result = await analysis.analyze({ reviewId: review.id, context });
@@ -130,6 +157,46 @@ export async function reviewWorkflow(input: ReviewInput): Promise<ReviewOutcome>
     markStatus('failed');
     throw ApplicationFailure.nonRetryable(`review ${review.id} of ${input.jobId} failed: ${message}`, 'ReviewFailed');
   }
+}
+
+/**
+ * Waits while OpenClaw jobs have open runs, when the analysis would use OpenClaw. Answers whether
+ * it waited, or the skip reason when the bound passed and the configuration says skip.
+ */
+async function waitForOpenclawJobs(
+  reviewId: number,
+  steps: typeof io,
+  markStatus: (status: string) => void,
+): Promise<{ waited: boolean; skip?: string }> {
+  let check = await steps.openclawRuns();
+  if (check.runs.length === 0) return { waited: false };
+  const until = Date.now() + check.waitS * 1000;
+  markStatus('waiting');
+  let shown: string | null = null;
+  while (check.runs.length > 0) {
+    const running = describeOpenclawRuns(check.runs);
+    const left = until - Date.now();
+    if (left <= 0) {
+      setCurrentDetails('');
+      if (check.onTimeout === 'skip') {
+        return { waited: true, skip: `${running}, still after waiting ${check.waitS} s (HEALING_OPENCLAW_WAIT_S); not analysed while they compete for tokens (HEALING_OPENCLAW_WAIT_TIMEOUT=skip)` };
+      }
+      log.warn('OpenClaw jobs still running at the end of the wait; analysing anyway', { reviewId, running });
+      break;
+    }
+    const reason = `${running}; the OpenClaw analysis waits until they end (at most until ${new Date(until).toISOString()}) so they do not compete for tokens`;
+    if (reason !== shown) {
+      await steps.markReviewWaiting({ reviewId, reason });
+      shown = reason;
+    }
+    setCurrentDetails(`waiting: ${reason}`);
+    await sleep(Math.min(check.checkS * 1000, left), { summary: `waiting for OpenClaw jobs to end before the analysis of review ${reviewId}` });
+    check = await steps.openclawRuns();
+  }
+  setCurrentDetails('');
+  await steps.markReviewWaiting({ reviewId, reason: null });
+  markStatus('running');
+  return { waited: true };
 }
 
 /** The analyzer's raw answer, which a failed analysis carries in its failure details. */

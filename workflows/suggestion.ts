@@ -6,11 +6,14 @@ import {
   condition,
   log,
   patched,
+  setCurrentDetails,
   setHandler,
+  sleep,
   upsertSearchAttributes,
   allHandlersFinished,
 } from '@temporalio/workflow';
 import { findApplicationFailure, innermostMessage } from '../core/failures.js';
+import { describeRun, JOB_STILL_RUNNING, type OpenRun } from '../core/running.js';
 import { APPLYING_STEP_TEXT, refusal, type ApplyingStep, type SuggestionCommand, type SuggestionStatus } from '../core/suggestion-state.js';
 import {
   ERROR_TYPES,
@@ -57,6 +60,16 @@ export const AUTO_APPLY_STAYS_OPEN = 'suggestion-auto-apply-stays-open';
  * read (the retention window after this shipped).
  */
 export const REWRITE_AFTER_ANSWER = 'suggestion-rewrite-after-answer';
+
+/**
+ * Nothing is applied to a job while it runs: before the saga's first write the apply asks for the
+ * job's open run and, while there is one, waits on durable timers (looking again after each) up
+ * to the bound the check answers with (HEALING_APPLY_WAIT_S), then fails with the reason. The
+ * suggestion shows `applying_step: job_running` meanwhile and a command answers 202 at once; an
+ * auto-apply waits the same way. Applies started before replay without the check; deprecate the
+ * patch once no history from before it is read (the retention window after this shipped).
+ */
+export const WAIT_FOR_RUNNING_JOB = 'suggestion-wait-for-running-job';
 
 export async function suggestionWorkflow(input: SuggestionInput): Promise<SuggestionStatus> {
   const id = input.suggestionId;
@@ -128,6 +141,12 @@ export async function suggestionWorkflow(input: SuggestionInput): Promise<Sugges
 
     const failed = async (error: unknown): Promise<CommandResult> => {
       const message = innermostMessage(error);
+      if (failureType(error) === ERROR_TYPES.noChange) {
+        // Nothing was written or recorded as applied: the suggestion stays as it is, to be
+        // rejected or to expire, and the command is refused with the reason (HTTP 409).
+        await CancellationScope.nonCancellable(() => steps.noteRefusedApply({ suggestionId: id, error: message }));
+        throw refused(message, status, ERROR_TYPES.noChange);
+      }
       await CancellationScope.nonCancellable(async () => {
         for (const undo of compensations.reverse()) {
           try {
@@ -144,26 +163,91 @@ export async function suggestionWorkflow(input: SuggestionInput): Promise<Sugges
       return { status, action_id: prepared.actionId, error: message };
     };
 
-    try {
-      prepared = await first.prepareApply({ suggestionId: id, attempt, by });
+    /** Goes on after the command's answer; its end is read from the suggestion. */
+    const afterAnswer = (step: ApplyingStep, work: () => Promise<CommandResult>) => {
+      applying = step;
+      void work()
+        .catch(failed)
+        // A refusal after the answer has nobody to go to: the row holds it (failApply ran).
+        .catch((error: unknown) => log.warn('apply refused after its command was answered', { suggestionId: id, status: currentStatus(), error: innermostMessage(error) }))
+        .finally(() => {
+          applying = null;
+        });
+    };
+
+    /** From the saga's first write on; `answered`: the command already has its answer. */
+    const prepareAndFinish = async (prepareWith: typeof io, answered: boolean): Promise<CommandResult> => {
+      prepared = await prepareWith.prepareApply({ suggestionId: id, attempt, by });
       if (prepared.needsRewrite && patched(REWRITE_AFTER_ANSWER)) {
         await steps.markApplying({ suggestionId: id, step: 'rewrite' });
         if (currentStatus() !== 'approved') setStatus('approved'); // a retry of a failed apply, as the row now says
-        if (answerEarly) {
-          applying = 'rewrite';
-          void finish()
-            .catch(failed)
-            // A refusal after the answer has nobody to go to: the row holds it (failApply ran).
-            .catch((error: unknown) => log.warn('apply refused after its command was answered', { suggestionId: id, status: currentStatus(), error: innermostMessage(error) }))
-            .finally(() => {
-              applying = null;
-            });
+        if (answered) {
+          applying = 'rewrite'; // the row says so too; cleared where the early answer's work ends
+        } else if (answerEarly) {
+          afterAnswer('rewrite', finish);
           return { status, action_id: null, applying: 'rewrite' };
         }
       }
-      return await finish();
+      return finish();
+    };
+
+    try {
+      if (patched(WAIT_FOR_RUNNING_JOB)) {
+        const check = await first.openJobRun({ jobId: input.jobId });
+        if (check.run) {
+          await steps.markApplying({ suggestionId: id, step: 'job_running' });
+          if (currentStatus() !== 'approved') setStatus('approved');
+          const waitUntil = Date.now() + check.waitS * 1000;
+          const afterWait = async () => {
+            await waitForRunEnd(check.run!, { until: waitUntil, waitS: check.waitS, checkS: check.checkS }, steps);
+            return prepareAndFinish(steps, answerEarly);
+          };
+          const waiting = { applying: 'job_running' as const, waiting_for_run: check.run, wait_until: new Date(waitUntil).toISOString() };
+          if (answerEarly) {
+            afterAnswer('job_running', afterWait);
+            return { status, action_id: null, ...waiting };
+          }
+          // An auto-apply: nobody waits on its answer, but commands meanwhile are told what it does.
+          applying = 'job_running';
+          try {
+            return await afterWait();
+          } finally {
+            applying = null;
+          }
+        }
+      }
+      return await prepareAndFinish(first, false);
     } catch (error) {
       return failed(error);
+    }
+  };
+
+  /**
+   * Durable timers until the job's open run has ended (looked up again after each), shown in the
+   * Temporal UI; past `until` it fails with the reason, nothing written.
+   */
+  const waitForRunEnd = async (run: OpenRun, bound: { until: number; waitS: number; checkS: number }, steps: typeof io): Promise<void> => {
+    const { until, waitS, checkS } = bound;
+    let open: OpenRun | null = run;
+    try {
+      while (open) {
+        const left = until - Date.now();
+        const what = `waiting for ${describeRun(open)} to end before applying suggestion ${id}`;
+        if (left <= 0) {
+          throw ApplicationFailure.create({
+            type: JOB_STILL_RUNNING,
+            nonRetryable: true,
+            message:
+              `not applied: ${describeRun(open)} had not reported its end after the apply waited ${waitS} s ` +
+              `(HEALING_APPLY_WAIT_S); nothing was written. Apply again once the run has ended (a run that ended without saying so: report its finished_at to POST /api/v1/jobs/${open.job_id}/runs)`,
+          });
+        }
+        setCurrentDetails(`${what} (until ${new Date(until).toISOString()})`);
+        await sleep(Math.min(checkS * 1000, left), { summary: what });
+        open = (await steps.openJobRun({ jobId: input.jobId })).run;
+      }
+    } finally {
+      setCurrentDetails('');
     }
   };
 

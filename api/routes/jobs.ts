@@ -1,7 +1,12 @@
 // Jobs from the catalog (with load errors), and run reports. A failed run report starts a
 // reactive review for jobs that ask for one.
+import os from 'node:os';
+import path from 'node:path';
 import { Router } from 'express';
+import { businessLogView } from '../../activities/business-log-view.js';
+import { checkReadPath } from '../../activities/read-guard.js';
 import type { Job } from '../../core/job.js';
+import type { ReadPlacesEnv } from '../../core/read-places.js';
 import { reactiveTrigger } from '../../core/review.js';
 import { slaVerdict } from '../../core/sla.js';
 import { checkSelfHealingPatch } from '../../core/self-healing-edit.js';
@@ -11,11 +16,12 @@ import { listRuns, upsertRun } from '../../db/runs.js';
 import type { ApiDeps } from '../context.js';
 import { HttpError, isUnavailable, notFound, parseInput } from '../errors.js';
 import { jobSchedule, jobSchedules, type ScheduleView } from '../schedules.js';
-import { JobIdParam, RunListQuery, RunReportBody } from '../schemas.js';
+import { BusinessLogQuery, JobIdParam, RunListQuery, RunReportBody } from '../schemas.js';
 import { startReview } from '../temporal.js';
 
 export function jobsRouter(deps: ApiDeps): Router {
   const router = Router();
+  const readPlaces: ReadPlacesEnv = deps.readPlaces ?? { home: os.homedir(), procclawHome: path.join(os.homedir(), '.procclaw') };
 
   router.get('/jobs', async (_req, res) => {
     const [catalog, schedules] = await Promise.all([loadCatalog(deps.jobsSource), jobSchedules(deps.temporal)]);
@@ -47,6 +53,8 @@ export function jobsRouter(deps: ApiDeps): Router {
       if (broken.length === 0) throw notFound(`job "${id}"`);
       throw fieldError(409, broken.map((e) => ({ field: e.field, reason: e.reason })), `the file of job "${id}" does not load; fix it first`);
     }
+    const outside = await businessLogPathProblems(job, body as Record<string, unknown>, readPlaces);
+    if (outside.length > 0) throw fieldError(400, outside);
     const written = await writeSelfHealing(job, body as Record<string, unknown>);
     if (!written.ok) throw fieldError(written.status, written.problems);
 
@@ -78,6 +86,11 @@ export function jobsRouter(deps: ApiDeps): Router {
     const body = parseInput(RunReportBody, req.body ?? {}, 'body');
     const job = await findJob(deps.jobsSource, id);
     if (!job) throw notFound(`job "${id}"`);
+    if (body.log_path) {
+      // Checked before anything is stored: a review would read this file and quote its lines.
+      const verdict = await checkReadPath(body.log_path, job, readPlaces);
+      if (!verdict.ok) throw new HttpError(400, `invalid body: log_path: ${verdict.reason}`, [{ field: 'log_path', reason: verdict.reason }]);
+    }
     const durationMs =
       body.duration_ms ??
       (body.duration_seconds != null ? Math.round(body.duration_seconds * 1000) : null) ??
@@ -112,7 +125,30 @@ export function jobsRouter(deps: ApiDeps): Router {
     res.status(created ? 201 : 200).json({ success: true, created, run, review });
   });
 
+  // The last lines of the job's business log, redacted: what a review of it reads.
+  router.get('/jobs/:id/business-logs', async (req, res) => {
+    const { id } = parseInput(JobIdParam, req.params, 'job id');
+    const { lines } = parseInput(BusinessLogQuery, req.query, 'query');
+    const job = await findJob(deps.jobsSource, id);
+    if (!job) throw notFound(`job "${id}"`);
+    res.json(await businessLogView(job, readPlaces, lines));
+  });
+
   return router;
+}
+
+/** business_log.path and summary_path of a self_healing patch that lie outside the job's places. */
+async function businessLogPathProblems(job: Job, patch: Record<string, unknown>, env: ReadPlacesEnv): Promise<{ field: string; reason: string }[]> {
+  const block = patch.business_log;
+  if (typeof block !== 'object' || block === null) return [];
+  const problems: { field: string; reason: string }[] = [];
+  for (const key of ['path', 'summary_path'] as const) {
+    const value = (block as Record<string, unknown>)[key];
+    if (typeof value !== 'string') continue;
+    const verdict = await checkReadPath(value, job, env);
+    if (!verdict.ok) problems.push({ field: `business_log.${key}`, reason: verdict.reason });
+  }
+  return problems;
 }
 
 function scheduleFields(schedule: ScheduleView | null) {

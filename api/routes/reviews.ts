@@ -1,8 +1,10 @@
 // Reviews: list, show (with its suggestions), trigger.
 import { Router } from 'express';
+import { describeRun, OPEN_RUN_MAX_AGE_MS } from '../../core/running.js';
 import { findJob } from '../../db/catalog.js';
 import type { Db } from '../../db/knex.js';
 import { getReview, listReviews } from '../../db/reviews.js';
+import { openRuns } from '../../db/runs.js';
 import { listSuggestions } from '../../db/suggestions.js';
 import type { ApiDeps } from '../context.js';
 import { HttpError, isUnavailable, notFound, parseInput } from '../errors.js';
@@ -31,6 +33,18 @@ export function reviewsRouter(deps: ApiDeps): Router {
     if (!job) throw notFound(`job "${jobId}"`);
     if (!job.config.self_healing.enabled) {
       throw new HttpError(409, `self-healing is not enabled for job "${jobId}"; set self_healing.enabled: true in its file or through PUT /api/v1/jobs/${jobId}/self-healing`);
+    }
+    if (!force) {
+      // A review now would read a run without its end, log or exit code.
+      const [open] = await openRuns(deps.db, { jobId, now: new Date(), maxAgeMs: OPEN_RUN_MAX_AGE_MS, limit: 1 });
+      if (open) {
+        const run = { id: open.id, external_id: open.external_id, started_at: open.started_at.toISOString() };
+        throw new HttpError(
+          409,
+          `job "${jobId}" is running: ${describeRun({ job_id: jobId, ...run })} has not reported its end; trigger the review once it has, or with force: true to review it now`,
+          { code: 'job_running', job_id: jobId, run },
+        );
+      }
     }
     const started = await startReview(await deps.temporal(), deps.db, { jobId, trigger: 'manual', force });
     const reviewId = await waitForReviewRow(deps.db, started.runId);

@@ -5,7 +5,7 @@ import { globalStats, jobHasHistory, jobStats } from '../../db/stats.js';
 import { shortCache } from '../cache.js';
 import type { ApiDeps } from '../context.js';
 import { notFound, parseInput } from '../errors.js';
-import { JobIdParam } from '../schemas.js';
+import { JobIdParam, NoQuery } from '../schemas.js';
 import { jobSchedule } from '../schedules.js';
 
 export function statsRouter(deps: ApiDeps): Router {
@@ -41,12 +41,14 @@ export function statsRouter(deps: ApiDeps): Router {
     };
   });
 
-  router.get('/healing/stats', async (_req, res) => {
+  router.get('/healing/stats', async (req, res) => {
+    parseInput(NoQuery, req.query, 'query'); // `?job_id=` here would be global figures read as one job's
     res.json(await globalBody(''));
   });
 
   const summary = async (req: Request, res: Response) => {
     const { id } = parseInput(JobIdParam, req.params, 'job id');
+    parseInput(NoQuery, req.query, 'query');
     res.json(await summaryBody(id));
   };
   router.get('/healing/stats/:id', summary);

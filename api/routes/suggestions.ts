@@ -1,7 +1,9 @@
 // Suggestions: read from Postgres; every decision is a command to the suggestion's workflow.
 import { Router, type Response } from 'express';
 import { createTwoFilesPatch } from 'diff';
+import { describeRun } from '../../core/running.js';
 import { APPLYING_STEP_TEXT } from '../../core/suggestion-state.js';
+import type { CommandResult } from '../../core/temporal.js';
 import { countByStatus, getSuggestion, listSuggestions } from '../../db/suggestions.js';
 import type { ApiDeps } from '../context.js';
 import { notFound, parseInput } from '../errors.js';
@@ -41,7 +43,7 @@ export function suggestionsRouter(deps: ApiDeps): Router {
     const failure = failedApply(id, result);
     if (failure) throw failure;
     const applying = 'applying' in result && result.applying
-      ? { note: `the apply goes on (${APPLYING_STEP_TEXT[result.applying]}); GET /api/v1/healing/suggestions/${id} shows applying_step until it is applied or failed` }
+      ? { note: `the apply goes on (${applyingText(result)}); GET /api/v1/healing/suggestions/${id} shows applying_step until it is applied or failed` }
       : {};
     res.status(commandHttpStatus(result)).json({ success: true, suggestion_id: id, ...result, ...applying });
   };
@@ -65,6 +67,14 @@ export function suggestionsRouter(deps: ApiDeps): Router {
   });
 
   return router;
+}
+
+/** What an apply going on after its answer does, naming the run it waits for. */
+function applyingText(result: CommandResult): string {
+  if (result.applying === 'job_running' && result.waiting_for_run) {
+    return `nothing is written while the job runs: waiting for ${describeRun(result.waiting_for_run)} to end, until ${result.wait_until} at most, then it fails with the reason`;
+  }
+  return APPLYING_STEP_TEXT[result.applying!];
 }
 
 /** Who is asking: the token's name when auth is on, else "human". */

@@ -1,6 +1,7 @@
 // Stage two of parsing: each suggestion the model wrote, coerced into a valid draft or dropped
-// with a reason. Categories and severities are mapped from common synonyms, texts are trimmed and
-// bounded, and a target must be one of the job's own files; zod has the last word.
+// with a reason. Categories are mapped from common synonyms, a severity that is none of the four
+// becomes medium (the analyzer's word kept), texts are trimmed and bounded, and a target must be
+// one of the job's own files; zod has the last word.
 import { posix } from 'node:path';
 import { CATEGORIES, SEVERITIES, type Category, type Severity } from '../job.js';
 import { SuggestionDraftSchema, type SuggestionDraft } from '../review.js';
@@ -17,23 +18,23 @@ const CATEGORY_ALIASES: Record<string, Category> = {
   scripts: 'script', code: 'script',
 };
 
-const SEVERITY_ALIASES: Record<string, Severity> = {
-  info: 'low', minor: 'low', trivial: 'low', suggestion: 'low',
-  moderate: 'medium', normal: 'medium', warning: 'medium', warn: 'medium',
-  major: 'high', important: 'high', error: 'high', severe: 'high',
-  crit: 'critical', blocker: 'critical', urgent: 'critical', emergency: 'critical',
-};
-
 function coerceCategory(v: unknown): Category {
   const key = typeof v === 'string' ? v.trim().toLowerCase() : '';
   if ((CATEGORIES as readonly string[]).includes(key)) return key as Category;
   return CATEGORY_ALIASES[key] ?? 'config';
 }
 
-function coerceSeverity(v: unknown): Severity {
+/**
+ * One of the four, in any case; anything else is medium, as in ProcClaw, with the analyzer's word
+ * kept in `reported`. No synonym is mapped: "urgent" read as critical would ask for a second
+ * approver, and "minor" read as low could let an edit auto-apply, on the strength of one word.
+ */
+function coerceSeverity(v: unknown): { severity: Severity; reported: string | null } {
+  if (v === undefined || v === null || v === '') return { severity: 'medium', reported: null }; // none given: the default, not a coercion
   const key = typeof v === 'string' ? v.trim().toLowerCase() : '';
-  if ((SEVERITIES as readonly string[]).includes(key)) return key as Severity;
-  return SEVERITY_ALIASES[key] ?? 'medium';
+  if ((SEVERITIES as readonly string[]).includes(key)) return { severity: key as Severity, reported: null };
+  const word = typeof v === 'string' ? v : (JSON.stringify(v) ?? String(v));
+  return { severity: 'medium', reported: text(word.replace(/\s+/g, ' '), LIMITS.severity_reported) ?? '(blank)' };
 }
 
 /** Trimmed and cut to `max` characters; anything not a string is dropped. */
@@ -110,9 +111,11 @@ export function coerceOne(item: unknown, targets: TargetIndex, noContent: Set<st
   const affected = coerceAffected(item.affected_files);
   if (target && !affected.includes(target)) affected.unshift(target);
 
+  const severity = coerceSeverity(item.severity);
   const parsed = SuggestionDraftSchema.safeParse({
     category: coerceCategory(item.category),
-    severity: coerceSeverity(item.severity),
+    severity: severity.severity,
+    severity_reported: severity.reported,
     title,
     description: text(item.description, LIMITS.description) ?? '',
     current_state: text(item.current_state, LIMITS.current_state),

@@ -22,6 +22,8 @@ export const LIMITS = {
   path: 4_096,
   affected_files: 50,
   proposed_content: 2_000_000,
+  /** core/review.ts SuggestionDraftSchema.severity_reported */
+  severity_reported: 100,
 } as const;
 
 function byteLength(text: string): number {

@@ -159,7 +159,7 @@ describe('parseAnalyzerOutput: JSON inside the reply', () => {
 });
 
 describe('parseAnalyzerOutput: coercion and dropping', () => {
-  it('maps categories and severities case-insensitively and defaults unknown ones', () => {
+  it('maps categories case-insensitively and from synonyms, and severities case-insensitively, defaulting unknown ones', () => {
     const out = parseAnalyzerOutput(
       bare([
         suggestion({ title: 'A', category: 'Performance', severity: 'HIGH' }),
@@ -168,10 +168,39 @@ describe('parseAnalyzerOutput: coercion and dropping', () => {
       ]),
       ALLOWED,
     );
-    expect(out.suggestions.map((s) => [s.category, s.severity])).toEqual([
-      ['performance', 'high'],
-      ['config', 'medium'],
-      ['config', 'low'],
+    expect(out.suggestions.map((s) => [s.category, s.severity, s.severity_reported])).toEqual([
+      ['performance', 'high', null],
+      ['config', 'medium', 'apocalyptic'],
+      ['config', 'medium', 'minor'],
+    ]);
+  });
+
+  it('when the analyzer says "urgent", the suggestion is medium (as in ProcClaw), not critical, and "urgent" is kept as severity_reported', () => {
+    const out = parseAnalyzerOutput(bare([suggestion({ severity: 'urgent' })]), ALLOWED);
+    expect(out.suggestions[0]).toMatchObject({ severity: 'medium', severity_reported: 'urgent' });
+  });
+
+  it('no synonym moves a severity: words for critical or low are medium too, with the word kept as written', () => {
+    const words = ['Blocker', 'emergency', 'crit', 'severe', 'info', 'trivial', 'warning'];
+    const out = parseAnalyzerOutput(bare(words.map((w) => suggestion({ title: `Sev ${w.toLowerCase()}`, severity: w }))), ALLOWED);
+    expect(out.suggestions.map((s) => [s.severity, s.severity_reported])).toEqual(words.map((w) => ['medium', w]));
+  });
+
+  it('records nothing when the severity is one of the four in any case or missing, and bounds a strange one', () => {
+    const out = parseAnalyzerOutput(
+      bare([
+        suggestion({ title: 'Low', severity: ' Low ' }),
+        suggestion({ title: 'Missing', severity: undefined }),
+        suggestion({ title: 'Number', severity: 3 }),
+        suggestion({ title: 'Long', severity: `very\u0000 ${'x'.repeat(500)}` }),
+      ]),
+      ALLOWED,
+    );
+    expect(out.suggestions.map((s) => [s.title, s.severity, s.severity_reported])).toEqual([
+      ['Low', 'low', null],
+      ['Missing', 'medium', null],
+      ['Number', 'medium', '3'],
+      ['Long', 'medium', `very ${'x'.repeat(94)}…`],
     ]);
   });
 

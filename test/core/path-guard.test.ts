@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { checkShrink, checkWriteTarget, normaliseTarget } from '../../core/path-guard.js';
+import { checkShrink, checkWriteTarget, fnmatchRegExp, forbiddenReason, normaliseTarget, sharedCodeReason } from '../../core/path-guard.js';
 
 const JOB = '/srv/jobs/backup';
 const OWN = [`${JOB}/job.yaml`, `${JOB}/backup.sh`, `${JOB}/prompt.md`];
@@ -90,5 +90,38 @@ describe('normaliseTarget', () => {
 
   it('returns null when the job folder itself is relative', () => {
     expect(normaliseTarget('job.yaml', 'jobs/backup')).toBeNull();
+  });
+});
+
+describe('fnmatchRegExp (ProcClaw\'s forbidden_paths matching)', () => {
+  it.each([
+    ['*.py', '/a/b/c.py', true],
+    ['/a/*', '/a/b/c', true],
+    ['/a/?', '/a/bc', false],
+    ['[!a]b', 'cb', true],
+    ['[!a]b', 'ab', false],
+    ['a[]]b', 'a]b', true],
+    ['a[b', 'a[b', true],
+    ['a.b', 'axb', false],
+    ['(x)+', '(x)+', true],
+  ])('%s against %s: %s', (pattern, path, expected) => {
+    expect(fnmatchRegExp(pattern).test(path)).toBe(expected);
+  });
+});
+
+describe('shared code', () => {
+  it('is never written but stays readable for a review (forbiddenReason says nothing)', () => {
+    for (const file of [`${HOME}/.procclaw/scripts/oc-runner.py`, '/opt/homebrew/lib/node_modules/openclaw/dist/x.js', '/srv/projects/procclaw/src/a.py']) {
+      expect(sharedCodeReason(file)).toEqual(expect.any(String));
+      expect(forbiddenReason(file, HOME)).toBeNull();
+    }
+    expect(sharedCodeReason('/srv/projects/procclaw')).toBeNull(); // the folder itself is no file
+    expect(sharedCodeReason(`${HOME}/.procclaw/scripts/runner.py`)).toBeNull();
+  });
+
+  it('OpenClaw\'s config and credentials are forbidden outright; its workspace is not', () => {
+    expect(forbiddenReason(`${HOME}/.openclaw/openclaw.json`, HOME)).toMatch(/model keys/);
+    expect(forbiddenReason(`${HOME}/.openclaw/credentials/x.json`, HOME)).toMatch(/credentials/);
+    expect(forbiddenReason(`${HOME}/.openclaw/workspace/openclaw.json`, HOME)).toBeNull();
   });
 });

@@ -244,6 +244,7 @@ describe('boundResult', () => {
     target_file: SCRIPT_PATH,
     proposed_content: 'p'.repeat(size),
     auto_apply: null,
+    severity_reported: null,
   });
   const result = (suggestions: SuggestionDraft[]): AnalysisResult => ({
     analyzer: 'openclaw',

@@ -15,6 +15,7 @@ import type { AnalyzerSettings } from '../../activities/deps.js';
 import { openclawStatus } from '../../activities/openclaw.js';
 import { createApp } from '../../api/app.js';
 import type { ApiToken } from '../../api/auth.js';
+import type { WaitSettings } from '../../core/running.js';
 import type { Db } from '../../db/knex.js';
 import { reconcileJobSchedule } from '../../worker/schedules.js';
 import { ensureSearchAttributes } from '../../worker/search-attributes.js';
@@ -46,11 +47,15 @@ export interface StackOptions {
   webDist?: string;
   tokens?: ApiToken[];
   commandRateLimit?: number;
+  /** HEALING_LOG_ROOTS: folders beyond each job's own where run logs may lie */
+  logRoots?: string[];
   /**
    * Variables of this process's environment (where the worker, its activities and the CLIs they
    * start run) while the stack runs, e.g. OPENCLAW_STATE_DIR for the user's OpenClaw; restored at stop.
    */
   env?: Record<string, string>;
+  /** bounds of the waits for running jobs (core/running.ts), short in tests */
+  waits?: Partial<WaitSettings>;
 }
 
 export async function startStack(opts: StackOptions = {}): Promise<Stack> {
@@ -82,7 +87,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       namespace,
       analysisConcurrency: opts.analysisConcurrency ?? 1,
       log,
-      deps: { db: database.db, jobsSource: jobsDir, dataDir, home: workDir, procclawHome: path.join(workDir, '.procclaw'), analyzer, dashboardUrl: 'http://dashboard.test', log },
+      deps: { db: database.db, jobsSource: jobsDir, dataDir, home: workDir, procclawHome: path.join(workDir, '.procclaw'), analyzer, dashboardUrl: 'http://dashboard.test', logRoots: opts.logRoots, waits: opts.waits, log },
     });
     running = workers.run();
   };
@@ -106,6 +111,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     commandRateLimit: opts.commandRateLimit,
     statsCacheMs: 0, // figures checked right after the writes that change them
     reconcileSchedule: (jobId) => reconcileJobSchedule(env.client, jobsDir, jobId),
+    readPlaces: { home: workDir, procclawHome: path.join(workDir, '.procclaw'), dataDir, logRoots: opts.logRoots },
   });
   const server: Server = await new Promise((resolve) => {
     const s = app.listen(0, '127.0.0.1', () => resolve(s));

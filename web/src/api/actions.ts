@@ -6,6 +6,8 @@ export interface ActionQuery extends Query {
   job_id?: string;
   status?: string;
   suggestion_id?: number;
+  /** only the changes that can (true) or cannot (false) still be rolled back */
+  can_rollback?: boolean;
   limit?: number;
   offset?: number;
 }

@@ -33,6 +33,8 @@ export interface JobStats {
   nextReviewAt: string | null;
   pending: number | null;
   applied: number | null;
+  /** applied changes that can still be rolled back */
+  rollbackable: number | null;
   before: RunFigures | null;
   after: RunFigures | null;
 }
@@ -157,6 +159,7 @@ export function normaliseJob(raw: unknown): JobStats {
     nextReviewAt: isoOrNull(pick(raw, 'next_review', 'next_review_at', 'next_scheduled_review', 'schedule.next_action_time', 'schedule.next')),
     pending: num(pick(raw, 'pending', 'pending_count', 'suggestions.pending', 'suggestions.by_status.pending')),
     applied: num(pick(raw, 'applied', 'applied_count', 'suggestions.applied', 'suggestions.by_status.applied')),
+    rollbackable: num(pick(raw, 'rollbackable_actions')),
     before: runFigures(pick(raw, 'improvement.before', 'improvement.before_last_change', 'before')),
     after: runFigures(pick(raw, 'improvement.after', 'improvement.after_last_change', 'after')),
   };

@@ -44,6 +44,8 @@ export interface Suggestion {
   job_id: string;
   category: Category;
   severity: Severity;
+  /** the analyzer's own word when it was none of the four severities (then stored as medium) */
+  severity_reported?: string | null;
   title: string;
   description: string;
   current_state: string | null;
@@ -71,6 +73,8 @@ export interface Suggestion {
 
 /** GET /healing/suggestions/{id}: the whole row, with the unified diff of current vs proposed. */
 export interface SuggestionDetail extends Suggestion {
+  /** why its file edit cannot be applied (a shared or forbidden file, an action the job does not allow): advice only */
+  advisory_reason?: string | null;
   proposed_content: string | null;
   current_content: string | null;
   diff: string | null;

@@ -11,6 +11,7 @@ export function useActions() {
     job_id: route.query.job_id,
     status: route.query.status,
     suggestion_id: route.query.suggestion_id ? Number(route.query.suggestion_id) : undefined,
+    can_rollback: route.query.can_rollback === 'true' ? true : route.query.can_rollback === 'false' ? false : undefined,
   }));
   const list = usePagedList(actionsApi.list, 'actions', () => query.value);
   return { ...list, query };

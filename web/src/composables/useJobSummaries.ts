@@ -1,5 +1,6 @@
-// Per-job figures for the Jobs tab: pending count, last review, and the next scheduled review
-// (from the job list, or the per-job stats of an API whose list lacks it). Reloaded on refresh.
+// Per-job figures for the Jobs tab: pending count, last review, the changes that can still be
+// rolled back, and the next scheduled review (from the job list, or the per-job stats of an API
+// whose list lacks it). Reloaded on refresh.
 import { reactive, watch } from 'vue';
 import { optional } from '../api/http';
 import { reviewsApi } from '../api/reviews';
@@ -11,6 +12,8 @@ export interface JobSummary {
   pending: number | null;
   lastReview: Review | null;
   nextReviewAt: string | null;
+  /** applied changes that can still be rolled back; null when the API has no per-job stats */
+  rollbackable: number | null;
   /** the API answered GET /healing/stats/{jobId} */
   statsAvailable: boolean;
   error: string | null;
@@ -26,17 +29,18 @@ export function useJobSummaries(jobs: () => Job[]) {
       const [pending, last, stats] = await Promise.all([
         suggestionsApi.pendingCount(id),
         reviewsApi.list({ job_id: id, limit: 1, offset: 0 }),
-        listed ? null : optional(statsApi.job(id)).catch(() => null),
+        optional(statsApi.job(id)).catch(() => null),
       ]);
       summaries[id] = {
         pending,
         lastReview: last.reviews[0] ?? null,
         nextReviewAt: listed ? (job.next_review_at ?? null) : (stats?.nextReviewAt ?? null),
+        rollbackable: stats?.rollbackable ?? null,
         statsAvailable: listed || stats !== null,
         error: null,
       };
     } catch (e) {
-      summaries[id] = { pending: null, lastReview: null, nextReviewAt: null, statsAvailable: false, error: (e as Error).message };
+      summaries[id] = { pending: null, lastReview: null, nextReviewAt: null, rollbackable: null, statsAvailable: false, error: (e as Error).message };
     }
   }
 

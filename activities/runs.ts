@@ -1,0 +1,71 @@
+// Short reads of what is running now, for the workflows' waits: a job's open run (an apply waits
+// for it to end) and the OpenClaw jobs running (an OpenClaw analysis waits while they do). Each
+// answer carries the wait bounds, so the workflow reads its configuration through history.
+import { DEFAULT_WAITS, isOpenClawJob, OPEN_RUN_MAX_AGE_MS, type OpenRun, type OpenclawWaitTimeout } from '../core/running.js';
+import { loadCatalog } from '../db/catalog.js';
+import { markReviewWaiting } from '../db/reviews.js';
+import { openRuns, type RunRecord } from '../db/runs.js';
+import { chooseAnalyzer } from './analyze.js';
+import type { ActivityDeps } from './deps.js';
+
+const ANALYZER_CHECK_MS = 4_000;
+
+const asOpenRun = (run: Pick<RunRecord, 'id' | 'job_id' | 'external_id' | 'started_at'>): OpenRun => ({
+  job_id: run.job_id,
+  id: Number(run.id),
+  external_id: run.external_id,
+  started_at: new Date(run.started_at).toISOString(),
+});
+
+export function createRunActivities(deps: ActivityDeps) {
+  const { db } = deps;
+  // Read at each call: the deps' settings may change under a running worker (tests switch them).
+  const settings = () => ({ ...DEFAULT_WAITS, ...deps.waits });
+
+  /**
+   * The analyzer `auto` would pick, asked with a bound well inside this short activity's time-out
+   * (the CLI's --version may take seconds when not cached): undecided, it counts as openclaw, so
+   * the review waits rather than competes.
+   */
+  const analyzerSoon = (): Promise<'openclaw' | 'rules'> => {
+    let timer: NodeJS.Timeout | undefined;
+    const undecided = new Promise<'openclaw'>((resolve) => {
+      timer = setTimeout(() => resolve('openclaw'), ANALYZER_CHECK_MS);
+    });
+    return Promise.race([chooseAnalyzer(deps.analyzer).catch(() => 'openclaw' as const), undecided]).finally(() => clearTimeout(timer));
+  };
+
+  return {
+    /** The job's open run (the oldest, when several), with how long an apply waits for it. */
+    async openJobRun(input: { jobId: string }): Promise<{ run: OpenRun | null; waitS: number; checkS: number }> {
+      const waits = settings();
+      const [run] = await openRuns(db, { jobId: input.jobId, now: new Date(), maxAgeMs: OPEN_RUN_MAX_AGE_MS, limit: 1 });
+      return { run: run ? asOpenRun(run) : null, waitS: waits.applyWaitS, checkS: waits.checkIntervalS };
+    },
+
+    /**
+     * The OpenClaw jobs' open runs an analysis of this review would compete with for tokens. Only
+     * an openclaw analysis competes: with the rules analyzer (no model, no tokens) the answer is
+     * empty and the review never waits.
+     */
+    async openclawRuns(): Promise<{ analyzer: 'openclaw' | 'rules'; runs: OpenRun[]; waitS: number; checkS: number; onTimeout: OpenclawWaitTimeout }> {
+      const waits = settings();
+      const bounds = { waitS: waits.openclawWaitS, checkS: waits.checkIntervalS, onTimeout: waits.openclawWaitTimeout };
+      const none = { analyzer: deps.analyzer.mode === 'rules' ? 'rules' as const : 'openclaw' as const, runs: [], ...bounds };
+      if (deps.analyzer.mode === 'rules' || waits.openclawWaitS <= 0) return none;
+      const open = await openRuns(db, { now: new Date(), maxAgeMs: OPEN_RUN_MAX_AGE_MS });
+      if (open.length === 0) return none;
+      const catalog = await loadCatalog(deps.jobsSource);
+      const openclawJobs = new Set(catalog.jobs.filter((job) => isOpenClawJob(job.config)).map((job) => job.id));
+      const runs = open.filter((run) => openclawJobs.has(run.job_id)).map(asOpenRun);
+      if (runs.length === 0) return none;
+      const analyzer = await analyzerSoon();
+      return { analyzer, runs: analyzer === 'openclaw' ? runs : [], ...bounds };
+    },
+
+    /** Shows on the review row why it waits (null: it no longer does). */
+    async markReviewWaiting(input: { reviewId: number; reason: string | null }): Promise<void> {
+      await markReviewWaiting(db, input.reviewId, input.reason);
+    },
+  };
+}
