@@ -61,6 +61,7 @@ export function authenticate(tokens: ApiToken[]): RequestHandler {
       // Open mode (loopback only): one anonymous person who may do everything.
       res.locals.actor = 'human';
       res.locals.identified = false;
+      res.locals.role = 'admin' satisfies Role;
       return next();
     }
     const found = tokenOf(tokens, req.get('authorization'));
@@ -74,6 +75,7 @@ export function authenticate(tokens: ApiToken[]): RequestHandler {
     }
     res.locals.actor = found.name;
     res.locals.identified = true;
+    res.locals.role = found.role;
     next();
   };
 }

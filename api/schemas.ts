@@ -55,6 +55,21 @@ export const PendingCountQuery = z.strictObject({ job_id: JobIdSchema.optional()
 /** Endpoints that take no parameter: one sent anyway (`/healing/stats?job_id=x`) is a mistake to report. */
 export const NoQuery = z.strictObject({});
 
+/** A suggestion, action or review: secrets in its file contents are masked unless an admin asks for them. */
+export const DetailQuery = z.strictObject({
+  raw: queryBoolean.optional().meta({
+    description: 'true: the contents with their secrets, as stored (admin token only, else 403; every such read is logged with who asked). Default: secrets masked',
+  }),
+});
+
+/** What every answer that holds file content says about its secrets. */
+const maskingFields = {
+  masked: z.boolean().meta({ description: 'false only when an admin asked for raw=true: the contents are as stored, secrets included' }),
+  secrets_masked: z.number().int().meta({
+    description: 'distinct secrets (tokens, keys, passwords, the job\'s env values: what the prompt redaction hides) shown as masks such as "sk_l…(34 chars)" in this answer',
+  }),
+};
+
 /** One force for both holds on a manual review: the job's min_runs, and the job running now. */
 const TriggerForce = z.boolean().default(false).meta({
   description:
@@ -159,7 +174,8 @@ export const ActionDetailAnswer = ActionAnswer.extend({
   backup_path: z.string().nullable(),
   file_mode: z.number().int().nullable().meta({ description: 'the mode of the file the apply replaced (a forced rollback of a deleted file recreates it with it)' }),
   command_executed: z.string().nullable(),
-  diff: z.string().nullable().meta({ description: 'unified diff of the original and the applied content' }),
+  diff: z.string().nullable().meta({ description: 'unified diff of the original and the applied content, both masked' }),
+  ...maskingFields,
 });
 
 const ToolAttemptAnswer = z
@@ -213,8 +229,19 @@ export const ReviewListAnswer = z.strictObject({ reviews: z.array(ReviewAnswer),
 
 export const ReviewDetailAnswer = ReviewAnswer.extend({
   workflow_run_id: z.string(),
-  raw_response: z.string().nullable().meta({ description: "the analyzer's answer with its meta, without the prompt OpenClaw echoes back" }),
-  suggestions: z.array(z.looseObject({ id: z.number().int() })),
+  raw_response: z.string().nullable().meta({ description: "the analyzer's answer with its meta, without the prompt OpenClaw echoes back; secrets masked" }),
+  suggestions: z.array(z.looseObject({ id: z.number().int() })).meta({ description: 'its suggestions, without file contents; secrets in their texts masked' }),
+  ...maskingFields,
+});
+
+/** GET /healing/suggestions/{id}: the row (loose: the list's fields and more), its contents and diff masked. */
+export const SuggestionDetailAnswer = z.looseObject({
+  id: z.number().int(),
+  target_file: z.string().nullable(),
+  current_content: z.string().nullable().meta({ description: 'the file when the review read it, secrets masked' }),
+  proposed_content: z.string().nullable().meta({ description: 'the new file, secrets masked (the apply writes the real content)' }),
+  diff: z.string().nullable().meta({ description: 'unified diff of the masked current and proposed content: a line whose only change is a secret shows changed, without the value' }),
+  ...maskingFields,
 });
 
 const RunWindowAnswer = z.strictObject({

@@ -235,17 +235,27 @@ async function sendReport(api: { url: string; token: string | null }, job: strin
     return { outcome: 'unreachable', reason: `the API at ${api.url} is unreachable (${cause?.code ?? cause?.message ?? (error as Error).message})` };
   }
   const text = await response.text();
-  let parsed: { error?: unknown; review?: { workflow_id?: string } | null } = {};
+  let parsed: { error?: unknown; detail?: unknown; review?: { workflow_id?: string } | null } = {};
   try {
     parsed = JSON.parse(text) as typeof parsed;
   } catch {
     // not JSON
   }
   if (response.ok) return { outcome: 'sent', review: parsed.review?.workflow_id ?? null };
+  // A log outside the job's places (a --log elsewhere, or a data folder other than the service's)
+  // is refused by the API: the run is still worth reporting, with the tail it carries.
+  if (response.status === 400 && refusesLogPath(parsed) && (body as { log_path?: unknown }).log_path) {
+    note(`the API does not read ${(body as { log_path: string }).log_path} (${String(parsed.error)}); reporting the run with its log tail only`);
+    return sendReport(api, job, { ...body, log_path: null });
+  }
   const reason = `${response.status} ${typeof parsed.error === 'string' ? parsed.error : text.slice(0, 200)}`;
   // A bad report will not get better; anything else (down, no token yet, job not yet in the
   // catalog) may, so it is kept for the next try.
   return { outcome: response.status === 400 || response.status === 413 || response.status === 422 ? 'rejected' : 'unreachable', reason: `the API at ${api.url} answered ${reason}` };
+}
+
+function refusesLogPath(answer: { detail?: unknown }): boolean {
+  return Array.isArray(answer.detail) && answer.detail.some((d: { field?: unknown }) => d?.field === 'log_path');
 }
 
 interface Saved {

@@ -282,7 +282,7 @@ export function rehydrate(proposed: string, file: JobFile, r: Redactor): { conte
 }
 
 /** A config file's `env` values, read best-effort from its YAML (a broken file gives none). */
-function configEnv(file: JobFile): KnownSecret[] {
+export function configEnv(file: JobFile): KnownSecret[] {
   if (file.role !== 'config') return [];
   try {
     const doc = parseDocument(file.content, { uniqueKeys: false });

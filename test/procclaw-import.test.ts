@@ -684,7 +684,12 @@ describe('the ProcClaw catalog', () => {
     expect(prompt('f', { type: 'openclaw', cmd: 'python3 ~/.procclaw/scripts/oc-runner-v3.py --job-id f' })).toBe('/home/me/.procclaw/prompts/f.md');
     expect(prompt('g', { type: 'scheduled', prompt_file: 'prompts/g.md' })).toBeNull();
     const notPrompt = jobFilePaths(job('h', { type: 'scheduled', cmd: './notes/h.md' }), env);
-    expect(notPrompt).toEqual({ config: '/home/me/.procclaw/jobs/h.yaml', script: null, prompt: null });
+    expect(notPrompt).toEqual({ config: '/home/me/.procclaw/jobs/h.yaml', script: null, prompt: null, promptCandidates: [] });
+    // ProcClaw also gives a job `oc-<stem>` the prompt prompts/<stem>.md: the caller takes the first that exists.
+    expect(jobFilePaths(job('oc-s', { type: 'openclaw', cmd: 'python3 ~/.procclaw/scripts/oc-runner.py' }), env).promptCandidates).toEqual([
+      '/home/me/.procclaw/prompts/oc-s.md',
+      '/home/me/.procclaw/prompts/s.md',
+    ]);
     expect(jobFilePaths(job('oc-e', { type: 'openclaw', cmd: 'python3 ~/.procclaw/scripts/oc-runner-v3.py \\\n  ~/.procclaw/prompts/e.md' }), env).script).toBe(
       '/home/me/.procclaw/scripts/oc-runner-v3.py',
     );

@@ -97,6 +97,19 @@ describe('healing run', () => {
     expect(review).toMatchObject({ trigger: 'on_failure', status: 'completed' });
   });
 
+  it('when --log points outside the job\'s places, the run is still reported, with its log tail and without the path', async () => {
+    const outside = await mkdtemp(path.join(os.tmpdir(), 'healing-run-outside-'));
+    const log = path.join(outside, 'elsewhere.log');
+    const ran = await healingRun(['cron-cleanup', '--api', stack.api, '--log', log, '--', 'node', '-e', "console.log('cleaned 3 folders')"]);
+    expect(ran.code, ran.stderr).toBe(0);
+    expect(ran.stderr).toContain(`healing: the API does not read ${log} (invalid body: log_path:`);
+    expect(ran.stderr).toMatch(/run of cron-cleanup \(exit 0, [\d.]+ s\) reported to/);
+    const run = (await runsOf('cron-cleanup')).find((r) => r.log_tail?.includes('cleaned 3 folders'));
+    expect(run).toMatchObject({ log_path: null, exit_code: 0 });
+    expect(await outboxFiles()).toEqual([]);
+    await rm(outside, { recursive: true, force: true });
+  });
+
   it('when the command takes longer than the job\'s sla.max_duration, the run is reported as an SLA breach with the reason', async () => {
     const ran = await healingRun(['cron-backup', '--api', stack.api, '--trigger', 'cron', '--', 'node', '-e', "setTimeout(() => console.log('slow backup done'), 1500)"]);
     expect(ran.code).toBe(0);

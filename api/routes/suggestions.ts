@@ -7,7 +7,8 @@ import type { CommandResult } from '../../core/temporal.js';
 import { countByStatus, getSuggestion, listSuggestions } from '../../db/suggestions.js';
 import type { ApiDeps } from '../context.js';
 import { notFound, parseInput } from '../errors.js';
-import { ApplyBody, ApproveBody, IdParam, PendingCountQuery, RejectBody, SuggestionListQuery } from '../schemas.js';
+import { jobSecrets, maskSuggestion, maskSuggestionRows, rawAllowed } from '../masking.js';
+import { ApplyBody, ApproveBody, DetailQuery, IdParam, PendingCountQuery, RejectBody, SuggestionListQuery } from '../schemas.js';
 import { commandHttpStatus, failedApply, sendCommand } from '../temporal.js';
 
 export function suggestionsRouter(deps: ApiDeps): Router {
@@ -16,7 +17,7 @@ export function suggestionsRouter(deps: ApiDeps): Router {
   router.get('/healing/suggestions', async (req, res) => {
     const { limit, offset, cursor, ...filters } = parseInput(SuggestionListQuery, req.query, 'query');
     const page = await listSuggestions(deps.db, filters, { limit, offset, cursor });
-    res.json({ suggestions: page.rows, total: page.total, limit, offset, next_cursor: page.next_cursor });
+    res.json({ suggestions: await maskSuggestionRows(deps, page.rows), total: page.total, limit, offset, next_cursor: page.next_cursor });
   });
 
   router.get('/healing/suggestions/pending/count', async (req, res) => {
@@ -26,13 +27,20 @@ export function suggestionsRouter(deps: ApiDeps): Router {
 
   router.get('/healing/suggestions/:id', async (req, res) => {
     const { id } = parseInput(IdParam, req.params, 'suggestion id');
-    const suggestion = await getSuggestion(deps.db, id);
-    if (!suggestion) throw notFound(`suggestion ${id}`);
+    const { raw } = parseInput(DetailQuery, req.query, 'query');
+    const stored = await getSuggestion(deps.db, id);
+    if (!stored) throw notFound(`suggestion ${id}`);
+    // The diff is made from the masked contents: the two sides agree on every mask, and the value
+    // never reaches the diff.
+    const inFull = rawAllowed(deps, res, raw, `suggestion ${id}`);
+    const { row: suggestion, hidden } = inFull
+      ? { row: stored, hidden: 0 }
+      : maskSuggestion(stored, await jobSecrets(deps, stored.job_id, [{ path: stored.target_file, content: stored.current_content }]));
     const diff =
       suggestion.target_file && suggestion.proposed_content !== null
         ? createTwoFilesPatch(suggestion.target_file, suggestion.target_file, suggestion.current_content ?? '', suggestion.proposed_content, 'current', 'proposed')
         : null;
-    res.json({ ...suggestion, diff });
+    res.json({ ...suggestion, diff, masked: !inFull, secrets_masked: hidden });
   });
 
   const command = async (res: Response, id: number, name: 'approve' | 'reject' | 'apply', args: object) => {
