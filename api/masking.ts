@@ -39,9 +39,9 @@ const SUGGESTION_TEXTS = ['title', 'description', 'current_state', 'suggested_ch
 type SuggestionTexts = Partial<Record<(typeof SUGGESTION_TEXTS)[number], string | null>>;
 
 /** A suggestion row with the secrets of its texts masked, in one session (one value, one mask). */
-export function maskSuggestion<T extends SuggestionTexts>(row: T, known: KnownSecret[]): { row: T; hidden: number } {
+export function maskSuggestion<T extends SuggestionTexts>(row: T, known: KnownSecret[], learnFrom: (string | null)[] = []): { row: T; hidden: number } {
   const texts = Object.fromEntries(SUGGESTION_TEXTS.filter((key) => key in row).map((key) => [key, row[key] ?? null]));
-  const masked = maskForDisplay(texts, known);
+  const masked = maskForDisplay(texts, known, learnFrom);
   return { row: { ...row, ...masked.texts }, hidden: masked.hidden };
 }
 

@@ -9,6 +9,7 @@ import {
   ApproveBody,
   BusinessLogAnswer,
   BusinessLogQuery,
+  DetailQuery,
   JobSummaryAnswer,
   PendingCountQuery,
   RejectBody,
@@ -18,6 +19,7 @@ import {
   RollbackBody,
   RunListQuery,
   RunReportBody,
+  SuggestionDetailAnswer,
   SuggestionListQuery,
   TriggerBody,
   TriggerForJobBody,
@@ -49,6 +51,11 @@ const APPLY_MEANING = {
   422: 'The apply was tried and failed (the disk refused the write, the new file did not verify): the file is restored, the failed action recorded, the suggestion `failed` with the reason; `detail` is `{ code: "apply_failed", suggestion_id, status, action_id }`',
 };
 
+/** Who may ask a detail for its secrets in full (api/masking.ts rawAllowed). */
+const RAW_MEANING = {
+  403: 'raw=true asked without an admin token (a viewer or approver): the secrets stay masked; ask without raw, or with an admin token (every raw read is logged)',
+};
+
 /** How a manual trigger answers (api/routes/reviews.ts). */
 const TRIGGER_MEANING = {
   202: 'Started: `review_id` is its row (answered 200 with `already_running` when a review of the job was running already)',
@@ -59,14 +66,18 @@ const TRIGGER_MEANING = {
 
 const OPERATIONS: Record<string, Record<string, Op>> = {
   '/healing/reviews': { get: { summary: 'List reviews, each with the model, tokens and tool calls of its analysis', query: ReviewListQuery, answer: ReviewListAnswer } },
-  '/healing/reviews/{id}': { get: { summary: 'A review with its suggestions', pathId: 'integer', answer: ReviewDetailAnswer, answers: [404] } },
+  '/healing/reviews/{id}': {
+    get: { summary: 'A review with its suggestions; secrets in its answer masked', query: DetailQuery, pathId: 'integer', answer: ReviewDetailAnswer, answers: [404], meaning: RAW_MEANING },
+  },
   '/healing/trigger': { post: { summary: 'Start a review of a job', body: TriggerBody, answers: [202, 404, 409], meaning: TRIGGER_MEANING } },
   '/healing/reviews/{id}/trigger': {
     post: { summary: 'Start a review of the job {id}', body: TriggerForJobBody, pathId: 'job', answers: [202, 404, 409], meaning: TRIGGER_MEANING },
   },
   '/healing/suggestions': { get: { summary: 'List suggestions', query: SuggestionListQuery } },
   '/healing/suggestions/pending/count': { get: { summary: 'How many suggestions wait for a decision', query: PendingCountQuery } },
-  '/healing/suggestions/{id}': { get: { summary: 'A suggestion with the diff of its change', pathId: 'integer', answers: [404] } },
+  '/healing/suggestions/{id}': {
+    get: { summary: 'A suggestion with the diff of its change; secrets in its contents and diff masked', query: DetailQuery, pathId: 'integer', answer: SuggestionDetailAnswer, answers: [404], meaning: RAW_MEANING },
+  },
   '/healing/suggestions/{id}/approve': {
     post: { summary: 'Approve (and by default apply)', body: ApproveBody, pathId: 'integer', answers: [200, 202, 404, 409, 422], meaning: APPLY_MEANING },
   },
@@ -76,9 +87,24 @@ const OPERATIONS: Record<string, Record<string, Op>> = {
   },
   '/healing/actions': { get: { summary: 'List applied changes, each with how its file was verified', query: ActionListQuery, answer: ActionListAnswer } },
   '/healing/actions/{id}': {
-    get: { summary: 'An applied change with its diff and how its file was verified', pathId: 'integer', answer: ActionDetailAnswer, answers: [404] },
+    get: {
+      summary: 'An applied change with its diff and how its file was verified; secrets in its contents and diff masked',
+      query: DetailQuery,
+      pathId: 'integer',
+      answer: ActionDetailAnswer,
+      answers: [404],
+      meaning: RAW_MEANING,
+    },
   },
-  '/healing/actions/{id}/rollback': { post: { summary: 'Restore the original content', body: RollbackBody, pathId: 'integer', answers: [404, 409] } },
+  '/healing/actions/{id}/rollback': {
+    post: {
+      summary: 'Restore the original content',
+      body: RollbackBody,
+      pathId: 'integer',
+      answers: [404, 409],
+      meaning: { 409: 'Not rolled back: the action is not applied, the file is gone, or it changed after the apply (`detail.diff`, secrets masked, shows how; `detail.secrets_masked` counts them); roll back with force to overwrite' },
+    },
+  },
   '/healing/stats': { get: { summary: 'Global statistics' } },
   '/healing/stats/{id}': { get: { summary: 'One job’s statistics (the same answer as /jobs/{id}/healing/summary)', pathId: 'job', answer: JobSummaryAnswer, answers: [404] } },
   '/jobs/{id}/healing/summary': {

@@ -15,7 +15,7 @@ const MASKED_ALREADY = new RegExp(`${MARKER.source}|[^\\s…]{0,4}…\\(\\d{1,9}
 
 export interface DisplayMasking<K extends string> {
   texts: Record<K, string | null>;
-  /** distinct secrets hidden in these texts */
+  /** distinct secrets hidden in these texts (not counting those only in `learnFrom`) */
   hidden: number;
 }
 
@@ -38,10 +38,16 @@ function pieces(text: string): { text: string; keep: boolean }[] {
  * current file) is hidden wherever it recurs in the others, and one value gets one mask in all of
  * them, so a diff of two masked texts still shows a line whose only change is its secret (two
  * values with the same mask get "#2", "#3"...). `known`: values secret whatever their context
- * (the job's env values, see knownSecrets).
+ * (the job's env values, see knownSecrets). `learnFrom`: texts not shown whose secrets are hidden
+ * where they recur in the shown ones (the files an analyzer's answer may quote).
  */
-export function maskForDisplay<K extends string>(texts: Record<K, string | null | undefined>, known: KnownSecret[] = []): DisplayMasking<K> {
+export function maskForDisplay<K extends string>(
+  texts: Record<K, string | null | undefined>,
+  known: KnownSecret[] = [],
+  learnFrom: (string | null)[] = [],
+): DisplayMasking<K> {
   const r = new Redactor(known);
+  for (const text of learnFrom) for (const p of text ? pieces(text) : []) if (!p.keep) r.redact(p.text);
   const split = Object.fromEntries(Object.entries(texts).map(([key, text]) => [key, typeof text === 'string' ? pieces(text) : null])) as Record<K, { text: string; keep: boolean }[] | null>;
   const all = Object.values(split) as ({ text: string; keep: boolean }[] | null)[];
   // First pass: learn every secret of every text, so the second replaces each wherever it recurs.

@@ -134,7 +134,7 @@ export async function updateSuggestion(db: Db, id: number, patch: SuggestionPatc
 }
 
 const LIST_COLUMNS = [
-  'healing_suggestions.id', 'review_id', 'healing_suggestions.job_id', 'category', 'severity', 'severity_reported', 'title', 'description',
+  'healing_suggestions.id', 'review_id', 'healing_suggestions.job_id', 'category', 'severity', 'severity_reported', 'advisory_reason', 'title', 'description',
   'current_state', 'suggested_change', 'expected_impact', 'affected_files', 'target_file', 'healing_suggestions.status', 'applying_step', 'applying_since',
   'healing_suggestions.workflow_id', 'reviewed_at', 'reviewed_by', 'review_comment', 'rejection_reason', 'healing_suggestions.error_message', 'approvals',
   'applied_at', 'action_id', 'expires_at', 'healing_suggestions.created_at', 'healing_suggestions.updated_at',
@@ -171,4 +171,13 @@ export async function countByStatus(db: Db, status: SuggestionStatus, jobId?: st
   if (!jobId) return countedSuggestions(db, { status });
   const [row] = await db('healing_suggestions').where({ status, job_id: jobId }).count<{ count: number }[]>({ count: '*' });
   return Number(row?.count ?? 0);
+}
+
+/** The files a review's suggestions read (path and content then): whose secrets its answer must not show. */
+export async function reviewFiles(db: Db, reviewId: number): Promise<{ path: string; content: string }[]> {
+  return db('healing_suggestions')
+    .where({ review_id: reviewId })
+    .whereNotNull('target_file')
+    .whereNotNull('current_content')
+    .distinct<{ path: string; content: string }[]>({ path: 'target_file', content: 'current_content' });
 }

@@ -1,14 +1,16 @@
 // Reviews: list, show (with its suggestions), trigger.
 import { Router } from 'express';
+import { maskForDisplay } from '../../core/display-mask.js';
 import { describeRun, OPEN_RUN_MAX_AGE_MS } from '../../core/running.js';
 import { findJob } from '../../db/catalog.js';
 import type { Db } from '../../db/knex.js';
 import { getReview, listReviews } from '../../db/reviews.js';
 import { openRuns } from '../../db/runs.js';
-import { listSuggestions } from '../../db/suggestions.js';
+import { listSuggestions, reviewFiles } from '../../db/suggestions.js';
 import type { ApiDeps } from '../context.js';
 import { HttpError, isUnavailable, notFound, parseInput } from '../errors.js';
-import { IdParam, JobIdParam, ReviewListQuery, TriggerBody, TriggerForJobBody } from '../schemas.js';
+import { jobSecrets, maskSuggestion, rawAllowed } from '../masking.js';
+import { DetailQuery, IdParam, JobIdParam, ReviewListQuery, TriggerBody, TriggerForJobBody } from '../schemas.js';
 import { startReview } from '../temporal.js';
 
 export function reviewsRouter(deps: ApiDeps): Router {
@@ -22,10 +24,26 @@ export function reviewsRouter(deps: ApiDeps): Router {
 
   router.get('/healing/reviews/:id', async (req, res) => {
     const { id } = parseInput(IdParam, req.params, 'review id');
+    const { raw } = parseInput(DetailQuery, req.query, 'query');
     const review = await getReview(deps.db, id);
     if (!review) throw notFound(`review ${id}`);
     const suggestions = await listSuggestions(deps.db, { review_id: id }, { limit: 500, offset: 0 });
-    res.json({ ...review, suggestions: suggestions.rows });
+    if (rawAllowed(deps, res, raw, `review ${id}`)) {
+      res.json({ ...review, suggestions: suggestions.rows, masked: false, secrets_masked: 0 });
+      return;
+    }
+    // The answer may echo the files the review read: their secrets are known wherever they recur.
+    const files = await reviewFiles(deps.db, id);
+    const known = await jobSecrets(deps, review.job_id, files);
+    const masked = maskForDisplay({ raw_response: review.raw_response, error_message: review.error_message }, known, files.map((f) => f.content));
+    res.json({
+      ...review,
+      raw_response: masked.texts.raw_response,
+      error_message: masked.texts.error_message,
+      suggestions: suggestions.rows.map((row) => maskSuggestion(row, known, files.map((f) => f.content)).row),
+      masked: true,
+      secrets_masked: masked.hidden,
+    });
   });
 
   const trigger = async (jobId: string, force: boolean) => {

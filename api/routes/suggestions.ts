@@ -35,7 +35,10 @@ export function suggestionsRouter(deps: ApiDeps): Router {
     const inFull = rawAllowed(deps, res, raw, `suggestion ${id}`);
     const { row: suggestion, hidden } = inFull
       ? { row: stored, hidden: 0 }
-      : maskSuggestion(stored, await jobSecrets(deps, stored.job_id, [{ path: stored.target_file, content: stored.current_content }]));
+      : maskSuggestion(stored, await jobSecrets(deps, stored.job_id, [
+            { path: stored.target_file, content: stored.current_content },
+            { path: stored.target_file, content: stored.proposed_content },
+          ]));
     const diff =
       suggestion.target_file && suggestion.proposed_content !== null
         ? createTwoFilesPatch(suggestion.target_file, suggestion.target_file, suggestion.current_content ?? '', suggestion.proposed_content, 'current', 'proposed')

@@ -5,11 +5,13 @@ export const CATEGORIES = ['performance', 'cost', 'reliability', 'security', 'co
 export const SEVERITIES = ['low', 'medium', 'high', 'critical'] as const;
 export const SUGGESTION_STATUSES = ['pending', 'approved', 'rejected', 'applied', 'failed', 'expired', 'rolled_back'] as const;
 /** What an apply still going on after its command answered is doing (core/suggestion-state.ts). */
-export const APPLYING_STEP_TEXT = { rewrite: 'asking the AI for the new file' } as const;
+export const APPLYING_STEP_TEXT = { rewrite: 'asking the AI for the new file', job_running: "waiting for the job's running run to end" } as const;
 export type ApplyingStep = keyof typeof APPLYING_STEP_TEXT;
 export const ACTION_STATUSES = ['success', 'failed', 'rolled_back'] as const;
 export const REVIEW_STATUSES = ['running', 'completed', 'skipped', 'failed'] as const;
 export const TRIGGERS = ['scheduled', 'manual', 'on_failure', 'on_sla_breach'] as const;
+/** The highest review_schedule.min_runs the API takes (core/job.ts MAX_MIN_RUNS). */
+export const MAX_MIN_RUNS = 100;
 export const FREQUENCIES = ['hourly', 'daily', 'weekly', 'monthly', 'on_failure', 'on_sla_breach', 'manual'] as const;
 export const SCOPE_KEYS = [
   'analyze_logs',
@@ -64,6 +66,8 @@ export interface Suggestion {
   rejection_reason: string | null;
   error_message: string | null;
   approvals: { by: string; at: string; comment?: string | null }[];
+  /** why its file edit cannot be applied (a shared or forbidden file, an action the job does not allow): advice only */
+  advisory_reason?: string | null;
   applied_at: string | null;
   action_id: number | null;
   expires_at: string | null;
@@ -73,8 +77,6 @@ export interface Suggestion {
 
 /** GET /healing/suggestions/{id}: the whole row, with the unified diff of current vs proposed. */
 export interface SuggestionDetail extends Suggestion {
-  /** why its file edit cannot be applied (a shared or forbidden file, an action the job does not allow): advice only */
-  advisory_reason?: string | null;
   proposed_content: string | null;
   current_content: string | null;
   diff: string | null;
@@ -108,6 +110,11 @@ export interface Review {
   ai_session_id: string | null;
   /** tools the model tried to call: refused, since the service denies them all; null when none */
   tool_calls: ToolAttempt | null;
+  /** a skipped scheduled row stands for this many skips in a row (finished_at: the last); 1 for another skipped review, 0 else */
+  skip_count: number;
+  /** while the review waits before its analysis (OpenClaw jobs running): why, and since when */
+  waiting_reason: string | null;
+  waiting_since: string | null;
   created_at: string;
 }
 
@@ -168,6 +175,9 @@ export interface CommandResult {
   error?: string | null;
   /** 202: the apply goes on after the answer; the suggestion's applying_step says so until it ends */
   applying?: ApplyingStep;
+  /** with applying job_running: the run the apply waits for, and until when at most */
+  waiting_for_run?: { job_id: string; id: number; external_id: string; started_at: string };
+  wait_until?: string;
 }
 
 export interface TriggerResult {

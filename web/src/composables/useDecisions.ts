@@ -5,6 +5,7 @@ import { actionsApi } from '../api/actions';
 import { ApiError, messageOf } from '../api/http';
 import { suggestionsApi } from '../api/suggestions';
 import { APPLYING_STEP_TEXT, type CommandResult } from '../api/types';
+import { formatDate } from '../lib/format';
 import { useRefresh } from './useRefresh';
 import { useToasts } from './useToasts';
 
@@ -13,6 +14,13 @@ const busy = reactive(new Set<string>());
 function outcome(verb: string, id: number, result: CommandResult): { kind: 'ok' | 'error' | 'info'; text: string } {
   if (result.approvals_needed && result.approvals_needed > 0) {
     return { kind: 'info', text: `Suggestion #${id} approved; ${result.approvals_needed} more approval${result.approvals_needed === 1 ? '' : 's'} from another person needed before it applies.` };
+  }
+  if (result.applying === 'job_running' && result.waiting_for_run) {
+    const run = result.waiting_for_run;
+    return {
+      kind: 'info',
+      text: `Suggestion #${id} ${verb === 'apply' ? 'waits' : 'approved; it waits'} for run ${run.external_id} of ${run.job_id} to end before anything is written (at most until ${formatDate(result.wait_until)}). Its card shows when it is applied.`,
+    };
   }
   if (result.applying) {
     return { kind: 'info', text: `Suggestion #${id} ${verb === 'apply' ? 'is' : 'approved; it is'} being applied: ${APPLYING_STEP_TEXT[result.applying]}. Its card shows when it is done.` };
