@@ -7,6 +7,7 @@ import { createTwoFilesPatch } from 'diff';
 import { sha256 } from '../core/hash.js';
 import { jobFilePaths } from '../core/job-files.js';
 import { checkShrink, checkWriteTarget } from '../core/path-guard.js';
+import { ADVICE_STATUS } from '../core/suggestion-state.js';
 import { ERROR_TYPES } from '../core/temporal.js';
 import { getAction, openAction, updateAction, type ActionRecord, type ActionVerification } from '../db/actions.js';
 import { findJob } from '../db/catalog.js';
@@ -157,13 +158,17 @@ export function createApplyActivities(deps: ActivityDeps) {
       await updateSuggestion(db, input.suggestionId, { proposed_content: rewritten.content, ai_session_key: rewritten.sessionKey });
     },
 
-    /** Guard, staleness check, backup and the action row. Null action: nothing to edit. */
+    /**
+     * Guard, staleness check, backup and the action row. Null action: nothing to edit, the
+     * suggestion is advice (no file, or an edit the job's policy does not allow: advisory_reason),
+     * which completeApply records as acknowledged.
+     */
     async prepareApply(input: { suggestionId: number; attempt: number; by: string }): Promise<{ actionId: number | null; needsRewrite?: boolean }> {
       const existing = await db('healing_actions').where({ suggestion_id: input.suggestionId, attempt: input.attempt }).first();
       if (existing) return { actionId: existing.id as number };
       const suggestion = await getSuggestion(db, input.suggestionId);
       if (!suggestion) throw fail(ERROR_TYPES.guardRefusal, `suggestion ${input.suggestionId} does not exist`);
-      if (!suggestion.target_file) return { actionId: null };
+      if (!suggestion.target_file || suggestion.advisory_reason) return { actionId: null };
       if (suggestion.proposed_content === null) {
         if (suggestion.suggested_change) return { actionId: null, needsRewrite: true };
         throw fail(ERROR_TYPES.guardRefusal, 'this suggestion names a file but neither the change nor its new content; apply it by hand');
@@ -233,13 +238,18 @@ export function createApplyActivities(deps: ActivityDeps) {
       await writeFileAtomic(real, action.original_content!);
     },
 
+    /** The end of an apply: the action succeeded and the suggestion is applied; without an action it was advice, acknowledged. */
     async completeApply(input: { suggestionId: number; actionId: number | null; by: string }): Promise<void> {
+      if (input.actionId === null) {
+        // Nothing was written: no applied_at, so no apply figure counts it (db/stats.ts).
+        await updateSuggestion(db, input.suggestionId, { status: ADVICE_STATUS, action_id: null, error_message: null });
+        return;
+      }
+      const actionId = input.actionId;
       await db.transaction(async (trx) => {
-        if (input.actionId !== null) {
-          const duration = await elapsedSinceOpened(trx, input.actionId);
-          await updateAction(trx, input.actionId, { status: 'success', can_rollback: true, execution_duration_ms: duration, error_message: null });
-        }
-        await updateSuggestion(trx, input.suggestionId, { status: 'applied', applied_at: new Date(), action_id: input.actionId, error_message: null });
+        const duration = await elapsedSinceOpened(trx, actionId);
+        await updateAction(trx, actionId, { status: 'success', can_rollback: true, execution_duration_ms: duration, error_message: null });
+        await updateSuggestion(trx, input.suggestionId, { status: 'applied', applied_at: new Date(), action_id: actionId, error_message: null });
       });
     },
 

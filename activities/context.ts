@@ -6,7 +6,7 @@ import { jobFilePaths } from '../core/job-files.js';
 import { forbiddenReason } from '../core/path-guard.js';
 import type { ReadPlacesEnv } from '../core/read-places.js';
 import type { Job } from '../core/job.js';
-import type { JobFile, ReviewContext, RunLog, RunSummary, SessionMessage, Trigger } from '../core/review.js';
+import { belowMinRunsReason, type JobFile, type ReviewContext, type RunLog, type RunSummary, type SessionMessage, type Trigger } from '../core/review.js';
 import type { Db } from '../db/knex.js';
 import { lastCompletedReview } from '../db/reviews.js';
 import { getRun, runsSince, type RunRecord } from '../db/runs.js';
@@ -65,7 +65,7 @@ export async function collectReviewContext(
     } else {
       const minRuns = healing.review_schedule.min_runs;
       if (runs.length < minRuns && !input.force) {
-        return { skip: `only ${runs.length} run(s) since ${since.toISOString()}; min_runs is ${minRuns} (trigger with force to review anyway)` };
+        return { skip: belowMinRunsReason(runs.length, since, minRuns) };
       }
     }
   }

@@ -79,8 +79,7 @@ export function createNotifyActivities(deps: ActivityDeps) {
         dashboard_url: dashboardLink(deps.dashboardUrl, input.reviewId),
       };
       try {
-        if (channel === 'webhook') await postWebhook(target, payload);
-        else await sendWithOpenClaw(deps.analyzer.openclawBin, deps.analyzer.openclawNode ?? null, channel, target, notificationText(payload));
+        await sendNotification({ channel, target, text: notificationText(payload), payload }, { bin: deps.analyzer.openclawBin, node: deps.analyzer.openclawNode ?? null });
       } catch (error) {
         const message = (error as Error).message;
         await record('failed', message);
@@ -112,10 +111,24 @@ export function notificationText(p: WebhookPayload): string {
   return lines.join('\n');
 }
 
-/** A problem retrying cannot fix: the job's configuration must change. */
-class ConfigurationProblem extends Error {}
+/**
+ * Sends one notification: channel `webhook` posts `payload` as JSON to the target URL; any other
+ * channel sends `text` through `openclaw message send`. Throws with the reason (a
+ * ConfigurationProblem when the target itself is wrong). The API's test notification sends
+ * through here too, so a test that works means a review's notification reaches the same place.
+ */
+export async function sendNotification(
+  message: { channel: string; target: string; text: string; payload: object },
+  openclaw: { bin: string; node: string | null },
+): Promise<void> {
+  if (message.channel === 'webhook') await postWebhook(message.target, message.payload);
+  else await sendWithOpenClaw(openclaw.bin, openclaw.node, message.channel, message.target, message.text);
+}
 
-async function postWebhook(target: string, payload: WebhookPayload): Promise<void> {
+/** A problem retrying cannot fix: the job's configuration must change. */
+export class ConfigurationProblem extends Error {}
+
+async function postWebhook(target: string, payload: object): Promise<void> {
   let url: URL;
   try {
     url = new URL(target);

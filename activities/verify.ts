@@ -6,6 +6,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { parseDocument } from 'yaml';
 import { describeIssues, JobSchema } from '../core/job.js';
+import { humanError } from '../core/messages.js';
 import type { ActionVerification } from '../db/actions.js';
 
 const run = promisify(execFile);
@@ -48,7 +49,7 @@ function verifyJobYaml(content: string, jobId: string): string | null {
   const value = doc.toJS() as Record<string, unknown> | null;
   const jobs = value && typeof value.jobs === 'object' && value.jobs !== null && !('cmd' in value) ? (value.jobs as Record<string, unknown>) : null;
   const job = jobs ? jobs[jobId] : value;
-  const parsed = JobSchema.safeParse(job ?? {});
+  const parsed = JobSchema.safeParse(job ?? {}, { error: humanError });
   if (parsed.success) return null;
   const issue = describeIssues(parsed.error)[0]!;
   return `the job file no longer validates: ${issue.field}: ${issue.reason}`;

@@ -8,6 +8,7 @@ import type { ApiDeps } from './context.js';
 import { dashboardRouter } from './dashboard.js';
 import { errorHandler, refuseNulBytes, routeNotFound } from './errors.js';
 import { actionsRouter } from './routes/actions.js';
+import { eventsRouter } from './routes/events.js';
 import { healthRouter } from './routes/health.js';
 import { jobsRouter } from './routes/jobs.js';
 import { metricsRouter } from './routes/metrics.js';
@@ -64,6 +65,7 @@ export function createApp(deps: ApiDeps): Express {
   api.use(actionsRouter(deps));
   api.use(jobsRouter(deps));
   api.use(statsRouter(deps));
+  api.use(eventsRouter(deps));
   api.use(routeNotFound);
 
   // /health stays open for load balancers and container health checks; without a token it tells only reachability.

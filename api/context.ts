@@ -2,6 +2,7 @@
 import type { Client } from '@temporalio/client';
 import type { Logger } from 'pino';
 import type { ReadPlacesEnv } from '../core/read-places.js';
+import type { ChangeFeed } from '../db/change-feed.js';
 import type { Db } from '../db/knex.js';
 import type { ApiToken } from './auth.js';
 
@@ -33,4 +34,12 @@ export interface ApiDeps {
    * folder and no extra roots.
    */
   readPlaces?: ReadPlacesEnv;
+  /**
+   * Postgres's change notifications, streamed by GET /events to the dashboard. Whoever starts the
+   * API owns it and closes it before the server (that ends the open streams). Unset: /events
+   * answers 503 and the dashboard polls.
+   */
+  changes?: ChangeFeed;
+  /** the event streams' heartbeat and how many may be open at once (api/routes/events.ts) */
+  events?: { heartbeatMs?: number; maxClients?: number };
 }

@@ -2,6 +2,7 @@
 // error body. Client mistakes are 4xx with a message that says what to do; never a 500.
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import { z } from 'zod';
+import { humanError } from '../core/messages.js';
 
 export class HttpError extends Error {
   override name = 'HttpError';
@@ -18,7 +19,7 @@ export const notFound = (what: string) => new HttpError(404, `${what} not found`
 
 /** Validates with a zod schema; a failure is a 400 naming each field. */
 export function parseInput<T extends z.ZodType>(schema: T, value: unknown, where: string): z.infer<T> {
-  const result = schema.safeParse(value);
+  const result = schema.safeParse(value, { error: humanError });
   if (result.success) return result.data;
   const problems = result.error.issues.flatMap((i) => describeIssue(schema, i, where));
   throw new HttpError(400, `invalid ${where}: ${problems.map((p) => `${p.field}: ${p.reason}`).join('; ')}`, problems);

@@ -42,12 +42,12 @@ type Op = {
 
 /** How an approve or an apply answers (api/temporal.ts: commandHttpStatus, failedApply). */
 const APPLY_MEANING = {
-  200: 'Carried out: `status` is the outcome (`applied`, or `approved` when apply is false or more approvals are needed)',
+  200: 'Carried out: `status` is the outcome (`applied`; `acknowledged` for advice, a suggestion with no file edit or one the job\'s policy does not allow, where nothing is written; or `approved` when apply is false or more approvals are needed)',
   202:
     'The apply goes on after this answer (`applying` names what it does: `rewrite`, the AI writes the new file; `job_running`, the job has a run ' +
     'reported without its end, named in `waiting_for_run`, and nothing is written until it ends, at most until `wait_until` (HEALING_APPLY_WAIT_S), ' +
     'after which the apply fails with the reason) or Temporal only accepted the command: read the suggestion, whose `applying_step` is set until it ends `applied` or `failed`',
-  409: 'Refused before anything was written: the state does not allow it, the file changed since the review, the guard refused the target, or an apply is already going on',
+  409: 'Refused before anything was written: the state does not allow it, the file changed since the review, the guard refused the target (not one of the job\'s own files, a forbidden or shared file, an edit its allowed_actions does not list), the proposal is what the file already holds ("no change": nothing is recorded, the suggestion can still be rejected or expire), or an apply is already going on',
   422: 'The apply was tried and failed (the disk refused the write, the new file did not verify): the file is restored, the failed action recorded, the suggestion `failed` with the reason; `detail` is `{ code: "apply_failed", suggestion_id, status, action_id }`',
 };
 
@@ -102,7 +102,7 @@ const OPERATIONS: Record<string, Record<string, Op>> = {
       body: RollbackBody,
       pathId: 'integer',
       answers: [404, 409],
-      meaning: { 409: 'Not rolled back: the action is not applied, the file is gone, or it changed after the apply (`detail.diff`, secrets masked, shows how; `detail.secrets_masked` counts them); roll back with force to overwrite' },
+      meaning: { 409: 'Not rolled back: the action is not applied, the file is gone (deleted after the apply: with force it is recreated with its original content and mode), or it changed after the apply (`detail.diff`, secrets masked, shows how; `detail.secrets_masked` counts them); roll back with force to overwrite' },
     },
   },
   '/healing/stats': { get: { summary: 'Global statistics' } },

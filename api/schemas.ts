@@ -7,6 +7,7 @@ import { ACTION_STATUSES, SUGGESTION_STATUSES } from '../core/suggestion-state.j
 import type { ActionVerification } from '../db/actions.js';
 import type { ToolAttempt } from '../db/reviews.js';
 import { decodeCursor } from '../db/paging.js';
+import { ROLES } from './auth.js';
 
 export const IdParam = z.object({ id: z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER) });
 export const JobIdParam = z.object({ id: JobIdSchema });
@@ -218,6 +219,9 @@ export const ReviewAnswer = z.strictObject({
       'A skipped scheduled review stands for this many scheduled reviews skipped in a row (below min_runs, say): one row a streak, ' +
       'finished_at the last of them, skip_reason its reason. 1 for another skipped review, 0 for the rest',
   }),
+  skipped_below_min_runs: z.boolean().meta({
+    description: 'true: skipped for too few runs since the last review (below min_runs); a trigger with force: true reviews it anyway',
+  }),
   waiting_reason: z.string().nullable().meta({
     description: 'Set while a running review waits before its analysis: the OpenClaw jobs running, whose tokens an OpenClaw analysis would compete with',
   }),
@@ -242,6 +246,14 @@ export const SuggestionDetailAnswer = z.looseObject({
   proposed_content: z.string().nullable().meta({ description: 'the new file, secrets masked (the apply writes the real content)' }),
   diff: z.string().nullable().meta({ description: 'unified diff of the masked current and proposed content: a line whose only change is a secret shows changed, without the value' }),
   ...maskingFields,
+  stale: z.boolean().meta({
+    description: 'true when target_file is gone or no longer holds current_content (its sha256 differs): the diff is against the file as the review read it and an apply would be refused; re-review the job. false once decided for good',
+  }),
+  stale_reason: z.string().nullable().meta({ description: 'what happened to the file, when stale' }),
+  approvals_required: z.number().int().meta({ description: "different approvers needed before it applies: 2 for critical and security suggestions under the job's two_person_rule, else 1" }),
+  api_open: z.boolean().meta({ description: 'true when the API has no tokens: one anonymous person, who cannot be the second approver of a two-person suggestion' }),
+  viewer: z.strictObject({ name: z.string(), role: z.enum(ROLES).nullable() }).meta({ description: 'who asks: the token\'s name and role ("human" and admin when the API is open)' }),
+  advice: z.boolean().meta({ description: "true when it edits no file, or an edit the job's policy does not allow (advisory_reason): approving it acknowledges it (status acknowledged), nothing is written" }),
 });
 
 const RunWindowAnswer = z.strictObject({
@@ -306,4 +318,24 @@ export const BusinessLogAnswer = z.strictObject({
   redacted: z.number().int().meta({ description: 'secrets replaced in these lines' }),
   refused: z.boolean().meta({ description: "true: the path lies outside the job's folders, so it is never read" }),
   reason: z.string().nullable().meta({ description: 'why no lines are shown: not configured, refused, missing or unreadable' }),
+});
+
+/**
+ * POST /jobs/{id}/notify-test: a test notification through the job's channel and target, or
+ * through those given (the values a person is editing, before saving them).
+ */
+export const NotifyTestBody = z
+  .strictObject({
+    channel: z.string().trim().min(1).max(64).optional().meta({ description: "the channel to test; the job's notify_channel when absent" }),
+    target: z.string().trim().max(2_048).optional().meta({ description: "the target to test; the job's notify_target when absent" }),
+  })
+  .default({});
+
+export const NotifyTestAnswer = z.strictObject({
+  success: z.literal(true),
+  job_id: z.string(),
+  channel: z.string(),
+  target: z.string(),
+  sent: z.boolean().meta({ description: 'false: the channel refused it or could not be reached; `error` says why' }),
+  error: z.string().nullable(),
 });

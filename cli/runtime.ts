@@ -11,6 +11,7 @@ import { checkTurnSetup, removeStaleTurns } from '../activities/openclaw-state.j
 import { createApp } from '../api/app.js';
 import { loadTokens } from '../api/auth.js';
 import type { ServiceConfig } from '../core/config.js';
+import { listenerConnection, startChangeFeed } from '../db/change-feed.js';
 import { startEmbeddedPostgres } from '../db/embedded.js';
 import { createDb, migrateLatest, type Db } from '../db/knex.js';
 import { reconcileJobSchedule, startScheduleReconciler } from '../worker/schedules.js';
@@ -220,6 +221,8 @@ export async function startRuntime(
 
     let apiUrl: string | null = null;
     if (parts.api) {
+      const changes = startChangeFeed(listenerConnection(db), { log });
+      started({ name: 'live updates', stop: () => changes.close() });
       const app = createApp({
         db,
         temporal: async () => client,
@@ -232,6 +235,7 @@ export async function startRuntime(
         tokens: loadTokens(config),
         reconcileSchedule: (jobId) => reconcileJobSchedule(client, jobsSource, jobId),
         readPlaces: { home: config.home, procclawHome: config.procclawHome, dataDir: config.dataDir, logRoots: config.logRoots },
+        changes,
       });
       const server: Server = createServer(app);
       await new Promise<void>((resolve, reject) => {
@@ -241,7 +245,8 @@ export async function startRuntime(
       const address = server.address();
       const port = typeof address === 'object' && address ? address.port : config.port;
       apiUrl = `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${port}`;
-      started({ name: 'API', stop: () => closeServer(server, API_DRAIN_MS) });
+      // The event streams never go idle: they end first, so the server can close.
+      started({ name: 'API', stop: () => changes.close().then(() => closeServer(server, API_DRAIN_MS)) });
       if (!config.apiToken && !config.tokensFile) log.warn(`neither HEALING_API_TOKEN nor HEALING_TOKENS_FILE is set: the API is open, so it listens on ${config.host} only`);
     }
     return { log, db, stop, apiUrl, temporalUiUrl, jobsSource };

@@ -19,18 +19,17 @@ export interface DisplayMasking<K extends string> {
   hidden: number;
 }
 
-/** The pieces of `text`: `keep` for text masked already, the rest to mask. */
-function pieces(text: string): { text: string; keep: boolean }[] {
-  const out: { text: string; keep: boolean }[] = [];
-  let last = 0;
-  for (const m of text.matchAll(MASKED_ALREADY)) {
-    const at = m.index ?? 0;
-    if (at > last) out.push({ text: text.slice(last, at), keep: false });
-    out.push({ text: m[0], keep: true });
-    last = at + m[0].length;
-  }
-  if (last < text.length) out.push({ text: text.slice(last), keep: false });
-  return out;
+/** Stands for text masked already while a text is masked: a marker no redaction session makes. */
+const KEPT = (i: number) => `[REDACTED:display.kept#${i}]`;
+const KEPT_RE = /\[REDACTED:display\.kept#(\d+)\]/g;
+
+/**
+ * The text with what is masked already put aside: the redaction never looks into a marker (as in
+ * the prompt), and no marker already in the text can be taken for one this session made.
+ */
+function protect(text: string): { text: string; kept: string[] } {
+  const kept: string[] = [];
+  return { text: text.replace(MASKED_ALREADY, (m) => KEPT(kept.push(m) - 1)), kept };
 }
 
 /**
@@ -47,11 +46,11 @@ export function maskForDisplay<K extends string>(
   learnFrom: (string | null)[] = [],
 ): DisplayMasking<K> {
   const r = new Redactor(known);
-  for (const text of learnFrom) for (const p of text ? pieces(text) : []) if (!p.keep) r.redact(p.text);
-  const split = Object.fromEntries(Object.entries(texts).map(([key, text]) => [key, typeof text === 'string' ? pieces(text) : null])) as Record<K, { text: string; keep: boolean }[] | null>;
-  const all = Object.values(split) as ({ text: string; keep: boolean }[] | null)[];
+  const entries = Object.entries(texts) as [K, string | null | undefined][];
+  const shown = entries.map(([key, text]) => [key, typeof text === 'string' ? protect(text) : null] as const);
   // First pass: learn every secret of every text, so the second replaces each wherever it recurs.
-  for (const list of all) for (const p of list ?? []) if (!p.keep) r.redact(p.text);
+  for (const text of learnFrom) if (text) r.redact(protect(text).text);
+  for (const [, p] of shown) if (p) r.redact(p.text);
 
   const labels = new Map<string, string>(); // marker -> mask shown
   const taken = new Set<string>();
@@ -65,21 +64,17 @@ export function maskForDisplay<K extends string>(
     return label;
   };
   const masked = {} as Record<K, string | null>;
-  for (const key of Object.keys(split) as K[]) {
-    const list = split[key];
+  for (const [key, p] of shown) {
     masked[key] =
-      list === null
+      p === null
         ? null
-        : list
-            .map((p) =>
-              p.keep
-                ? p.text
-                : r.redact(p.text).text.replace(MARKER, (marker) => {
-                    const value = r.valueOf(marker);
-                    return value === undefined ? marker : labelOf(marker, value);
-                  }),
-            )
-            .join('');
+        : r
+            .redact(p.text)
+            .text.replace(MARKER, (marker) => {
+              const value = r.valueOf(marker);
+              return value === undefined ? marker : labelOf(marker, value);
+            })
+            .replace(KEPT_RE, (_m, i: string) => p.kept[Number(i)] ?? '');
   }
   return { texts: masked, hidden: labels.size };
 }

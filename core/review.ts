@@ -107,3 +107,15 @@ export interface AnalysisResult {
   /** the analyzer's raw answer, kept for debugging (bounded) */
   raw_response: string | null;
 }
+
+const BELOW_MIN_RUNS = /; min_runs is \d+ \(trigger with force to review anyway\)$/;
+
+/** Why a proactive review was skipped for too few runs; a forced review is not held back by it. */
+export function belowMinRunsReason(runs: number, since: Date, minRuns: number): string {
+  return `only ${runs} run(s) since ${since.toISOString()}; min_runs is ${minRuns} (trigger with force to review anyway)`;
+}
+
+/** A skip that `force` lifts (the one belowMinRunsReason words), so the dashboard can offer "review anyway". */
+export function isBelowMinRunsSkip(reason: string | null | undefined): boolean {
+  return typeof reason === 'string' && BELOW_MIN_RUNS.test(reason);
+}

@@ -168,6 +168,7 @@ export const EXTRA_TOKEN_FORMATS: { kind: string; re: RegExp }[] = [
 
 const URL_CREDENTIALS = /\b[a-zA-Z][a-zA-Z0-9+.-]{0,20}:\/\/[^\s:@/?#"'<>\\]{0,256}:([^\s@/?#"'<>\\]{1,512})@/g;
 const AUTHORIZATION = /\b(?:proxy-)?authorization\\?["']?[ \t]*[:=][ \t]*\\?["']?(?:(?:bearer|basic|token|bot|digest|apikey|negotiate)[ \t]+)?([^\s"'\\,;]{4,})/gi;
+const AUTH_SCHEME = /^(?:bearer|basic|token|bot|digest|apikey|negotiate)$/i;
 const USER_FLAG = /(?<![\w-])(?:-u|--user)[ \t]+["']?[^\s:"']{1,256}:([^\s"']{1,512})/g;
 /** `key = value` where the key ends in a secret's name (in the pattern, so other keys fail fast). */
 const KEY_VALUE =
@@ -270,7 +271,8 @@ export function findSecretSpans(text: string, blocked: [number, number][] = []):
   merge();
   for (const m of text.matchAll(AUTHORIZATION)) {
     const value = m[1] as string;
-    if (isReference(value)) continue;
+    // `"Authorization": "Bearer " + token`: the scheme alone, its value comes from elsewhere.
+    if (isReference(value) || AUTH_SCHEME.test(value)) continue;
     add(...tail(m, value), 'authorization');
   }
   merge();

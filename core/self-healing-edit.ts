@@ -12,6 +12,7 @@ import {
   SuggestionBehaviorSchema,
   type JobConfig,
 } from './job.js';
+import { humanError } from './messages.js';
 
 /** The objects inside `self_healing` that are merged key by key rather than replaced. */
 const NESTED: Record<string, readonly string[]> = {
@@ -48,9 +49,10 @@ export function checkSelfHealingPatch(patch: unknown): FieldProblem[] {
       }
     }
   }
-  if (problems.length > 0) return problems;
-  const parsed = SelfHealingSchema.safeParse(withoutNulls(patch));
-  return parsed.success ? [] : describeIssues(parsed.error);
+  // Every problem in one answer: the unknown fields and the invalid values of the known ones
+  // (the schemas are loose, so the unknown fields do not stop the others being checked).
+  const parsed = SelfHealingSchema.safeParse(withoutNulls(patch), { error: humanError });
+  return parsed.success ? problems : [...problems, ...describeIssues(parsed.error)];
 }
 
 export type EditResult = { ok: true; text: string; config: JobConfig } | { ok: false; status: 400 | 409; problems: FieldProblem[] };
@@ -86,7 +88,7 @@ export function editSelfHealing(text: string, jobId: string, patch: SelfHealingP
   }
   const edited = doc.toJS({ maxAliasCount: 100 }) as Record<string, unknown>;
   const job = base.length === 0 ? edited : (edited.jobs as Record<string, unknown>)[jobId];
-  const parsed = JobSchema.safeParse(job ?? {});
+  const parsed = JobSchema.safeParse(job ?? {}, { error: humanError });
   if (!parsed.success) {
     return { ok: false, status: 400, problems: describeIssues(parsed.error) };
   }

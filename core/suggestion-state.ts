@@ -1,7 +1,16 @@
 // The suggestion state machine: which command each status allows. The suggestion workflow
 // checks every command against it, so the API gets a clear refusal naming the state.
-export const SUGGESTION_STATUSES = ['pending', 'approved', 'rejected', 'applied', 'failed', 'expired', 'rolled_back'] as const;
+export const SUGGESTION_STATUSES = ['pending', 'approved', 'rejected', 'applied', 'failed', 'expired', 'rolled_back', 'acknowledged'] as const;
 export type SuggestionStatus = (typeof SUGGESTION_STATUSES)[number];
+
+/**
+ * `acknowledged`: advice a person said yes to. A suggestion with no file edit (no target_file),
+ * or one whose edit the job's policy does not allow (advisory_reason), has nothing to apply: its
+ * approval ends here, with no action, no applied_at and no rollback, so the apply figures
+ * (db/stats.ts: changes in place, time to resolution, rollback rate, before/after) count only
+ * changes that were made. Not `applied`, which ProcClaw's clients read as "the file changed".
+ */
+export const ADVICE_STATUS = 'acknowledged' satisfies SuggestionStatus;
 
 /**
  * What an apply still in progress after its command answered is doing. Not a status: the

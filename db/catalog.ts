@@ -5,6 +5,7 @@ import { open, readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { isMap, isScalar, Lexer, LineCounter, parseDocument, visit, type Document } from 'yaml';
 import { describeIssues, JOB_ID_PATTERN, JobSchema, type Job, type JobLoadError } from '../core/job.js';
+import { humanError } from '../core/messages.js';
 
 export const MAX_JOB_FILE_BYTES = 1024 * 1024;
 /** One job's own file: far above any real job, small enough to parse well under a second. */
@@ -158,7 +159,7 @@ function parseJobMap(file: string, jobs: Record<string, unknown>): Catalog {
 }
 
 function toCatalog(file: string, id: string, value: unknown, fieldPrefix: string): Catalog {
-  const parsed = JobSchema.safeParse(value ?? {});
+  const parsed = JobSchema.safeParse(value ?? {}, { error: humanError });
   if (parsed.success) return { jobs: [{ id, file, config: parsed.data }], errors: [] };
   return {
     jobs: [],

@@ -10,6 +10,8 @@ import * as m005 from '../migrations/005_action_verification.js';
 import * as m006 from '../migrations/006_review_ai_record.js';
 import * as m007 from '../migrations/007_suggestion_applying.js';
 import * as m008 from '../migrations/008_guards_and_waits.js';
+import * as m009 from '../migrations/009_change_notifications.js';
+import * as m010 from '../migrations/010_advice_acknowledged.js';
 
 // int8 (ids, counts) as numbers: our ids and counts stay far below 2^53.
 pg.types.setTypeParser(pg.types.builtins.INT8, (value: string) => Number(value));
@@ -24,6 +26,8 @@ const MIGRATIONS: Record<string, Knex.Migration> = {
   '006_review_ai_record': m006,
   '007_suggestion_applying': m007,
   '008_guards_and_waits': m008,
+  '009_change_notifications': m009,
+  '010_advice_acknowledged': m010,
 };
 
 const migrationSource: Knex.MigrationSource<string> = {

@@ -3,9 +3,11 @@
 //
 // Definitions (also served with the figures):
 // - acceptance rate: suggestions a person (or the auto-apply policy) said yes to, over those decided.
-//   Accepted = approved + applied + failed + rolled_back (a failed or rolled-back suggestion was
-//   approved before its apply failed or was undone); decided = accepted + rejected. Pending and
-//   expired suggestions were never decided.
+//   Accepted = approved + applied + failed + rolled_back + acknowledged (a failed or rolled-back
+//   suggestion was approved before its apply failed or was undone; acknowledged advice was said yes
+//   to); decided = accepted + rejected. Pending and expired suggestions were never decided.
+// - Acknowledged advice changed no file: it has no action and no applied_at, so it is in none of
+//   the apply figures below (apply success, time to resolution, rollback rate, a job's before/after).
 // - apply success rate: actions that wrote and verified their change (success, or rolled_back
 //   later) over every finished apply attempt (success + failed + rolled_back).
 // - time to resolution: created_at to applied_at of every suggestion that was applied (median, p90).
@@ -16,13 +18,13 @@ import { ACTION_STATUSES, SUGGESTION_STATUSES } from '../core/suggestion-state.j
 import type { Db } from './knex.js';
 
 export const STAT_DEFINITIONS = {
-  acceptance_rate: '(approved + applied + failed + rolled_back) / (approved + applied + failed + rolled_back + rejected)',
-  apply_success_rate: '(success + rolled_back actions) / (success + failed + rolled_back actions)',
-  time_to_resolution: 'created_at to applied_at of applied suggestions, in seconds',
-  rollback_rate: 'rolled_back suggestions / suggestions ever applied',
+  acceptance_rate: '(approved + applied + failed + rolled_back + acknowledged) / (approved + applied + failed + rolled_back + acknowledged + rejected)',
+  apply_success_rate: '(success + rolled_back actions) / (success + failed + rolled_back actions); acknowledged advice writes no file and has no action',
+  time_to_resolution: 'created_at to applied_at of applied suggestions, in seconds (acknowledged advice applies nothing and is not counted)',
+  rollback_rate: 'rolled_back suggestions / suggestions ever applied (acknowledged advice is not applied)',
 } as const;
 
-const ACCEPTED = ['approved', 'applied', 'failed', 'rolled_back'];
+const ACCEPTED = ['approved', 'applied', 'failed', 'rolled_back', 'acknowledged'];
 
 // Counts kept by the triggers of migration 004 (exact, in the same transaction as the rows).
 const REVIEW_COUNTS = 'select status, trigger, n::int as n from healing_review_counts where n <> 0';

@@ -14,7 +14,7 @@ import {
 } from '@temporalio/workflow';
 import { findApplicationFailure, innermostMessage } from '../core/failures.js';
 import { describeRun, JOB_STILL_RUNNING, type OpenRun } from '../core/running.js';
-import { APPLYING_STEP_TEXT, refusal, type ApplyingStep, type SuggestionCommand, type SuggestionStatus } from '../core/suggestion-state.js';
+import { ADVICE_STATUS, APPLYING_STEP_TEXT, refusal, type ApplyingStep, type SuggestionCommand, type SuggestionStatus } from '../core/suggestion-state.js';
 import {
   ERROR_TYPES,
   SEARCH_ATTRIBUTES,
@@ -71,6 +71,15 @@ export const REWRITE_AFTER_ANSWER = 'suggestion-rewrite-after-answer';
  */
 export const WAIT_FOR_RUNNING_JOB = 'suggestion-wait-for-running-job';
 
+/**
+ * Approving advice (no file edit, or one the job's policy does not allow) ends `acknowledged`, not
+ * `applied`: nothing was written, so it keeps out of the apply figures and has no rollback window
+ * to wait through. Advice approved before this replays the old way (applied, then the window);
+ * deprecate the patch once no history from before it is read (the retention window after this
+ * shipped).
+ */
+export const ADVICE_ACKNOWLEDGED = 'suggestion-advice-acknowledged';
+
 export async function suggestionWorkflow(input: SuggestionInput): Promise<SuggestionStatus> {
   const id = input.suggestionId;
   let status: SuggestionStatus = 'pending';
@@ -124,9 +133,10 @@ export async function suggestionWorkflow(input: SuggestionInput): Promise<Sugges
         prepared = await steps.prepareApply({ suggestionId: id, attempt, by });
       }
       if (prepared.actionId === null) {
-        // Nothing to edit: the suggestion is advice; marking it applied is the whole change.
+        // Nothing to edit: the suggestion is advice, acknowledged (ADVICE_ACKNOWLEDGED); before
+        // the patch it was marked applied.
         await steps.completeApply({ suggestionId: id, actionId: null, by });
-        setStatus('applied');
+        setStatus(patched(ADVICE_ACKNOWLEDGED) ? ADVICE_STATUS : 'applied');
         return { status, action_id: null };
       }
       const action = prepared.actionId;

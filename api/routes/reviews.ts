@@ -1,6 +1,7 @@
 // Reviews: list, show (with its suggestions), trigger.
 import { Router } from 'express';
 import { maskForDisplay } from '../../core/display-mask.js';
+import { isBelowMinRunsSkip } from '../../core/review.js';
 import { describeRun, OPEN_RUN_MAX_AGE_MS } from '../../core/running.js';
 import { findJob } from '../../db/catalog.js';
 import type { Db } from '../../db/knex.js';
@@ -19,7 +20,7 @@ export function reviewsRouter(deps: ApiDeps): Router {
   router.get('/healing/reviews', async (req, res) => {
     const { limit, offset, ...filters } = parseInput(ReviewListQuery, req.query, 'query');
     const page = await listReviews(deps.db, filters, { limit, offset });
-    res.json({ reviews: page.rows, total: page.total, limit, offset });
+    res.json({ reviews: page.rows.map(withForceHint), total: page.total, limit, offset });
   });
 
   router.get('/healing/reviews/:id', async (req, res) => {
@@ -29,7 +30,7 @@ export function reviewsRouter(deps: ApiDeps): Router {
     if (!review) throw notFound(`review ${id}`);
     const suggestions = await listSuggestions(deps.db, { review_id: id }, { limit: 500, offset: 0 });
     if (rawAllowed(deps, res, raw, `review ${id}`)) {
-      res.json({ ...review, suggestions: suggestions.rows, masked: false, secrets_masked: 0 });
+      res.json({ ...withForceHint(review), suggestions: suggestions.rows, masked: false, secrets_masked: 0 });
       return;
     }
     // The answer may echo the files the review read: their secrets are known wherever they recur.
@@ -37,7 +38,7 @@ export function reviewsRouter(deps: ApiDeps): Router {
     const known = await jobSecrets(deps, review.job_id, files);
     const masked = maskForDisplay({ raw_response: review.raw_response, error_message: review.error_message }, known, files.map((f) => f.content));
     res.json({
-      ...review,
+      ...withForceHint(review),
       raw_response: masked.texts.raw_response,
       error_message: masked.texts.error_message,
       suggestions: suggestions.rows.map((row) => maskSuggestion(row, known, files.map((f) => f.content)).row),
@@ -90,6 +91,11 @@ export function reviewsRouter(deps: ApiDeps): Router {
   });
 
   return router;
+}
+
+/** A skip that a forced review would not have: the dashboard offers "review anyway" for it. */
+function withForceHint<T extends { status: string; skip_reason: string | null }>(review: T): T & { skipped_below_min_runs: boolean } {
+  return { ...review, skipped_below_min_runs: review.status === 'skipped' && isBelowMinRunsSkip(review.skip_reason) };
 }
 
 /** The review row is the workflow's first step; wait briefly for it so the caller gets its id. */

@@ -1,10 +1,15 @@
 // Suggestions: read from Postgres; every decision is a command to the suggestion's workflow.
+import { readFile, stat } from 'node:fs/promises';
 import { Router, type Response } from 'express';
 import { createTwoFilesPatch } from 'diff';
+import { sha256 } from '../../core/hash.js';
+import { requiredApprovals } from '../../core/policy.js';
 import { describeRun } from '../../core/running.js';
-import { APPLYING_STEP_TEXT } from '../../core/suggestion-state.js';
+import { APPLYING_STEP_TEXT, type SuggestionStatus } from '../../core/suggestion-state.js';
 import type { CommandResult } from '../../core/temporal.js';
-import { countByStatus, getSuggestion, listSuggestions } from '../../db/suggestions.js';
+import { findJob } from '../../db/catalog.js';
+import { countByStatus, getSuggestion, listSuggestions, type SuggestionRecord } from '../../db/suggestions.js';
+import type { Role } from '../auth.js';
 import type { ApiDeps } from '../context.js';
 import { notFound, parseInput } from '../errors.js';
 import { jobSecrets, maskSuggestion, maskSuggestionRows, rawAllowed } from '../masking.js';
@@ -43,7 +48,7 @@ export function suggestionsRouter(deps: ApiDeps): Router {
       suggestion.target_file && suggestion.proposed_content !== null
         ? createTwoFilesPatch(suggestion.target_file, suggestion.target_file, suggestion.current_content ?? '', suggestion.proposed_content, 'current', 'proposed')
         : null;
-    res.json({ ...suggestion, diff, masked: !inFull, secrets_masked: hidden });
+    res.json({ ...suggestion, diff, masked: !inFull, secrets_masked: hidden, ...(await staleness(stored)), ...(await whoDecides(deps, res, stored)) });
   });
 
   const command = async (res: Response, id: number, name: 'approve' | 'reject' | 'apply', args: object) => {
@@ -86,6 +91,42 @@ function applyingText(result: CommandResult): string {
     return `nothing is written while the job runs: waiting for ${describeRun(result.waiting_for_run)} to end, until ${result.wait_until} at most, then it fails with the reason`;
   }
   return APPLYING_STEP_TEXT[result.applying!];
+}
+
+/** Statuses whose apply may still come: where a file changed since the review matters. */
+const MAY_APPLY: readonly SuggestionStatus[] = ['pending', 'approved', 'failed'];
+
+/**
+ * Whether the file the suggestion was made against is no longer as the review read it (the apply
+ * would refuse it: activities/apply.ts checkUnchangedSinceReview). Cheap and bounded: a stat, and
+ * a read only when the size is that of the content the review stored.
+ */
+async function staleness(s: SuggestionRecord): Promise<{ stale: boolean; stale_reason: string | null }> {
+  if (!s.target_file || s.current_sha256 === null || s.current_content === null || !MAY_APPLY.includes(s.status)) return { stale: false, stale_reason: null };
+  const file = s.target_file;
+  const stale = (what: string) => ({ stale: true, stale_reason: `${file} ${what} since the review read it: the content shown as current is the file as it was then. Re-review the job for a suggestion made against the file as it is now.` });
+  const info = await stat(file).catch(() => null);
+  if (!info?.isFile()) return stale('is gone');
+  if (info.size !== Buffer.byteLength(s.current_content, 'utf8')) return stale('changed');
+  const now = await readFile(file, 'utf8').catch((error: NodeJS.ErrnoException) => error);
+  if (now instanceof Error) return { stale: true, stale_reason: `${file} cannot be read now (${now.code ?? now.message}): whether it changed since the review is unknown.` };
+  return sha256(now) === s.current_sha256 ? { stale: false, stale_reason: null } : stale('changed');
+}
+
+/**
+ * What a decision needs here: how many different approvers (two for critical and security
+ * suggestions under the job's two_person_rule, read from the job as it is now), whether the API is
+ * open (no tokens: one anonymous person, who cannot be two approvers), who is asking, and whether
+ * approving only acknowledges advice (no file edit, or one the job's policy does not allow).
+ */
+async function whoDecides(deps: ApiDeps, res: Response, s: SuggestionRecord) {
+  const job = await findJob(deps.jobsSource, s.job_id).catch(() => undefined);
+  return {
+    approvals_required: requiredApprovals(s, job?.config.self_healing.suggestions.two_person_rule ?? true),
+    api_open: deps.tokens.length === 0,
+    viewer: { name: actor(res), role: (res.locals.role as Role | undefined) ?? null },
+    advice: !s.target_file || s.advisory_reason !== null,
+  };
 }
 
 /** Who is asking: the token's name when auth is on, else "human". */

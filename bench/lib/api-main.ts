@@ -5,6 +5,7 @@ import { createServer } from 'node:http';
 import { Client, Connection } from '@temporalio/client';
 import pino from 'pino';
 import { createApp } from '../../api/app.js';
+import { listenerConnection, startChangeFeed } from '../../db/change-feed.js';
 import { createDb } from '../../db/knex.js';
 import { env, runService } from './service.js';
 
@@ -13,6 +14,7 @@ await runService(async () => {
   const db = createDb(env('BENCH_DATABASE_URL'));
   const connection = await Connection.connect({ address: env('BENCH_TEMPORAL_ADDRESS') });
   const client = new Client({ connection, namespace: env('BENCH_NAMESPACE') });
+  const changes = startChangeFeed(listenerConnection(db), { log });
   const app = createApp({
     db,
     temporal: async () => client,
@@ -24,6 +26,7 @@ await runService(async () => {
     webDist: process.env.BENCH_WEB_DIST || null,
     tokens: [],
     commandRateLimit: 1_000_000,
+    changes,
   });
   const server = createServer(app);
   await new Promise<void>((resolve, reject) => {
@@ -31,6 +34,7 @@ await runService(async () => {
     server.listen(Number(env('BENCH_PORT')), '127.0.0.1', () => resolve());
   });
   return async () => {
+    await changes.close();
     server.closeAllConnections();
     await new Promise<void>((resolve) => server.close(() => resolve()));
     await connection.close();

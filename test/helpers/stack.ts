@@ -8,7 +8,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
-import pino from 'pino';
+import pino, { type Logger } from 'pino';
 import { inject } from 'vitest';
 import { chooseAnalyzer } from '../../activities/analyze.js';
 import type { AnalyzerSettings } from '../../activities/deps.js';
@@ -16,6 +16,7 @@ import { openclawStatus } from '../../activities/openclaw.js';
 import { createApp } from '../../api/app.js';
 import type { ApiToken } from '../../api/auth.js';
 import type { WaitSettings } from '../../core/running.js';
+import { listenerConnection, startChangeFeed, type ChangeFeed } from '../../db/change-feed.js';
 import type { Db } from '../../db/knex.js';
 import { reconcileJobSchedule } from '../../worker/schedules.js';
 import { ensureSearchAttributes } from '../../worker/search-attributes.js';
@@ -33,6 +34,8 @@ export interface Stack {
   jobsDir: string;
   dataDir: string;
   analyzer: AnalyzerSettings;
+  /** the API's Postgres change feed (GET /events) */
+  changes: ChangeFeed;
   stopWorker(): Promise<void>;
   startWorker(): Promise<void>;
   stop(): Promise<void>;
@@ -56,6 +59,10 @@ export interface StackOptions {
   env?: Record<string, string>;
   /** bounds of the waits for running jobs (core/running.ts), short in tests */
   waits?: Partial<WaitSettings>;
+  /** the service's logger (API and worker), for a test that reads what is logged; silent by default */
+  log?: Logger;
+  /** GET /events: heartbeat and stream bound, short and small in tests */
+  events?: { heartbeatMs?: number; maxClients?: number };
 }
 
 export async function startStack(opts: StackOptions = {}): Promise<Stack> {
@@ -74,7 +81,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   const workDir = await mkdtemp(path.join(os.tmpdir(), 'healing-test-'));
   const jobsDir = opts.jobsDir ?? path.join(workDir, 'jobs');
   const dataDir = path.join(workDir, 'data');
-  const log = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
+  const log = opts.log ?? pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
   // Tests set fields of this object to switch analyzers between cases.
   const analyzer: AnalyzerSettings = { mode: 'rules', openclawBin: FAKE_OPENCLAW, agent: null, thinking: null, timeoutSeconds: 20, ...opts.analyzer };
   const namespace = env.namespace ?? 'default';
@@ -98,6 +105,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   };
   await startWorker();
 
+  const changes = startChangeFeed(listenerConnection(database.db), { log, retryMs: 100, maxRetryMs: 1_000 });
   const app = createApp({
     db: database.db,
     temporal: async () => env.client,
@@ -112,6 +120,8 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     statsCacheMs: 0, // figures checked right after the writes that change them
     reconcileSchedule: (jobId) => reconcileJobSchedule(env.client, jobsDir, jobId),
     readPlaces: { home: workDir, procclawHome: path.join(workDir, '.procclaw'), dataDir, logRoots: opts.logRoots },
+    changes,
+    events: opts.events,
   });
   const server: Server = await new Promise((resolve) => {
     const s = app.listen(0, '127.0.0.1', () => resolve(s));
@@ -127,9 +137,11 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     jobsDir,
     dataDir,
     analyzer,
+    changes,
     startWorker,
     stopWorker,
     stop: async () => {
+      await changes.close(); // ends the event streams, which would hold the server open
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await stopWorker();
       await env.teardown();

@@ -3,7 +3,8 @@
 
 export const CATEGORIES = ['performance', 'cost', 'reliability', 'security', 'config', 'prompt', 'script'] as const;
 export const SEVERITIES = ['low', 'medium', 'high', 'critical'] as const;
-export const SUGGESTION_STATUSES = ['pending', 'approved', 'rejected', 'applied', 'failed', 'expired', 'rolled_back'] as const;
+/** `acknowledged`: advice said yes to; nothing was written (core/suggestion-state.ts). */
+export const SUGGESTION_STATUSES = ['pending', 'approved', 'rejected', 'applied', 'failed', 'expired', 'rolled_back', 'acknowledged'] as const;
 /** What an apply still going on after its command answered is doing (core/suggestion-state.ts). */
 export const APPLYING_STEP_TEXT = { rewrite: 'asking the AI for the new file', job_running: "waiting for the job's running run to end" } as const;
 export type ApplyingStep = keyof typeof APPLYING_STEP_TEXT;
@@ -80,6 +81,20 @@ export interface SuggestionDetail extends Suggestion {
   proposed_content: string | null;
   current_content: string | null;
   diff: string | null;
+  /** false only when an admin asked raw=true; secrets_masked: secrets shown as masks ("sk_l…(34 chars)") */
+  masked: boolean;
+  secrets_masked: number;
+  /** target_file is gone or changed since the review read it: current_content is the file as it was then */
+  stale: boolean;
+  stale_reason: string | null;
+  /** different approvers needed (2 under the job's two_person_rule for critical and security) */
+  approvals_required: number;
+  /** the API has no tokens: one anonymous person, who cannot be two approvers */
+  api_open: boolean;
+  /** who asks ("human", admin, when the API is open) */
+  viewer: { name: string; role: 'viewer' | 'approver' | 'admin' | null };
+  /** no file edit, or one the job's policy does not allow: approving acknowledges it, nothing is written */
+  advice: boolean;
 }
 
 export interface Review {
@@ -163,6 +178,9 @@ export interface ActionDetail extends Action {
   new_content: string | null;
   backup_path: string | null;
   diff: string | null;
+  /** false only when an admin asked raw=true; secrets_masked: secrets shown as masks ("sk_l…(34 chars)") */
+  masked: boolean;
+  secrets_masked: number;
 }
 
 /** Answer of approve, reject, apply and rollback. */
