@@ -3,6 +3,7 @@
 // thrown, so Temporal retries it (the review's notify proxy gives up after a few tries and the
 // review never fails for it).
 import { ApplicationFailure } from '@temporalio/activity';
+import { dashboardLink } from '../core/links.js';
 import { findJob } from '../db/catalog.js';
 import { getNotification, recordNotificationAttempt } from '../db/notifications.js';
 import { currentActivity } from './activity-context.js';
@@ -19,6 +20,8 @@ export interface NotifiedSuggestion {
   title: string;
   severity: string;
   category: string;
+  /** the suggestion in the dashboard (#/suggestions/<id>) */
+  url: string;
 }
 
 export interface WebhookPayload {
@@ -46,11 +49,12 @@ export function createNotifyActivities(deps: ActivityDeps) {
       if (previous?.status === 'sent') return { sent: true, detail: `already sent to ${channel}` };
 
       // Most severe first; only those still pending (a fast approver may have been quicker).
-      const suggestions = (await db('healing_suggestions')
+      const rows = (await db('healing_suggestions')
         .whereIn('id', input.suggestionIds)
         .andWhere('status', 'pending')
         .orderBy([{ column: 'severity_rank', order: 'desc' }, { column: 'id', order: 'asc' }])
-        .select('id', 'title', 'severity', 'category')) as NotifiedSuggestion[];
+        .select('id', 'title', 'severity', 'category')) as Omit<NotifiedSuggestion, 'url'>[];
+      const suggestions: NotifiedSuggestion[] = rows.map((s) => ({ ...s, url: dashboardLink(deps.dashboardUrl, 'suggestions', s.id) }));
       if (suggestions.length === 0) return { sent: false, detail: 'no suggestion is pending any more' };
 
       const record = (status: 'sent' | 'failed' | 'skipped', error: string | null) =>
@@ -76,7 +80,7 @@ export function createNotifyActivities(deps: ActivityDeps) {
         review_id: input.reviewId,
         count: suggestions.length,
         suggestions,
-        dashboard_url: dashboardLink(deps.dashboardUrl, input.reviewId),
+        dashboard_url: dashboardLink(deps.dashboardUrl, 'reviews', input.reviewId),
       };
       try {
         await sendNotification({ channel, target, text: notificationText(payload), payload }, { bin: deps.analyzer.openclawBin, node: deps.analyzer.openclawNode ?? null });
@@ -96,16 +100,11 @@ export function createNotifyActivities(deps: ActivityDeps) {
   };
 }
 
-/** Where a person opens the review's suggestions. */
-export function dashboardLink(base: string, reviewId: number): string {
-  return `${base.replace(/\/+$/, '')}/#/reviews/${reviewId}`;
-}
-
 /** The message text: the job, the count, the most severe titles (three at most) and the link. */
 export function notificationText(p: WebhookPayload): string {
   const noun = p.count === 1 ? 'suggestion' : 'suggestions';
   const lines = [`ProcClaw Healing: ${p.count} new ${noun} for job "${p.job_name}" (${p.job_id}).`];
-  for (const s of p.suggestions.slice(0, TITLES_IN_TEXT)) lines.push(`- [${s.severity.toUpperCase()}] ${s.title}`);
+  for (const s of p.suggestions.slice(0, TITLES_IN_TEXT)) lines.push(`- [${s.severity.toUpperCase()}] ${s.title}: ${s.url}`);
   if (p.count > TITLES_IN_TEXT) lines.push(`…and ${p.count - TITLES_IN_TEXT} more.`);
   lines.push(`Review: ${p.dashboard_url}`);
   return lines.join('\n');

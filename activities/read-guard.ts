@@ -2,7 +2,7 @@
 // symlinks, so a symlink inside a job's folder cannot lead a read outside it. Used when a run is
 // reported or a business_log path is set (the API refuses), and again before every read (a row
 // stored earlier, or a symlink changed since, is never read).
-import { realpath } from 'node:fs/promises';
+import { realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { checkInPlaces, jobReadPlaces, usablePlaces, type PlaceVerdict, type ReadPlace, type ReadPlacesEnv } from '../core/read-places.js';
 import type { JobConfig } from '../core/job.js';
@@ -53,5 +53,9 @@ export async function checkReadPath(
   const real = await resolveDeep(expanded);
   if (!real) return { ok: false, reason: 'cannot be resolved: a folder of it is missing and the rest steps up with ".."' };
   const verdict = checkInPlaces(real, await resolvedPlaces(job, env));
-  return verdict.ok ? { ...verdict, real } : verdict;
+  if (!verdict.ok) return verdict;
+  // A log is a file: a folder (or a device, a pipe) is never one, now or later.
+  const info = await stat(real).catch(() => null);
+  if (info && !info.isFile()) return { ok: false, reason: `is ${info.isDirectory() ? 'a folder' : 'not a regular file'}; name the log file itself` };
+  return { ...verdict, real };
 }

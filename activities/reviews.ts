@@ -2,6 +2,7 @@
 import { realpath } from 'node:fs/promises';
 import { ApplicationFailure } from '@temporalio/activity';
 import { findApplicationFailure } from '../core/failures.js';
+import { dashboardLink, markdownLink } from '../core/links.js';
 import { suggestionFingerprint } from '../core/fingerprint.js';
 import { autoApplyDecision, requiredApprovals, severityRank } from '../core/policy.js';
 import { redactContext, rehydrate, type Redactor } from '../core/redact.js';
@@ -26,6 +27,9 @@ export interface StoredSuggestion {
   category: string;
   severity: string;
   input: SuggestionInput;
+  /** for its workflow's static summary and details in the Temporal UI: what it is, and its dashboard link (absent from older workers) */
+  summary?: string;
+  details?: string;
 }
 
 export function createReviewActivities(deps: ActivityDeps) {
@@ -46,7 +50,8 @@ export function createReviewActivities(deps: ActivityDeps) {
         workflow_run_id: input.workflowRunId,
         run_id: input.runId,
       });
-      return { id: row.id };
+      // the review's page in the dashboard, for the workflow's details in the Temporal UI
+      return { id: row.id, details: markdownLink(`Review #${row.id} of ${input.jobId} in the dashboard`, dashboardLink(deps.dashboardUrl, 'reviews', row.id)) };
     },
 
     async collectContext(input: ReviewInput & { reviewId: number }): Promise<CollectResult> {
@@ -177,6 +182,8 @@ export function createReviewActivities(deps: ActivityDeps) {
           id: row.id,
           category: row.category,
           severity: row.severity,
+          summary: `Suggestion #${row.id} for ${row.job_id}: ${row.severity} ${row.category}`,
+          details: markdownLink(`Suggestion #${row.id} in the dashboard`, dashboardLink(deps.dashboardUrl, 'suggestions', row.id)),
           input: {
             suggestionId: row.id,
             jobId: row.job_id,

@@ -2,8 +2,8 @@
 // real paths of their files, and a shared config's current content. Loaded once per review (every
 // suggestion of it is checked against the same catalog) and once per apply (the catalog as it is
 // then).
-import { readFile, realpath } from 'node:fs/promises';
-import { jobFilePaths } from '../core/job-files.js';
+import { readFile, realpath, stat } from 'node:fs/promises';
+import { jobBaseDir, jobFilePaths, pathsInCmd } from '../core/job-files.js';
 import type { Job } from '../core/job.js';
 import { writeRefusal, type FileRole, type OtherJobFile } from '../core/write-policy.js';
 import { loadCatalog } from '../db/catalog.js';
@@ -52,13 +52,27 @@ export async function loadWriteGuard(job: Job, env: WriteGuardEnv): Promise<Writ
   };
   const others: OtherJobFile[] = (
     await Promise.all(
-      catalog.jobs.filter((j) => j.id !== job.id).map(async (other) => (await realJobFiles(other, env, resolve)).map((f) => ({ job_id: other.id, role: f.role, file: f.real }))),
+      catalog.jobs.filter((j) => j.id !== job.id).map(async (other) => {
+        const own = (await realJobFiles(other, env, resolve)).map((f) => ({ job_id: other.id, role: f.role, file: f.real }));
+        // Any file its command names, however spelled (`bash -c`, `env`, `timeout`, python3.11...).
+        const named = await Promise.all(pathsInCmd(other.config.cmd, jobBaseDir(other, env.home), env.home).map(resolve));
+        const extra = named.filter((f): f is string => f !== null && !own.some((o) => o.file === f)).map((file) => ({ job_id: other.id, role: 'script' as const, file }));
+        return [...own, ...extra];
+      }),
     )
   ).flat();
+  // A hard link is the same file under another name: compare by device and inode too.
+  const identities = new Map<string, string>();
+  await Promise.all([...new Set(others.map((o) => o.file))].map(async (file) => {
+    const id = await fileIdentity(file);
+    if (id) identities.set(file, id);
+  }));
   return {
     async refusal({ role, path, real, proposed }) {
-      const sharesConfig = role === 'config' && others.some((o) => o.role === 'config' && o.file === real);
-      const current = sharesConfig && proposed !== null ? await readFile(real, 'utf8') : null;
+      const identity = await fileIdentity(real);
+      const sameFile = identity ? others.filter((o) => o.file !== real && identities.get(o.file) === identity).map((o) => ({ ...o, file: real })) : [];
+      // A config edit is compared with the file as it is: other jobs' entries and the job's own guards.
+      const current = role === 'config' && proposed !== null ? await readFile(real, 'utf8') : null;
       return writeRefusal({
         job_id: job.id,
         role,
@@ -66,9 +80,15 @@ export async function loadWriteGuard(job: Job, env: WriteGuardEnv): Promise<Writ
         real,
         home: env.home,
         remediation: job.config.self_healing.remediation,
-        others,
-        shared_config: current !== null ? { current, proposed } : undefined,
+        others: [...others, ...sameFile],
+        config_change: current !== null ? { current, proposed } : undefined,
       });
     },
   };
+}
+
+/** `device:inode` of a file, or null when it cannot be read. */
+async function fileIdentity(file: string): Promise<string | null> {
+  const info = await stat(file).catch(() => null);
+  return info ? `${info.dev}:${info.ino}` : null;
 }

@@ -42,4 +42,9 @@ export interface ApiDeps {
   changes?: ChangeFeed;
   /** the event streams' heartbeat and how many may be open at once (api/routes/events.ts) */
   events?: { heartbeatMs?: number; maxClients?: number };
+  /**
+   * How a test notification is sent (POST /jobs/{id}/notify-test): the openclaw binary for the
+   * channels it carries, and the dashboard link the message holds. Unset: `openclaw` on PATH, no link.
+   */
+  notify?: { openclawBin: string; openclawNode: string | null; dashboardUrl: string | null };
 }

@@ -11,6 +11,9 @@ import {
   BusinessLogQuery,
   DetailQuery,
   JobSummaryAnswer,
+  NoQuery,
+  NotifyTestAnswer,
+  NotifyTestBody,
   PendingCountQuery,
   RejectBody,
   ReviewDetailAnswer,
@@ -131,6 +134,19 @@ const OPERATIONS: Record<string, Record<string, Op>> = {
       meaning: { 400: "A field is invalid (named in `detail`): e.g. started_at or finished_at more than 5 minutes in the future, or a log_path outside the job's folders" },
     },
   },
+  '/jobs/{id}/notify-test': {
+    post: {
+      summary: "Send a test notification through the job's notify_channel and notify_target (or the channel and target given); needs the approver role",
+      body: NotifyTestBody,
+      pathId: 'job',
+      answer: NotifyTestAnswer,
+      answers: [404],
+      meaning: {
+        200: 'The test was tried: `sent` says whether the channel took it, `error` why not (the webhook answered an error status, openclaw message send failed)',
+        400: 'No target to send to, or one the channel cannot use (a webhook target that is not an http(s) URL): `detail` names `target`',
+      },
+    },
+  },
   '/jobs/{id}/business-logs': {
     get: {
       summary: "The last lines of the job's business_log (bounded, secrets redacted); `configured: false` when it has none, `refused: true` when its path lies outside the job's folders",
@@ -141,6 +157,20 @@ const OPERATIONS: Record<string, Record<string, Op>> = {
     },
   },
   '/health': { get: { summary: 'Postgres, Temporal, worker and analyzer', answers: [503] } },
+  '/events': {
+    get: {
+      summary: 'Live updates: every change to a suggestion, review or action, as server-sent events (text/event-stream)',
+      query: NoQuery,
+      answers: [200, 503],
+      meaning: {
+        200:
+          'A text/event-stream that stays open. `ready` { live } first; then `change` { table: suggestions|reviews|actions, op: insert|update|delete, id, job_id, status } ' +
+          'per row written (id null with `rows`: many rows at once, reload everything); `live` { live: false } when the service lost its Postgres notifications, ' +
+          '{ live: true } when it has them again (reload: changes meanwhile were not sent); a comment line every 15 s. Send the token in the Authorization header, as for every read',
+        503: 'Live updates are off in this process, or too many streams are open (Retry-After): poll the lists instead',
+      },
+    },
+  },
 };
 
 const ErrorBody = {

@@ -7,9 +7,13 @@ import { ACTION_STATUSES, SUGGESTION_STATUSES } from '../core/suggestion-state.j
 import type { ActionVerification } from '../db/actions.js';
 import type { ToolAttempt } from '../db/reviews.js';
 import { decodeCursor } from '../db/paging.js';
+import { SUGGESTION_SORTS, suggestionOrder } from '../db/suggestions.js';
 import { ROLES } from './auth.js';
 
-export const IdParam = z.object({ id: z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER) });
+/** A row id as digits only ("1e3", "0x10" and " 7" are no ids), within what a JavaScript number holds exactly. */
+export const IdParam = z.object({
+  id: z.string().regex(/^[1-9]\d{0,15}$/, 'must be a positive whole number, written in digits').transform(Number).pipe(z.number().max(Number.MAX_SAFE_INTEGER, 'is too large for an id')),
+});
 export const JobIdParam = z.object({ id: JobIdSchema });
 
 const paging = {
@@ -26,17 +30,37 @@ export const ReviewListQuery = z.strictObject({
   ...paging,
 });
 
-export const SuggestionListQuery = z.strictObject({
-  job_id: JobIdSchema.optional(),
-  status: z.enum(SUGGESTION_STATUSES).optional(),
-  category: z.enum(CATEGORIES).optional(),
-  severity: z.enum(SEVERITIES).optional(),
-  trigger: z.enum(TRIGGERS).optional(),
-  review_id: z.coerce.number().int().positive().optional(),
-  /** next_cursor of the previous page: deep pages without OFFSET */
-  cursor: z.string().max(200).refine((c) => decodeCursor(c) !== null, 'not a cursor this API gave out: pass next_cursor from the previous page as it is').optional(),
-  ...paging,
-});
+/** The longest search the suggestions list takes: a few words, not a document. */
+export const MAX_SEARCH_LENGTH = 200;
+
+export const SuggestionListQuery = z
+  .strictObject({
+    job_id: JobIdSchema.optional(),
+    status: z.enum(SUGGESTION_STATUSES).optional(),
+    category: z.enum(CATEGORIES).optional(),
+    severity: z.enum(SEVERITIES).optional(),
+    trigger: z.enum(TRIGGERS).optional(),
+    review_id: z.coerce.number().int().positive().optional(),
+    q: z
+      .string()
+      .trim()
+      .max(MAX_SEARCH_LENGTH, `a search is at most ${MAX_SEARCH_LENGTH} characters`)
+      .optional()
+      .transform((v) => v || undefined)
+      .meta({ description: 'words searched in every suggestion\'s title, description and job id, any case (%, _ and \\ match themselves)' }),
+    sort: z.enum(SUGGESTION_SORTS).default('priority').meta({
+      description:
+        'priority (default): pending first, then the most severe, newest first within; newest; oldest; severity: most severe first, newest first within',
+    }),
+    /** next_cursor of the previous page: deep pages without OFFSET */
+    cursor: z.string().max(200).optional().meta({ description: 'next_cursor of the previous page, with the same sort and status: deep pages without OFFSET' }),
+    ...paging,
+  })
+  .superRefine((query, ctx) => {
+    if (query.cursor !== undefined && decodeCursor(query.cursor, suggestionOrder(query.sort, query)) === null) {
+      ctx.addIssue({ code: 'custom', path: ['cursor'], message: 'not a cursor this API gave out for this sort and status: pass next_cursor from the previous page as it is' });
+    }
+  });
 
 /** `true` or `false` only: z.coerce.boolean would read the string "false" as true. */
 const queryBoolean = z.enum(['true', 'false']).transform((v) => v === 'true');
@@ -101,11 +125,16 @@ const isoDate = z.iso.datetime({ offset: true });
 /** How far ahead of this server's clock a reported run's times may be: clocks of two machines drift. */
 export const RUN_CLOCK_SKEW_MS = 5 * 60_000;
 
+/** Runs before this are none a scheduler of today reports (a year 0000 is a client's bug). */
+const EARLIEST_RUN = Date.UTC(2000, 0, 1);
+
 /** A run's time as reported: a run cannot start or finish in the future (beyond the clock skew). */
-const reportedTime = isoDate.refine(
-  (t) => Date.parse(t) <= Date.now() + RUN_CLOCK_SKEW_MS,
-  `is in the future (more than ${RUN_CLOCK_SKEW_MS / 60_000} minutes ahead of this server's clock); send the time the run really started or finished, in UTC or with its offset`,
-);
+const reportedTime = isoDate
+  .refine((t) => Date.parse(t) <= Date.now() + RUN_CLOCK_SKEW_MS, {
+    message: `is in the future (more than ${RUN_CLOCK_SKEW_MS / 60_000} minutes ahead of this server's clock); send the time the run really started or finished, in UTC or with its offset`,
+    when: (payload) => payload.issues.length === 0, // one reason for a time that is no ISO time at all
+  })
+  .refine((t) => Date.parse(t) >= EARLIEST_RUN, { message: 'is before 2000-01-01; send the time the run really started or finished', when: (payload) => payload.issues.length === 0 });
 
 export const RunReportBody = z
   .strictObject({
@@ -131,7 +160,8 @@ export const RunReportBody = z
     log_tail: z.string().max(256 * 1024).nullable().optional(),
     session_messages: z.array(z.unknown()).max(10_000).nullable().optional(),
   })
-  .refine((b) => b.external_id !== undefined || b.id !== undefined, { message: 'external_id (the run id in your scheduler) is required', path: ['external_id'] });
+  .refine((b) => b.external_id !== undefined || b.id !== undefined, { message: 'external_id (the run id in your scheduler) is required', path: ['external_id'] })
+  .refine((b) => !b.finished_at || Date.parse(b.finished_at) >= Date.parse(b.started_at), { message: 'is before started_at: a run finishes after it starts', path: ['finished_at'] });
 
 const ActionVerificationAnswer = z
   .discriminatedUnion('status', [
@@ -194,6 +224,7 @@ export const ReviewAnswer = z.strictObject({
   trigger: z.enum(TRIGGERS),
   status: z.enum(REVIEW_STATUSES),
   workflow_id: z.string(),
+  workflow_run_id: z.string().meta({ description: 'the Temporal run of this review: every review of a job shares its workflow_id, the run tells them apart' }),
   run_id: z.number().int().nullable(),
   analyzer: z.enum(['openclaw', 'rules']).nullable(),
   started_at: isoDate,

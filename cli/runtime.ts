@@ -20,7 +20,7 @@ import { startDevServer } from '../worker/temporal-dev-server.js';
 // @ts-expect-error plain JS module shared with the bootstrap script
 import { resolveTemporalCli } from '../scripts/temporal-cli.mjs';
 import { createWorkers } from '../worker/workers.js';
-import { seedDemoRuns, writeDemoWorkspace } from './demo.js';
+import { runFirstReviews, seedDemoRuns, writeDemoWorkspace } from './demo.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -162,12 +162,13 @@ export async function startRuntime(
     }
 
     let jobsSource = config.jobsSource;
+    const demoRoot = path.join(config.dataDir, 'demo');
     if (!jobsSource || parts.demo) {
-      const demoRoot = path.join(config.dataDir, 'demo');
       const workspace = await writeDemoWorkspace(demoRoot);
       jobsSource ??= workspace.jobsDir;
       if (workspace.created) log.info({ runs: await seedDemoRuns(db, demoRoot) }, `demo workspace written to ${demoRoot}`);
     }
+    const onDemo = jobsSource === path.join(demoRoot, 'jobs');
 
     // Calls give up on an unreachable Temporal within about 3 s (the default retries for ~20 s),
     // so the API answers 503 promptly; the connection itself reconnects once Temporal is back.
@@ -236,6 +237,7 @@ export async function startRuntime(
         reconcileSchedule: (jobId) => reconcileJobSchedule(client, jobsSource, jobId),
         readPlaces: { home: config.home, procclawHome: config.procclawHome, dataDir: config.dataDir, logRoots: config.logRoots },
         changes,
+        notify: { openclawBin: config.analyzer.openclawBin, openclawNode: config.analyzer.openclawNode, dashboardUrl: config.publicUrl ?? null },
       });
       const server: Server = createServer(app);
       await new Promise<void>((resolve, reject) => {
@@ -248,6 +250,25 @@ export async function startRuntime(
       // The event streams never go idle: they end first, so the server can close.
       started({ name: 'API', stop: () => changes.close().then(() => closeServer(server, API_DRAIN_MS)) });
       if (!config.apiToken && !config.tokensFile) log.warn(`neither HEALING_API_TOKEN nor HEALING_TOKENS_FILE is set: the API is open, so it listens on ${config.host} only`);
+    }
+
+    if (parts.worker && onDemo) {
+      // A fresh demo workspace's first reviews, in the background: the banner does not wait, and
+      // the dashboard fills as they end. Stopped first at shutdown (what it started goes on in Temporal).
+      const firstReviews = new AbortController();
+      const running = runFirstReviews({ client, db, root: demoRoot, jobsSource, log, signal: firstReviews.signal }).then(
+        (done) => done && log.info({ reviews: done.reviews.length }, "the demo's first reviews are done: the dashboard shows their suggestions"),
+        (error: unknown) => {
+          if (!firstReviews.signal.aborted) log.warn({ err: error }, "the demo's first reviews did not finish; the next start runs them again");
+        },
+      );
+      started({
+        name: "the demo's first reviews",
+        stop: async () => {
+          firstReviews.abort();
+          await running;
+        },
+      });
     }
     return { log, db, stop, apiUrl, temporalUiUrl, jobsSource };
   } catch (error) {

@@ -4,10 +4,17 @@ import path from 'node:path';
 import type { JobConfig } from './job.js';
 
 const SCRIPT_EXTENSIONS = new Set(['.sh', '.bash', '.zsh', '.py', '.js', '.mjs', '.cjs', '.ts', '.rb', '.pl', '.php']);
-const INTERPRETERS = new Set(['bash', 'sh', 'zsh', 'python', 'python3', 'node', 'ruby', 'perl', 'php', 'uv', 'tsx', 'deno', 'bun']);
+/** Programs that run the script named after them: `python3.11 x.py` runs x.py as `python3 x.py` does. */
+const INTERPRETER = /^(?:bash|sh|dash|zsh|ksh|python[\d.]*|pypy[\d.]*|node|nodejs|ruby|perl|php[\d.]*|uv|tsx|ts-node|deno|bun)$/;
+const SHELLS = /^(?:bash|sh|dash|zsh|ksh)$/;
+/** Programs that run the command after them: `env A=1 timeout 60 nice -n 5 python3 x.py` runs x.py. */
+const WRAPPERS = new Set(['env', 'timeout', 'nice', 'nohup', 'exec', 'time', 'stdbuf', 'ionice', 'flock', 'chronic', 'caffeinate']);
+/** The wrappers' options that take a value, and the wrappers whose first plain word is not the command. */
+const WRAPPER_OPTION_VALUES = new Set(['-n', '-u', '-s', '-k', '-c', '--signal', '--kill-after', '-o', '-e', '-i', '-w']);
+const WRAPPER_LEADING_ARGS: Record<string, number> = { timeout: 1, flock: 1 };
 
-/** Splits a command line the way a POSIX shell would for plain words and quotes. */
-export function splitCommand(cmd: string): string[] {
+/** Splits a command line the way a POSIX shell would for plain words and quotes; `whole` reads past `;`, `|` and `&`. */
+export function splitCommand(cmd: string, { whole = false } = {}): string[] {
   const words: string[] = [];
   let current = '';
   let quote: '"' | "'" | null = null;
@@ -33,7 +40,10 @@ export function splitCommand(cmd: string): string[] {
       current = '';
       started = false;
     } else if (ch === ';' || ch === '|' || ch === '&') {
-      break; // only the first command of a pipeline or list is the job's own script
+      if (!whole) break; // only the first command of a pipeline or list is the job's own script
+      if (started) words.push(current);
+      current = '';
+      started = false;
     } else {
       current += ch;
       started = true;
@@ -44,18 +54,57 @@ export function splitCommand(cmd: string): string[] {
 }
 
 /** The script file a command runs, as an absolute path, or null when it runs none we can edit. */
-export function scriptPathFromCmd(cmd: string, baseDir: string, home: string): string | null {
-  const words = splitCommand(cmd).filter((w) => !/^[A-Za-z_][A-Za-z0-9_]*=/.test(w)); // skip VAR=value prefixes
-  for (const word of words.slice(0, 4)) {
-    if (word.startsWith('-')) continue;
+export function scriptPathFromCmd(cmd: string, baseDir: string, home: string, depth = 0): string | null {
+  const words = splitCommand(cmd);
+  let i = 0;
+  // Wrappers and VAR=value prefixes run the command after them.
+  for (;;) {
+    while (i < words.length && /^[A-Za-z_][A-Za-z0-9_]*=/.test(words[i]!)) i++;
+    const base = path.posix.basename(words[i] ?? '');
+    if (!WRAPPERS.has(base)) break;
+    i++;
+    while (i < words.length && words[i]!.startsWith('-')) i += WRAPPER_OPTION_VALUES.has(words[i]!) ? 2 : 1;
+    i += WRAPPER_LEADING_ARGS[base] ?? 0;
+  }
+  for (const [k, word] of words.slice(i, i + 6).entries()) {
+    if (word.startsWith('-')) {
+      // `bash -c "python3 run.py"` runs the command in its argument.
+      const shell = words[i + k - 1];
+      if (word === '-c' && shell && SHELLS.test(path.posix.basename(shell)) && depth < 3) {
+        const inner = words[i + k + 1];
+        return inner ? scriptPathFromCmd(inner, baseDir, home, depth + 1) : null;
+      }
+      continue;
+    }
     const base = path.posix.basename(word);
-    if (INTERPRETERS.has(base) || base === 'run') continue;
+    if (INTERPRETER.test(base) || base === 'run') continue;
     if (SCRIPT_EXTENSIONS.has(path.posix.extname(word)) || word.startsWith('./') || word.startsWith('/') || word.startsWith('~/')) {
       return absolute(word, baseDir, home);
     }
     return null;
   }
   return null;
+}
+
+/**
+ * Every file a command line names, wherever it stands (past pipes and lists, inside `bash -c`,
+ * after `--opt=`): what else a job uses besides the script it runs, so a file another job's
+ * command names is known to be shared, however that command spells it.
+ */
+export function pathsInCmd(cmd: string, baseDir: string, home: string, depth = 0): string[] {
+  const found = new Set<string>();
+  for (const word of splitCommand(cmd, { whole: true })) {
+    if (/\s/.test(word) && depth < 3) {
+      for (const inner of pathsInCmd(word, baseDir, home, depth + 1)) found.add(inner);
+      continue;
+    }
+    const value = word.startsWith('-') && word.includes('=') ? word.slice(word.indexOf('=') + 1) : word;
+    if (!value || value.startsWith('-') || /[\0\n$`*?]/.test(value)) continue;
+    if (value.includes('/') || value.startsWith('~') || SCRIPT_EXTENSIONS.has(path.posix.extname(value)) || PROMPT_EXTENSION.test(value)) {
+      found.add(absolute(value, baseDir, home));
+    }
+  }
+  return [...found];
 }
 
 export function absolute(p: string, baseDir: string, home: string): string {
@@ -113,11 +162,16 @@ export function namedPromptFile(config: JobConfig): string | null {
  * `prompts/<stem>.md` ProcClaw also gives it. A .md/.txt file is never a job's script, so a job
  * of another type cannot get a prompt edited through its `cmd`.
  */
+/** Where a job's command runs: its `cwd` (relative to its YAML's folder), else that folder. */
+export function jobBaseDir(job: { file: string; config: JobConfig }, home: string): string {
+  return job.config.cwd ? absolute(job.config.cwd, path.dirname(job.file), home) : path.dirname(job.file);
+}
+
 export function jobFilePaths(
   job: { id: string; file: string; config: JobConfig },
   env: { home: string; procclawHome: string },
 ): JobFilePaths {
-  const baseDir = job.config.cwd ? absolute(job.config.cwd, path.dirname(job.file), env.home) : path.dirname(job.file);
+  const baseDir = jobBaseDir(job, env.home);
   let script = scriptPathFromCmd(job.config.cmd, baseDir, env.home);
   if (script && PROMPT_EXTENSION.test(script)) script = null;
   const promptCandidates: string[] = [];

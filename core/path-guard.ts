@@ -134,13 +134,16 @@ export function fnmatchRegExp(pattern: string): RegExp {
  */
 export function matchForbiddenPattern(path: string, patterns: readonly string[], home: string): string | null {
   for (const written of patterns) {
-    const pattern = written.trim();
-    if (!pattern) continue;
-    const expanded = pattern === '~' ? home : pattern.startsWith('~/') ? posix.join(home, pattern.slice(2)) : pattern;
-    const absolute = expanded.startsWith('/');
-    const folder = expanded.endsWith('/') ? expanded.replace(/\/+$/, '') : null;
+    const trimmed = written.trim();
+    if (!trimmed) continue;
+    const expanded = trimmed === '~' ? home : trimmed.startsWith('~/') ? posix.join(home, trimmed.slice(2)) : trimmed;
+    // "./a", "a//b" and "a/../a/b" name the same place as "a/b": compare the normal form.
+    const normal = posix.normalize(expanded).replace(/^\.\//, '');
+    if (normal === '.' || normal.startsWith('../')) continue; // names no file below anything
+    const absolute = normal.startsWith('/');
+    const folder = expanded.endsWith('/') || normal.endsWith('/') ? normal.replace(/\/+$/, '') : null;
     const candidates = absolute ? [path] : path.split('/').map((_, i, parts) => parts.slice(i).join('/')).filter(Boolean);
-    const exact = fnmatchRegExp(folder ?? expanded);
+    const exact = fnmatchRegExp(folder ?? normal);
     const under = folder !== null ? fnmatchRegExp(`${folder}/*`) : null;
     if (candidates.some((c) => exact.test(c) || (under?.test(c) ?? false))) return written;
   }

@@ -44,10 +44,10 @@ export interface WritePolicyInput {
   /** every file of every other job in the catalog, real paths */
   others: readonly OtherJobFile[];
   /**
-   * When the file is a config other jobs are defined in too (a jobs.yaml): its content now and
-   * as proposed. `proposed` null: not known yet (the AI writes it later); checked again then.
+   * A config edit: the file's content now and as proposed. `proposed` null: not known yet (the AI
+   * writes it later); checked again then.
    */
-  shared_config?: { current: string; proposed: string | null };
+  config_change?: { current: string; proposed: string | null };
 }
 
 /** Why this write is refused, for the person deciding (no "refusing to write <path>" prefix), or null. */
@@ -62,7 +62,39 @@ export function writeRefusal(input: WritePolicyInput): string | null {
   if (allowed && !ALLOWING[action].some((a) => allowed.includes(a))) {
     return `the job's self_healing.remediation.allowed_actions is [${allowed.join(', ')}]; this ${input.role} edit (${action}) needs ${orList(ALLOWING[action])} there`;
   }
-  return sharedReason(input);
+  return sharedReason(input) ?? guardsReason(input);
+}
+
+/** The parts of a job's self_healing block that guard what its suggestions may do. */
+const GUARD_FIELDS = ['remediation', 'suggestions'] as const;
+
+/**
+ * A suggestion may not loosen the rules it is judged by: an edit of the job's own
+ * `self_healing.remediation` (allowed_actions, forbidden_paths) or `self_healing.suggestions`
+ * (auto-apply, approvals, notifications) is for a person to make, by hand or through
+ * PUT /jobs/{id}/self-healing.
+ */
+function guardsReason(input: WritePolicyInput): string | null {
+  if (input.role !== 'config' || !input.config_change || input.config_change.proposed === null) return null;
+  const before = jobEntry(input.config_change.current, input.job_id);
+  const after = jobEntry(input.config_change.proposed, input.job_id);
+  if (before === undefined || after === undefined) return null; // a file that does not parse fails its own checks
+  const guards = (entry: unknown) => (isRecord(entry) && isRecord(entry.self_healing) ? entry.self_healing : {});
+  const changed = GUARD_FIELDS.filter((field) => !isDeepStrictEqual(guards(before)[field], guards(after)[field]));
+  if (changed.length === 0) return null;
+  return `it changes the job's own ${changed.map((f) => `self_healing.${f}`).join(' and ')}, the rules its suggestions are held to; change those by hand or through PUT /api/v1/jobs/${input.job_id}/self-healing`;
+}
+
+/** The job's entry in a config: the whole document, or `jobs.<id>` of a jobs.yaml; undefined when it does not parse. */
+function jobEntry(text: string, jobId: string): unknown {
+  let doc: unknown;
+  try {
+    doc = parse(text, { maxAliasCount: 100 });
+  } catch {
+    return undefined;
+  }
+  if (isRecord(doc) && isRecord(doc.jobs) && !('cmd' in doc)) return doc.jobs[jobId] ?? null;
+  return doc ?? null;
 }
 
 function sharedReason(input: WritePolicyInput): string | null {
@@ -73,8 +105,8 @@ function sharedReason(input: WritePolicyInput): string | null {
     return `the file is also ${usedBy(usedOtherwise)}; a file other jobs use is not this job's own to change`;
   }
   // Other jobs are defined in the same YAML: only this job's entry may change.
-  if (!input.shared_config || input.shared_config.proposed === null) return null;
-  const changed = changedOutsideEntry(input.shared_config.current, input.shared_config.proposed, input.job_id);
+  if (!input.config_change || input.config_change.proposed === null) return null;
+  const changed = changedOutsideEntry(input.config_change.current, input.config_change.proposed, input.job_id);
   if (changed === null) return null;
   return `${input.path} also defines ${jobList(users.map((u) => u.job_id))}, and the proposed file changes ${changed}; only this job's entry may change`;
 }

@@ -91,7 +91,7 @@ export async function lastCompletedReview(db: Db, jobId: string): Promise<Review
 
 export async function listReviews(db: Db, filters: ReviewFilters, page: Page): Promise<Paged<ReviewRecord>> {
   const query = db('healing_reviews').select(
-    'id', 'job_id', 'trigger', 'status', 'workflow_id', 'run_id', 'analyzer', 'started_at', 'finished_at',
+    'id', 'job_id', 'trigger', 'status', 'workflow_id', 'workflow_run_id', 'run_id', 'analyzer', 'started_at', 'finished_at',
     'runs_analyzed', 'logs_lines', 'ai_sessions_count', 'sla_violations_count', 'suggestions_count',
     'duplicates_count', 'dropped_count', 'auto_applied_count', 'error_message', 'skip_reason',
     'analysis_duration_ms', 'ai_tokens_used', 'ai_model', 'ai_provider', 'ai_session_id', 'tool_calls', 'skip_count',

@@ -1,6 +1,6 @@
 // healing_suggestions. Only the suggestion's own workflow (through activities) changes status.
 import type { Db } from './knex.js';
-import { fetchPage, type Page, type Paged } from './paging.js';
+import { fetchPage, newestFirst, type Order, type Page, type Paged } from './paging.js';
 import type { Category, Severity } from '../core/job.js';
 import type { ApplyingStep, SuggestionStatus } from '../core/suggestion-state.js';
 import type { Trigger } from '../core/review.js';
@@ -62,6 +62,35 @@ export interface SuggestionFilters {
   severity?: Severity;
   trigger?: Trigger;
   review_id?: number;
+  /** words in the title, the description or the job id, any case */
+  q?: string;
+}
+
+/**
+ * How the list is ordered. `priority` (the default): what needs a decision first (pending), then
+ * the most severe, newest first within; `newest`/`oldest` by creation; `severity`: most severe
+ * first whatever the state, newest first within.
+ */
+export const SUGGESTION_SORTS = ['priority', 'newest', 'oldest', 'severity'] as const;
+export type SuggestionSort = (typeof SUGGESTION_SORTS)[number];
+
+const CREATED = { sql: 'healing_suggestions.created_at', type: 'timestamptz' } as const;
+const SEVERITY = { sql: 'healing_suggestions.severity_rank', type: 'integer' } as const;
+
+/**
+ * The keys of a sort (migration 009 indexes the priority order). Filtered by status, "pending
+ * first" orders nothing, and leaving it out lets the (status, severity, created) index serve.
+ */
+export function suggestionOrder(sort: SuggestionSort = 'priority', filters: Pick<SuggestionFilters, 'status'> = {}): Order {
+  if (sort === 'newest') return newestFirst(CREATED.sql); // the cursors given out before sorts existed stay valid
+  if (sort === 'oldest') return { name: 'oldest', keys: [CREATED], direction: 'asc' };
+  if (sort === 'severity' || filters.status) return { name: sort === 'severity' ? 'severity' : 'priority-status', keys: [SEVERITY, CREATED], direction: 'desc' };
+  return { name: 'priority', keys: [{ sql: "(healing_suggestions.status = 'pending')", type: 'boolean' }, SEVERITY, CREATED], direction: 'desc' };
+}
+
+/** A search as a LIKE pattern: a %, _ or \ in it matches itself. */
+export function likePattern(words: string): string {
+  return `%${words.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 }
 
 /** Days during which a rejected suggestion is not proposed again. */
@@ -140,7 +169,7 @@ const LIST_COLUMNS = [
   'applied_at', 'action_id', 'expires_at', 'healing_suggestions.created_at', 'healing_suggestions.updated_at',
 ];
 
-export async function listSuggestions(db: Db, filters: SuggestionFilters, page: Page): Promise<Paged<SuggestionRecord>> {
+export async function listSuggestions(db: Db, filters: SuggestionFilters, page: Page, sort: SuggestionSort = 'priority'): Promise<Paged<SuggestionRecord>> {
   const query = db('healing_suggestions').select(LIST_COLUMNS);
   if (filters.job_id) query.where('healing_suggestions.job_id', filters.job_id);
   if (filters.status) query.where('healing_suggestions.status', filters.status);
@@ -148,10 +177,14 @@ export async function listSuggestions(db: Db, filters: SuggestionFilters, page: 
   if (filters.severity) query.where('severity', filters.severity);
   if (filters.review_id) query.where('review_id', filters.review_id);
   if (filters.trigger) query.where('healing_suggestions.trigger', filters.trigger); // the review's, copied on insert
-  // Filtered by job or review the count reads few rows through an index; otherwise it comes
-  // from the counters, not from a scan of the whole table.
-  const counted = !filters.job_id && !filters.review_id;
-  return fetchPage<SuggestionRecord>(query, page, 'healing_suggestions.created_at', {
+  if (filters.q) {
+    const pattern = likePattern(filters.q);
+    query.where((w) => w.whereILike('title', pattern).orWhereILike('description', pattern).orWhereILike('healing_suggestions.job_id', pattern));
+  }
+  // Filtered by job or review the count reads few rows through an index; otherwise (but for a
+  // search) it comes from the counters, not from a scan of the whole table.
+  const counted = !filters.job_id && !filters.review_id && !filters.q;
+  return fetchPage<SuggestionRecord>(query, page, suggestionOrder(sort, filters), {
     total: counted ? () => countedSuggestions(db, filters) : undefined,
   });
 }

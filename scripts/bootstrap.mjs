@@ -64,6 +64,31 @@ async function main() {
   return run(npxCommand(), ['--no-install', 'vitest', 'run', ...rest], env);
 }
 
+/**
+ * Does node_modules hold what the lock names? npm's own record of the install (the hidden
+ * node_modules/.package-lock.json) must list every package the lock requires on this machine at
+ * its locked version. A fresh clone's lock is newer than any install, so its date alone says little.
+ */
+function installedAsLocked(lock, hidden) {
+  if (!hidden.endsWith('.package-lock.json')) return false;
+  try {
+    const locked = JSON.parse(fs.readFileSync(lock, 'utf8')).packages ?? {};
+    const installed = JSON.parse(fs.readFileSync(hidden, 'utf8')).packages ?? {};
+    for (const [name, entry] of Object.entries(locked)) {
+      if (!name) continue; // the project itself
+      const have = installed[name];
+      if (!have) {
+        if (entry.optional || entry.devOptional || entry.peer) continue; // another platform's, or not needed here
+        return false;
+      }
+      if (have.version !== entry.version) return false;
+    }
+    return Object.keys(installed).every((name) => name in locked);
+  } catch {
+    return false;
+  }
+}
+
 /** Runs `npm ci` (or `npm install` without a lock) when node_modules is missing or older than the lock. */
 async function ensureDependencies() {
   const lock = path.join(ROOT, 'package-lock.json');
@@ -75,7 +100,13 @@ async function ensureDependencies() {
 
   let reason = null;
   if (!stamp) reason = 'node_modules is missing';
-  else if (mtime(stamp) < mtime(manifest)) reason = `node_modules is older than ${path.basename(manifest)}`;
+  else if (mtime(stamp) < mtime(manifest) && !(hasLock && installedAsLocked(lock, stamp))) reason = `node_modules is older than ${path.basename(manifest)}`;
+
+  if (reason && fs.lstatSync(nodeModules, { throwIfNoEntry: false })?.isSymbolicLink()) {
+    // npm ci empties the folder a link points to: another checkout's dependencies. Leave them be.
+    log(`step 1/3: ${reason}, but node_modules is a link to ${fs.realpathSync(nodeModules)}; not reinstalling through it (run npm ci there if it is out of date)`);
+    return;
+  }
 
   if (!reason) {
     log('step 1/3: dependencies are up to date');

@@ -138,6 +138,8 @@ const cases = (): [string, string, number[]][] => [
   ['/healing/suggestions', 'trigger=on_sla_breach', [S.pendingB!, S.rolledBack!, S.appliedB!]],
   ['/healing/suggestions', 'job_id=alpha&status=applied', [S.appliedA!, S.manual!]],
   ['/healing/suggestions', 'status=applied&severity=high', [S.appliedB!]],
+  ['/healing/suggestions', 'q=CONFIG', [S.appliedA!, S.pendingB!]], // titles are "<category> <severity> <n>"
+  ['/healing/suggestions', 'sort=oldest&status=pending', [S.pendingA!, S.pendingB!]],
 
   ['/healing/actions', 'can_rollback=true', [A.open!, A.openB!]],
   ['/healing/actions', 'can_rollback=false', [A.failed!, A.final!, A.rolledBack!, A.running!]],
@@ -208,7 +210,7 @@ describe('list filters', () => {
 describe('unknown query parameters', () => {
   const refused: [string, string, string[]][] = [
     ['/healing/reviews?stauts=failed', 'stauts', ['job_id', 'status', 'trigger', 'limit', 'offset']],
-    ['/healing/suggestions?catgory=config&status=pending', 'catgory', ['job_id', 'status', 'category', 'severity', 'trigger', 'review_id', 'cursor', 'limit', 'offset']],
+    ['/healing/suggestions?catgory=config&status=pending', 'catgory', ['job_id', 'status', 'category', 'severity', 'trigger', 'review_id', 'q', 'sort', 'cursor', 'limit', 'offset']],
     ['/healing/actions?can_rolback=true', 'can_rolback', ['job_id', 'status', 'suggestion_id', 'can_rollback', 'limit', 'offset']],
     ['/healing/suggestions/pending/count?status=pending', 'status', ['job_id']],
     ['/jobs/alpha/runs?page=2', 'page', ['limit', 'offset']],
@@ -232,6 +234,23 @@ describe('unknown query parameters', () => {
       expect(res.body.error, url).toBe(`invalid query: ${name}: unknown parameter; this endpoint takes none`);
       expect(res.body.detail, url).toEqual([{ field: name, reason: 'unknown parameter; this endpoint takes none' }]);
     }
+  });
+
+  it('the job catalog and a job answer 400 naming a parameter sent anyway', async () => {
+    for (const url of ['/jobs?foo=1', '/jobs/alpha?x=1']) {
+      const res = await http(stack.api, 'GET', `/api/v1${url}`);
+      expect(res.status, url).toBe(400);
+      expect(res.body.error, url).toMatch(/^invalid query: (foo|x): unknown parameter; this endpoint takes none$/);
+    }
+  });
+
+  it('an id written other than in digits (1e3, 0x10, -1, abc) answers 400 saying how to write it', async () => {
+    for (const id of ['1e3', '0x10', '-1', 'abc', '01']) {
+      const res = await http(stack.api, 'GET', `/api/v1/healing/actions/${id}`);
+      expect(res.status, id).toBe(400);
+      expect(res.body.error, id).toBe('invalid action id: id: must be a positive whole number, written in digits');
+    }
+    expect((await http(stack.api, 'GET', '/api/v1/healing/suggestions/99999999')).status).toBe(404);
   });
 
   it('a can_rollback that is not true or false answers 400 naming can_rollback', async () => {

@@ -84,6 +84,15 @@ describe('a fresh clone', () => {
       const jobs = await fetch(new URL('/api/v1/jobs', url));
       expect(jobs.status).toBe(200);
       expect(((await jobs.json()) as { jobs: unknown[] }).jobs.length).toBeGreaterThan(0);
+
+      // The demo's first reviews run after the banner, in the background: within seconds the
+      // dashboard has suggestions to show, pending and decided.
+      const total = async (status: string) => ((await (await fetch(new URL(`/api/v1/healing/suggestions?status=${status}&limit=1`, url))).json()) as { total: number }).total;
+      const deadline = Date.now() + 60_000;
+      while ((await total('rejected')) === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 500));
+      expect(await total('rejected'), output.text()).toBe(1);
+      expect(await total('pending')).toBeGreaterThan(0);
+      expect(await total('applied')).toBe(1);
     } finally {
       await stop(child);
     }

@@ -122,7 +122,7 @@ describe('notifications of pending suggestions', () => {
     const noun = pending.length === 1 ? 'suggestion' : 'suggestions';
     expect(lines[0]).toBe(`ProcClaw Healing: ${pending.length} new ${noun} for job "Backup notify-telegram" (notify-telegram).`);
     const mostSevere = [...pending].sort((a, b) => ['low', 'medium', 'high', 'critical'].indexOf(b.severity) - ['low', 'medium', 'high', 'critical'].indexOf(a.severity) || a.id - b.id)[0];
-    expect(lines[1]).toBe(`- [${mostSevere.severity.toUpperCase()}] ${mostSevere.title}`);
+    expect(lines[1]).toBe(`- [${mostSevere.severity.toUpperCase()}] ${mostSevere.title}: http://dashboard.test/#/suggestions/${mostSevere.id}`);
     expect(lines.at(-1)).toBe(`Review: http://dashboard.test/#/reviews/${done.id}`);
     expect(await notificationsOf(done.id)).toEqual([
       expect.objectContaining({ channel: 'telegram', target: '@ops-team', status: 'sent', attempts: 1, error: null, suggestions_count: pending.length }),
@@ -142,7 +142,8 @@ describe('notifications of pending suggestions', () => {
       dashboard_url: `http://dashboard.test/#/reviews/${done.id}`,
     });
     expect(calls[0]!.body.suggestions.map((s: any) => s.id).sort()).toEqual(pending.map((s: any) => s.id).sort());
-    expect(Object.keys(calls[0]!.body.suggestions[0]).sort()).toEqual(['category', 'id', 'severity', 'title']);
+    expect(Object.keys(calls[0]!.body.suggestions[0]).sort()).toEqual(['category', 'id', 'severity', 'title', 'url']);
+    for (const s of calls[0]!.body.suggestions) expect(s.url).toBe(`http://dashboard.test/#/suggestions/${s.id}`);
     expect(await notificationsOf(done.id)).toEqual([expect.objectContaining({ channel: 'webhook', status: 'sent', attempts: 1 })]);
   });
 

@@ -201,6 +201,28 @@ describe('run times', () => {
     expect(answer.body.detail).toEqual([{ field: 'finished_at', reason: expect.stringMatching(/^is in the future/) }]);
   });
 
+  it('when finished_at is before started_at, or started_at before 2000, or a time is no ISO time, the report is refused with one reason naming the field', async () => {
+    const now = Date.now();
+    const backwards = await report('guarded', { started_at: new Date(now - 60_000).toISOString(), finished_at: new Date(now - 120_000).toISOString() });
+    expect(backwards.status).toBe(400);
+    expect(backwards.body.detail).toEqual([{ field: 'finished_at', reason: 'is before started_at: a run finishes after it starts' }]);
+    const ancient = await report('guarded', { started_at: '0000-01-01T00:00:00Z', finished_at: null });
+    expect(ancient.body.detail).toEqual([{ field: 'started_at', reason: 'is before 2000-01-01; send the time the run really started or finished' }]);
+    const epoch = await report('guarded', { started_at: '1796403000', finished_at: null });
+    expect(epoch.status).toBe(400);
+    expect(epoch.body.detail).toHaveLength(1);
+    expect(epoch.body.detail[0].field).toBe('started_at');
+    expect(epoch.body.detail[0].reason).not.toMatch(/future/);
+  });
+
+  it('when log_path is a folder inside the job\'s places, the report is refused: a log is a file', async () => {
+    const folder = path.join(stack.jobsDir, 'logs-folder');
+    await mkdir(folder, { recursive: true });
+    const answer = await report('guarded', { log_path: folder });
+    expect(answer.status).toBe(400);
+    expect(answer.body.detail).toEqual([{ field: 'log_path', reason: 'is a folder; name the log file itself' }]);
+  });
+
   it('when the times are a little ahead (a clock that drifts less than the allowed skew), the report is accepted', async () => {
     const ahead = Date.now() + RUN_CLOCK_SKEW_MS - 60_000;
     const answer = await report('guarded', { started_at: new Date(ahead - 1000).toISOString(), finished_at: new Date(ahead).toISOString() });

@@ -128,7 +128,7 @@ describe('healing stats', () => {
     const s = res.body;
     expect(s.suggestions).toEqual({
       total: 10,
-      by_status: { pending: 2, approved: 1, rejected: 1, applied: 3, failed: 1, expired: 1, rolled_back: 1 },
+      by_status: { pending: 2, approved: 1, rejected: 1, applied: 3, failed: 1, expired: 1, rolled_back: 1, acknowledged: 0 },
     });
     expect(s.reviews).toMatchObject({ total: 4, by_status: { completed: 3, failed: 1, running: 0, skipped: 0 }, by_trigger: { scheduled: 2, manual: 1, on_failure: 1, on_sla_breach: 0 } });
     expect(s.actions).toEqual({ total: 6, by_status: { success: 3, failed: 2, rolled_back: 1, running: 0 } });

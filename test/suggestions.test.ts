@@ -144,10 +144,10 @@ describe('deciding on a suggestion', () => {
     expect(await readFile(yamlFile, 'utf8')).toBe(withRetry);
   });
 
-  it('when a suggestion edits no file, approving marks it applied with no action', async () => {
+  it('when a suggestion edits no file, approving acknowledges it (advice) with no action', async () => {
     const id = await createSuggestion(stack, { jobId: 'etl', targetFile: null, proposed: null });
     const answer = await http(stack.api, 'POST', `/api/v1/healing/suggestions/${id}/approve`, {});
-    expect(answer.body).toMatchObject({ status: 'applied', action_id: null });
+    expect(answer.body).toMatchObject({ status: 'acknowledged', action_id: null });
     expect(await actionsOf(id)).toHaveLength(0);
   });
 

@@ -2,8 +2,9 @@
 // use, code shared beyond any job (node_modules, ProcClaw's runner), the job's own
 // forbidden_paths, the edits its allowed_actions lists, an `oc-<stem>` job's prompts/<stem>.md,
 // and a jobs.yaml shared by several jobs. A review keeps a refused edit as advice with the reason
-// (the diff still shown); an apply, even of a row made past the review, answers 409 with it.
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+// (the diff still shown), which approving acknowledges, writing nothing (issue 15); an apply of a
+// row made past the review answers 409 with the reason.
+import { link, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -98,14 +99,25 @@ async function expectRefused(id: number, file: string, reason: string | RegExp):
   expect(retry.body.error).toBe(answer.body.error);
 }
 
+/** Approving advice acknowledges it: 200, status acknowledged, the file keeps its content, no action. */
+async function expectAcknowledged(id: number, file: string): Promise<void> {
+  const before = await readFile(file, 'utf8');
+  const answer = await approve(id);
+  expect(answer.status).toBe(200);
+  expect(answer.body).toMatchObject({ status: 'acknowledged', action_id: null });
+  expect(await readFile(file, 'utf8')).toBe(before);
+  expect(await actionsOf(id)).toHaveLength(0);
+  expect(await getSuggestion(id)).toMatchObject({ status: 'acknowledged', applied_at: null });
+}
+
 const SHARED_REASON = 'the file is also used by job "beta" (its script (its cmd runs it)); a file other jobs use is not this job\'s own to change';
 
 describe('a runner other jobs run too', () => {
-  it('a review keeps the edit as advice naming the other job, with the diff, and approving it answers 409', async () => {
+  it('a review keeps the edit as advice naming the other job, with the diff, and approving it acknowledges it, writing nothing', async () => {
     const [s] = await review('alpha', [edit(runner, `${RUNNER}print("done")\n`)]);
     expect(s).toMatchObject({ status: 'pending', target_file: runner, proposed_content: `${RUNNER}print("done")\n`, advisory_reason: SHARED_REASON });
     expect(s.diff).toContain('+print("done")');
-    await expectRefused(s.id, runner, SHARED_REASON);
+    await expectAcknowledged(s.id, runner);
   });
 
   it('a row made past the review (no advisory_reason) is refused at apply with the same reason', async () => {
@@ -138,7 +150,7 @@ describe('code shared beyond any job', () => {
     ["ProcClaw's oc-runner script", '.procclaw/scripts/oc-runner-v3.py', '# runner\n'.repeat(20), /oc-runner scripts are ProcClaw's OpenClaw runner/],
   ];
   for (const [what, rel, content, reason] of cases) {
-    it(`${what}, even as the job's only script, is kept as advice and refused at apply`, async () => {
+    it(`${what}, even as the job's only script, is kept as advice, which approving acknowledges`, async () => {
       const file = path.join(stack.workDir, rel);
       const id = `code-${rel.includes('node_modules') ? 'nm' : 'runner'}`;
       await mkdir(path.dirname(file), { recursive: true });
@@ -147,7 +159,7 @@ describe('code shared beyond any job', () => {
       const [s] = await review(id, [edit(file, `${content}// more\n`)]);
       expect(s.target_file).toBe(file);
       expect(s.advisory_reason).toMatch(reason);
-      await expectRefused(s.id, file, reason);
+      await expectAcknowledged(s.id, file);
     });
   }
 });
@@ -162,11 +174,11 @@ describe("the job's own forbidden_paths", () => {
     await writeFile(config, job('./guarded.sh', '  remediation:\n    forbidden_paths: ["~/.ssh/", "~/jobs/*.sh"]\n'));
   });
 
-  it('a script matching its glob is kept as advice naming the pattern, and refused at apply', async () => {
+  it('a script matching its glob is kept as advice naming the pattern, which approving acknowledges', async () => {
     const reason = 'it matches "~/jobs/*.sh" in the job\'s self_healing.remediation.forbidden_paths';
     const [s] = await review('guarded', [edit(script, `${SCRIPT}echo done\n`)]);
     expect(s.advisory_reason).toBe(reason);
-    await expectRefused(s.id, script, reason);
+    await expectAcknowledged(s.id, script);
   });
 
   it('its config, which no pattern matches, still applies', async () => {
@@ -187,12 +199,12 @@ describe('allowed_actions', () => {
     return script;
   };
 
-  it('with [restart_job], a script edit is kept as advice saying what it needs, and its apply answers 409', async () => {
+  it('with [restart_job], a script edit is kept as advice saying what it needs, and approving it acknowledges it, writing nothing', async () => {
     const script = await setUp('restricted', '[restart_job]');
     const reason = "the job's self_healing.remediation.allowed_actions is [restart_job]; this script edit (edit_script) needs edit_script or edit_file there";
     const [s] = await review('restricted', [edit(script, `${SCRIPT}echo done\n`)]);
     expect(s).toMatchObject({ status: 'pending', advisory_reason: reason, proposed_content: `${SCRIPT}echo done\n` });
-    await expectRefused(s.id, script, reason);
+    await expectAcknowledged(s.id, script);
   });
 
   it('with [restart_job, edit_script], the same edit is no advice and applies', async () => {
@@ -256,5 +268,52 @@ describe('a jobs.yaml shared by several jobs', () => {
     expect(answer.status).toBe(200);
     expect(answer.body.status).toBe('applied');
     expect(await readFile(team, 'utf8')).toBe(proposed);
+  });
+});
+
+describe('a shared file however the other job spells it', () => {
+  // Each case: a runner `owner` runs plainly, and `user` runs as written here; a hard link is the
+  // same file under another name.
+  it.each([
+    ['through bash -c', (r: string) => `bash -c "python3 ${r} x"`],
+    ['after env with a variable', (r: string) => `env FOO=1 python3 ${r}`],
+    ['with python3.11', (r: string) => `python3.11 ${r}`],
+    ['under timeout', (r: string) => `timeout 60 python3 -u ${r}`],
+    ['through a hard link', (r: string) => `python3 ${r}.link.py`],
+  ])('a runner another job runs %s is kept as advice naming that job', async (what, userCmd) => {
+    const n = what.replace(/\W+/g, '-').replace(/^-|-$/g, '');
+    const file = path.join(stack.workDir, 'runners', `${n}.py`);
+    await mkdir(path.dirname(file), { recursive: true });
+    await writeFile(file, RUNNER);
+    if (what.includes('hard link')) await link(file, `${file}.link.py`);
+    await writeFile(path.join(stack.jobsDir, `own-${n}.yaml`), job(`python3 ${file}`));
+    await writeFile(path.join(stack.jobsDir, `use-${n}.yaml`), job(userCmd(file)));
+    const [s] = await review(`own-${n}`, [edit(file, `${RUNNER}print("done")\n`)]);
+    expect(s.advisory_reason).toBe(`the file is also used by job "use-${n}" (its script (its cmd runs it)); a file other jobs use is not this job's own to change`);
+    await expectAcknowledged(s.id, file);
+  });
+});
+
+describe('a config edit that loosens the job\'s own guards', () => {
+  it('widening allowed_actions is kept as advice, and a row made past the review is refused at apply', async () => {
+    const config = path.join(stack.jobsDir, 'self-widen.yaml');
+    const yaml = job('./self-widen.sh', '  remediation:\n    allowed_actions: [edit_config]\n');
+    await writeFile(config, yaml);
+    await writeFile(path.join(stack.jobsDir, 'self-widen.sh'), SCRIPT, { mode: 0o755 });
+    const widened = yaml.replace('[edit_config]', '[edit_config, edit_script]');
+    const reason = "it changes the job's own self_healing.remediation, the rules its suggestions are held to; change those by hand or through PUT /api/v1/jobs/self-widen/self-healing";
+    const [s] = await review('self-widen', [{ ...edit(config, widened), category: 'performance' }]);
+    expect(s.advisory_reason).toBe(reason);
+    await expectAcknowledged(s.id, config);
+    const id = await createSuggestion(stack, { jobId: 'self-widen', targetFile: config, proposed: widened });
+    await expectRefused(id, config, reason);
+  });
+
+  it('turning auto-apply on through the config is refused the same way', async () => {
+    const config = path.join(stack.jobsDir, 'self-auto.yaml');
+    const yaml = job('./self-auto.sh');
+    await writeFile(config, yaml);
+    const id = await createSuggestion(stack, { jobId: 'self-auto', targetFile: config, proposed: yaml.replace('two_person_rule: false', 'two_person_rule: false\n    auto_apply: true') });
+    await expectRefused(id, config, /changes the job's own self_healing\.suggestions/);
   });
 });

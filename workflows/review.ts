@@ -70,6 +70,9 @@ export async function reviewWorkflow(input: ReviewInput): Promise<ReviewOutcome>
     workflowId: info.workflowId,
     workflowRunId: info.runId,
   });
+  // The review's dashboard page, shown in the Temporal UI (absent from the answers of older workers).
+  const details = review.details ?? '';
+  if (details) setCurrentDetails(details);
   const outcome: ReviewOutcome = { reviewId: review.id, status: 'completed', suggestionIds: [], duplicates: 0, autoApplied: 0 };
   const markStatus = (status: string) => upsertSearchAttributes({ [SEARCH_ATTRIBUTES.status]: [status] });
   const identity = { [SEARCH_ATTRIBUTES.jobId]: [input.jobId], [SEARCH_ATTRIBUTES.trigger]: [input.trigger] };
@@ -84,7 +87,7 @@ export async function reviewWorkflow(input: ReviewInput): Promise<ReviewOutcome>
     const waits = patched(WAIT_FOR_OPENCLAW_JOBS);
     let collected = await steps.collectContext({ reviewId: review.id, ...input });
     if (collected.skip === undefined && waits) {
-      const waited = await waitForOpenclawJobs(review.id, steps, markStatus);
+      const waited = await waitForOpenclawJobs(review.id, steps, markStatus, details);
       if (waited.skip !== undefined) collected = { skip: waited.skip };
       else if (waited.waited) collected = await steps.collectContext({ reviewId: review.id, ...input }); // what changed meanwhile
     }
@@ -109,6 +112,9 @@ export async function reviewWorkflow(input: ReviewInput): Promise<ReviewOutcome>
         workflowId: suggestionWorkflowId(suggestion.id),
         args: [suggestion.input],
         parentClosePolicy: ParentClosePolicy.ABANDON,
+        // what it is and its dashboard link, in the Temporal UI (user metadata: not part of replay)
+        staticSummary: suggestion.summary,
+        staticDetails: suggestion.details,
         searchAttributes: {
           [SEARCH_ATTRIBUTES.jobId]: [input.jobId],
           [SEARCH_ATTRIBUTES.trigger]: [input.trigger],
@@ -167,6 +173,8 @@ async function waitForOpenclawJobs(
   reviewId: number,
   steps: typeof io,
   markStatus: (status: string) => void,
+  /** the review's own current details (its dashboard link), shown again once the wait ends */
+  details: string,
 ): Promise<{ waited: boolean; skip?: string }> {
   let check = await steps.openclawRuns();
   if (check.runs.length === 0) return { waited: false };
@@ -177,7 +185,7 @@ async function waitForOpenclawJobs(
     const running = describeOpenclawRuns(check.runs);
     const left = until - Date.now();
     if (left <= 0) {
-      setCurrentDetails('');
+      setCurrentDetails(details);
       if (check.onTimeout === 'skip') {
         return { waited: true, skip: `${running}, still after waiting ${check.waitS} s (HEALING_OPENCLAW_WAIT_S); not analysed while they compete for tokens (HEALING_OPENCLAW_WAIT_TIMEOUT=skip)` };
       }
@@ -189,11 +197,11 @@ async function waitForOpenclawJobs(
       await steps.markReviewWaiting({ reviewId, reason });
       shown = reason;
     }
-    setCurrentDetails(`waiting: ${reason}`);
+    setCurrentDetails(details ? `waiting: ${reason}\n\n${details}` : `waiting: ${reason}`);
     await sleep(Math.min(check.checkS * 1000, left), { summary: `waiting for OpenClaw jobs to end before the analysis of review ${reviewId}` });
     check = await steps.openclawRuns();
   }
-  setCurrentDetails('');
+  setCurrentDetails(details);
   await steps.markReviewWaiting({ reviewId, reason: null });
   markStatus('running');
   return { waited: true };

@@ -57,7 +57,7 @@ export function actionsRouter(deps: ApiDeps): Router {
       { by: actor(res), force: body.force, actionId: id },
       async () => (await getSuggestion(deps.db, action.suggestion_id))?.status,
     ).catch(async (error: unknown) => {
-      throw error;
+      throw await maskedConflict(error, action, deps);
     });
     res.status(commandHttpStatus(result)).json({ success: true, ...result, action_id: id, suggestion_id: action.suggestion_id });
   });

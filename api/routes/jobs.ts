@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Router } from 'express';
 import { businessLogView } from '../../activities/business-log-view.js';
+import { ConfigurationProblem, sendNotification } from '../../activities/notify.js';
 import { checkReadPath } from '../../activities/read-guard.js';
 import type { Job } from '../../core/job.js';
 import type { ReadPlacesEnv } from '../../core/read-places.js';
@@ -16,14 +17,15 @@ import { listRuns, upsertRun } from '../../db/runs.js';
 import type { ApiDeps } from '../context.js';
 import { HttpError, isUnavailable, notFound, parseInput } from '../errors.js';
 import { jobSchedule, jobSchedules, type ScheduleView } from '../schedules.js';
-import { BusinessLogQuery, JobIdParam, RunListQuery, RunReportBody } from '../schemas.js';
+import { BusinessLogQuery, JobIdParam, NoQuery, NotifyTestBody, RunListQuery, RunReportBody } from '../schemas.js';
 import { startReview } from '../temporal.js';
 
 export function jobsRouter(deps: ApiDeps): Router {
   const router = Router();
   const readPlaces: ReadPlacesEnv = deps.readPlaces ?? { home: os.homedir(), procclawHome: path.join(os.homedir(), '.procclaw') };
 
-  router.get('/jobs', async (_req, res) => {
+  router.get('/jobs', async (req, res) => {
+    parseInput(NoQuery, req.query, 'query');
     const [catalog, schedules] = await Promise.all([loadCatalog(deps.jobsSource), jobSchedules(deps.temporal)]);
     const jobs = catalog.jobs.map((job) => ({ ...describeJob(job), ...scheduleFields(schedules.get(job.id) ?? null) }));
     res.json({ jobs, errors: catalog.errors, total: catalog.jobs.length });
@@ -31,6 +33,7 @@ export function jobsRouter(deps: ApiDeps): Router {
 
   router.get('/jobs/:id', async (req, res) => {
     const { id } = parseInput(JobIdParam, req.params, 'job id');
+    parseInput(NoQuery, req.query, 'query');
     const catalog = await loadCatalog(deps.jobsSource);
     const job = catalog.jobs.find((j) => j.id === id);
     const errors = catalog.errors.filter((e) => e.job_id === id);
@@ -123,6 +126,44 @@ export function jobsRouter(deps: ApiDeps): Router {
       review = { workflow_id: started.workflowId, already_running: started.alreadyRunning };
     }
     res.status(created ? 201 : 200).json({ success: true, created, run, review });
+  });
+
+  // A test notification through the job's channel and target (or the ones being edited), so a
+  // wrong target shows now rather than as a review's silent failure. Approver role and rate
+  // limited, like every command.
+  router.post('/jobs/:id/notify-test', async (req, res) => {
+    const { id } = parseInput(JobIdParam, req.params, 'job id');
+    const body = parseInput(NotifyTestBody, req.body ?? {}, 'body');
+    const job = await findJob(deps.jobsSource, id);
+    if (!job) throw notFound(`job "${id}"`);
+    const policy = job.config.self_healing.suggestions;
+    const channel = body.channel ?? policy.notify_channel;
+    const target = (body.target ?? policy.notify_target ?? '').trim();
+    if (!target) {
+      const reason = `no target for channel ${channel}: set the target (a phone number, chat id or webhook URL) first`;
+      throw new HttpError(400, `invalid body: target: ${reason}`, [{ field: 'target', reason }]);
+    }
+    const by = (res.locals.actor as string | undefined) ?? 'human';
+    const link = deps.notify?.dashboardUrl ? `${deps.notify.dashboardUrl.replace(/\/+$/, '')}/#/jobs` : null;
+    const text = [
+      `ProcClaw Healing: a test notification for job "${job.config.name}" (${id}), sent by ${by}.`,
+      'Suggestions from its reviews are announced here.',
+      ...(link ? [`Dashboard: ${link}`] : []),
+    ].join('\n');
+    try {
+      await sendNotification(
+        { channel, target, text, payload: { test: true, job_id: id, job_name: job.config.name, text, sent_by: by, dashboard_url: link } },
+        { bin: deps.notify?.openclawBin ?? 'openclaw', node: deps.notify?.openclawNode ?? null },
+      );
+    } catch (error) {
+      const reason = (error as Error).message;
+      if (error instanceof ConfigurationProblem) throw new HttpError(400, `invalid body: target: ${reason}`, [{ field: 'target', reason }]);
+      deps.log.warn({ jobId: id, channel, by, error: reason }, 'test notification failed');
+      res.json({ success: true, job_id: id, channel, target, sent: false, error: reason });
+      return;
+    }
+    deps.log.info({ jobId: id, channel, by }, 'test notification sent');
+    res.json({ success: true, job_id: id, channel, target, sent: true, error: null });
   });
 
   // The last lines of the job's business log, redacted: what a review of it reads.

@@ -20,8 +20,8 @@ export function suggestionsRouter(deps: ApiDeps): Router {
   const router = Router();
 
   router.get('/healing/suggestions', async (req, res) => {
-    const { limit, offset, cursor, ...filters } = parseInput(SuggestionListQuery, req.query, 'query');
-    const page = await listSuggestions(deps.db, filters, { limit, offset, cursor });
+    const { limit, offset, cursor, sort, ...filters } = parseInput(SuggestionListQuery, req.query, 'query');
+    const page = await listSuggestions(deps.db, filters, { limit, offset, cursor }, sort);
     res.json({ suggestions: await maskSuggestionRows(deps, page.rows), total: page.total, limit, offset, next_cursor: page.next_cursor });
   });
 
@@ -38,12 +38,8 @@ export function suggestionsRouter(deps: ApiDeps): Router {
     // The diff is made from the masked contents: the two sides agree on every mask, and the value
     // never reaches the diff.
     const inFull = rawAllowed(deps, res, raw, `suggestion ${id}`);
-    const { row: suggestion, hidden } = inFull
-      ? { row: stored, hidden: 0 }
-      : maskSuggestion(stored, await jobSecrets(deps, stored.job_id, [
-            { path: stored.target_file, content: stored.current_content },
-            { path: stored.target_file, content: stored.proposed_content },
-          ]));
+    const files = [stored.current_content, stored.proposed_content].map((content) => ({ path: stored.target_file, content }));
+    const { row: suggestion, hidden } = inFull ? { row: stored, hidden: 0 } : maskSuggestion(stored, await jobSecrets(deps, stored.job_id, files));
     const diff =
       suggestion.target_file && suggestion.proposed_content !== null
         ? createTwoFilesPatch(suggestion.target_file, suggestion.target_file, suggestion.current_content ?? '', suggestion.proposed_content, 'current', 'proposed')

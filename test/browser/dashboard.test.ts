@@ -87,9 +87,15 @@ describe('overview', () => {
     expect(await link.getAttribute('href')).toBe(`http://temporal-ui.test/namespaces/${stack.env.namespace ?? 'default'}/workflows/healing-suggestion%2F${id}`);
 
     await page.getByTestId('tab-reviews').click();
-    const reviewLink = page.locator('[data-testid=review-list] article').first().getByTestId('temporal-link');
+    const firstReview = page.locator('[data-testid=review-list] article').first();
+    const reviewLink = firstReview.getByTestId('temporal-link');
     await reviewLink.waitFor();
-    expect(await reviewLink.getAttribute('href')).toMatch(/^http:\/\/temporal-ui\.test\/namespaces\/[^/]+\/workflows\/healing-review%2F[a-z-]+$/);
+    // the exact run: every review of a job shares its workflow id
+    const reviewId = Number((await firstReview.getAttribute('data-testid'))!.replace('review-', ''));
+    const review = (await http(stack.api, 'GET', `/api/v1/healing/reviews/${reviewId}`)).body;
+    expect(await reviewLink.getAttribute('href')).toBe(
+      `http://temporal-ui.test/namespaces/${stack.env.namespace ?? 'default'}/workflows/${encodeURIComponent(review.workflow_id)}/${review.workflow_run_id}/history`,
+    );
   });
 });
 
@@ -212,7 +218,7 @@ describe('decisions', () => {
     expect(await readFile(file, 'utf8')).toBe(original);
   });
 
-  test('Approve on a card whose new file the AI must write shows it applying while the AI works, then applied', async () => {
+  test('Approve from a card, confirmed in its modal, of a suggestion whose new file the AI must write shows it applying while the AI works, then applied', async () => {
     const file = jobFile('healthy-cleanup.yaml');
     const before = await readFile(file, 'utf8');
     const id = await createSuggestion(stack, { jobId: 'healthy-cleanup', targetFile: file, proposed: null, suggestedChange: 'Mark the file as reviewed.' });
@@ -221,7 +227,8 @@ describe('decisions', () => {
     try {
       const page = await open();
       const card = page.getByTestId(`suggestion-${id}`);
-      await card.getByTestId('approve').click();
+      await card.getByTestId('approve').click(); // opens the suggestion with its confirm button
+      await page.getByTestId('suggestion-modal').getByTestId('modal-approve').click();
       await waitForText(card.getByTestId('applying'), 'Applying: asking the AI for the new file');
       expect(await readFile(file, 'utf8')).toBe(before);
       // the list follows the apply by itself until it ends
@@ -361,7 +368,7 @@ describe('filters and pagination', () => {
       })),
     );
 
-    const page = await open('#/suggestions?job_id=deploy-hook&limit=10');
+    const page = await open('#/suggestions?job_id=deploy-hook&limit=10&sort=newest');
     await waitForText(page.getByTestId('page-range'), '1–10 of 30');
     const titles = () => page.locator('[data-testid=suggestion-list] h3').allTextContents();
     expect(await titles()).toEqual(Array.from({ length: 10 }, (_, i) => `Cleanup improvement ${String(i).padStart(2, '0')}`));

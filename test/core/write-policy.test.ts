@@ -66,6 +66,14 @@ describe('the job\'s own forbidden_paths', () => {
     expect(refusedBy(['/home/ops/.procclaw/jobs/et?.[!s]h'], `${JOBS}/etl.sh`)).toBeNull();
   });
 
+  it('reads "./", "//" and ".." in a pattern as the place they name', () => {
+    expect(refusedBy(['./jobs/etl.sh'], `${JOBS}/etl.sh`)).toBe('it matches "./jobs/etl.sh" in the job\'s self_healing.remediation.forbidden_paths');
+    expect(refusedBy(['/home/ops/.procclaw//jobs/etl.sh'], `${JOBS}/etl.sh`)).toMatch(/forbidden_paths/);
+    expect(refusedBy(['/home/ops/.procclaw/jobs/../jobs/etl.sh'], `${JOBS}/etl.sh`)).toMatch(/forbidden_paths/);
+    expect(refusedBy(['~/.procclaw/./jobs/'], `${JOBS}/etl.sh`)).toMatch(/forbidden_paths/);
+    expect(refusedBy(['../elsewhere.sh'], `${JOBS}/etl.sh`)).toBeNull();
+  });
+
   it('checks the path as the job names it and as it resolves', () => {
     expect(refusedBy(['/data/private/'], `${JOBS}/etl.sh`, '/data/private/etl.sh')).toMatch(/"\/data\/private\/"/);
     expect(refusedBy(['/data/private/'], '/data/private/etl.sh', `${JOBS}/etl.sh`)).toMatch(/"\/data\/private\/"/);
@@ -132,7 +140,7 @@ describe('files other jobs use', () => {
     const file = `${HOME}/.procclaw/jobs.yaml`;
     const current = 'jobs:\n  etl:\n    name: ETL\n    cmd: ./etl.sh\n  digest:\n    name: Digest\n    cmd: ./digest.sh\n';
     const shared = (proposed: string | null) =>
-      writeRefusal(input({ role: 'config', path: file, others: others(['digest', 'config', file]), shared_config: { current, proposed } }));
+      writeRefusal(input({ role: 'config', path: file, others: others(['digest', 'config', file]), config_change: { current, proposed } }));
 
     it('allows an edit of this job\'s entry only, formatting and comments aside', () => {
       expect(shared(current.replace('name: ETL', 'name: ETL\n    retry:\n      max_attempts: 3').replace('jobs:', '# edited\njobs:'))).toBeNull();
@@ -156,11 +164,36 @@ describe('files other jobs use', () => {
     });
 
     it('refuses the jobs.yaml when another job also runs it as its script', () => {
-      expect(writeRefusal(input({ role: 'config', path: file, others: others(['odd', 'script', file]), shared_config: { current, proposed: current } }))).toMatch(/used by job "odd"/);
+      expect(writeRefusal(input({ role: 'config', path: file, others: others(['odd', 'script', file]), config_change: { current, proposed: current } }))).toMatch(/used by job "odd"/);
     });
   });
 
   it('changedOutsideEntry says nothing changed for the same document written differently', () => {
     expect(changedOutsideEntry('jobs: {a: {cmd: x}, b: {cmd: y}}\n', 'jobs:\n  b:\n    cmd: y\n  a:\n    cmd: z\n', 'a')).toBeNull();
+  });
+});
+
+describe('an edit of the job\'s own guards', () => {
+  const yaml = 'name: ETL\ncmd: ./etl.sh\nself_healing:\n  enabled: true\n  remediation:\n    allowed_actions: [edit_config]\n  suggestions:\n    auto_apply: false\n';
+  const change = (proposed: string, current = yaml, path = `${JOBS}/etl.yaml`) =>
+    writeRefusal(input({ role: 'config', path, remediation: { allowed_actions: ['edit_config'] }, config_change: { current, proposed } }));
+
+  it('refuses a config edit that widens allowed_actions, drops forbidden_paths or turns auto-apply on', () => {
+    expect(change(yaml.replace('[edit_config]', '[edit_config, edit_script]'))).toBe(
+      "it changes the job's own self_healing.remediation, the rules its suggestions are held to; change those by hand or through PUT /api/v1/jobs/etl/self-healing",
+    );
+    expect(change(yaml.replace('auto_apply: false', 'auto_apply: true'))).toMatch(/self_healing\.suggestions, the rules/);
+    expect(change(yaml.replace(/  remediation:\n.*\n/, ''))).toMatch(/self_healing\.remediation/);
+  });
+
+  it('allows an edit elsewhere in the file, and checks only this job\'s entry of a jobs.yaml', () => {
+    expect(change(yaml.replace('cmd: ./etl.sh', 'cmd: ./etl.sh\nretry: {enabled: true, max_attempts: 3}'))).toBeNull();
+    const shared = 'jobs:\n  etl:\n    cmd: ./etl.sh\n    self_healing: {suggestions: {auto_apply: false}}\n';
+    expect(change(shared.replace('auto_apply: false', 'auto_apply: true'), shared, `${JOBS}.yaml`)).toMatch(/self_healing\.suggestions/);
+    expect(change(shared.replace('cmd: ./etl.sh', 'cmd: ./etl2.sh'), shared, `${JOBS}.yaml`)).toBeNull();
+  });
+
+  it('waits for the content when the AI has not written it yet', () => {
+    expect(writeRefusal(input({ role: 'config', path: `${JOBS}/etl.yaml`, config_change: { current: yaml, proposed: null } }))).toBeNull();
   });
 });

@@ -22,6 +22,11 @@ export class ApiError extends Error {
     return this.status === 0 || this.status === 502 || this.status === 503 || this.status === 504;
   }
 
+  /** the same request may work a moment later: the API or what is in front of it failed, not the request */
+  get retryable(): boolean {
+    return this.status === 0 || this.status >= 500;
+  }
+
   /** the (field, reason) pairs of a 400 answer */
   get fieldErrors(): FieldError[] {
     if (!Array.isArray(this.detail)) return [];
@@ -119,6 +124,7 @@ export async function request<T>(method: string, path: string, options: RequestO
   }
 
   const body = await readBody(response);
+  const page = typeof body === 'string' && looksLikeHtml(body, response.headers.get('content-type'));
   if (response.status === 502 || response.status === 504) {
     connection.down = true;
     connection.downMessage = `the API answered ${response.status}: a proxy in front of it cannot reach it`;
@@ -132,10 +138,18 @@ export async function request<T>(method: string, path: string, options: RequestO
   const message =
     typeof error === 'object' && error && typeof error.error === 'string'
       ? error.error
-      : typeof error === 'string' && error.trim()
-        ? error.trim().slice(0, 300)
-        : `${response.status} ${response.statusText}`.trim();
+      : page
+        ? // a proxy's or server's HTML error page: its markup says nothing a person can act on
+          `the service answered with an error (HTTP ${response.status}${response.statusText ? ` ${response.statusText}` : ''}); retry, and if it persists, check the service and any proxy in front of it`
+        : typeof error === 'string' && error.trim()
+          ? error.trim().slice(0, 300)
+          : `${response.status} ${response.statusText}`.trim();
   throw new ApiError(response.status, message, typeof error === 'object' && error ? (error.detail ?? null) : null);
+}
+
+/** An HTML page (a proxy's 500 or 502 page, say) rather than the API's JSON or a plain text. */
+function looksLikeHtml(text: string, contentType: string | null): boolean {
+  return /html/i.test(contentType ?? '') || /^\s*<(!doctype|html|head|body)\b/i.test(text);
 }
 
 async function readBody(response: Response): Promise<unknown> {

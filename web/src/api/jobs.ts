@@ -18,6 +18,17 @@ export interface BusinessLogView {
   reason: string | null;
 }
 
+/** POST /jobs/{id}/notify-test (api/schemas.ts NotifyTestAnswer). */
+export interface NotifyTestResult {
+  success: true;
+  job_id: string;
+  channel: string;
+  target: string;
+  /** false: the channel refused it or could not be reached (`error` says why) */
+  sent: boolean;
+  error: string | null;
+}
+
 export const jobsApi = {
   list: () => http.get<JobList>('/jobs'),
   get: (id: string) => http.get<Job>(`/jobs/${encodeURIComponent(id)}`),
@@ -25,4 +36,7 @@ export const jobsApi = {
   /** The last lines of the job's business log, redacted. */
   businessLog: (id: string) => http.get<BusinessLogView>(`/jobs/${encodeURIComponent(id)}/business-logs`),
   saveSelfHealing: (id: string, block: Partial<SelfHealing> | Record<string, unknown>) => http.put<unknown>(`/jobs/${encodeURIComponent(id)}/self-healing`, block, { timeoutMs: 30_000 }),
+  /** Sends a test notification through the given channel and target (openclaw message send may take 45 s). */
+  notifyTest: (id: string, body: { channel?: string; target?: string }) =>
+    http.post<NotifyTestResult>(`/jobs/${encodeURIComponent(id)}/notify-test`, body, { timeoutMs: 60_000 }),
 };

@@ -9,6 +9,9 @@ export interface SuggestionQuery extends Query {
   severity?: string;
   trigger?: string;
   review_id?: number;
+  /** words in the title, description or job id of any suggestion */
+  q?: string;
+  sort?: string;
   limit?: number;
   offset?: number;
 }

@@ -103,6 +103,8 @@ export interface Review {
   trigger: Trigger;
   status: ReviewStatus;
   workflow_id: string;
+  /** the Temporal run of this review (every review of a job shares workflow_id) */
+  workflow_run_id: string;
   run_id: number | null;
   analyzer: string | null;
   started_at: string;
@@ -127,6 +129,8 @@ export interface Review {
   tool_calls: ToolAttempt | null;
   /** a skipped scheduled row stands for this many skips in a row (finished_at: the last); 1 for another skipped review, 0 else */
   skip_count: number;
+  /** skipped for too few runs (below min_runs): a forced review would run */
+  skipped_below_min_runs?: boolean;
   /** while the review waits before its analysis (OpenClaw jobs running): why, and since when */
   waiting_reason: string | null;
   waiting_since: string | null;

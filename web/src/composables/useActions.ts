@@ -13,6 +13,6 @@ export function useActions() {
     suggestion_id: route.query.suggestion_id ? Number(route.query.suggestion_id) : undefined,
     can_rollback: route.query.can_rollback === 'true' ? true : route.query.can_rollback === 'false' ? false : undefined,
   }));
-  const list = usePagedList(actionsApi.list, 'actions', () => query.value);
+  const list = usePagedList(actionsApi.list, 'actions', () => query.value, { live: ['actions'] });
   return { ...list, query };
 }

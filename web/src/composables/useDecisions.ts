@@ -28,6 +28,11 @@ function outcome(verb: string, id: number, result: CommandResult): { kind: 'ok' 
   switch (result.status) {
     case 'applied':
       return { kind: 'ok', text: `Suggestion #${id} ${verb === 'apply' ? '' : 'approved and '}applied${result.action_id ? ` (action #${result.action_id})` : ''}.` };
+    case 'acknowledged':
+      // advice: no file was written, so nothing "applied" (core/suggestion-state.ts)
+      return { kind: 'ok', text: `Suggestion #${id} acknowledged: it is advice, so nothing was changed.` };
+    case 'approved':
+      return { kind: 'ok', text: `Suggestion #${id} approved; nothing is written until someone applies it.` };
     case 'rejected':
       return { kind: 'ok', text: `Suggestion #${id} rejected.` };
     case 'rolled_back':
@@ -62,7 +67,8 @@ export function useDecisions() {
 
   return {
     isBusy: (kind: 's' | 'a', id: number) => busy.has(`${kind}${id}`),
-    approve: (id: number) => run(`s${id}`, 'approve', id, () => suggestionsApi.approve(id, { apply: true })),
+    /** apply false: approve only; the file is written by a later apply */
+    approve: (id: number, apply = true) => run(`s${id}`, 'approve', id, () => suggestionsApi.approve(id, { apply })),
     reject: (id: number, reason: string) => run(`s${id}`, 'reject', id, () => suggestionsApi.reject(id, reason)),
     apply: (id: number) => run(`s${id}`, 'apply', id, () => suggestionsApi.apply(id)),
     rollback: (actionId: number, suggestionId: number, force = false) => run(`a${actionId}`, 'rollback', suggestionId, () => actionsApi.rollback(actionId, force)),

@@ -20,12 +20,16 @@ async function check(): Promise<void> {
   }
 }
 
-/** The Temporal UI page of a workflow, when the API says where the UI is. */
-function workflowUrl(workflowId: string | null | undefined): string | null {
+/**
+ * The Temporal UI page of a workflow, when the API says where the UI is: of the run given (a
+ * review's id is its job's, shared by every review of it), else of the latest run.
+ */
+function workflowUrl(workflowId: string | null | undefined, runId?: string | null): string | null {
   const ui = health.value?.temporal.ui;
   if (!ui || !workflowId) return null;
   const namespace = health.value?.temporal.namespace ?? 'default';
-  return `${ui.replace(/\/+$/, '')}/namespaces/${encodeURIComponent(namespace)}/workflows/${encodeURIComponent(workflowId)}`;
+  const page = `${ui.replace(/\/+$/, '')}/namespaces/${encodeURIComponent(namespace)}/workflows/${encodeURIComponent(workflowId)}`;
+  return runId ? `${page}/${encodeURIComponent(runId)}/history` : page;
 }
 
 export function useHealth() {

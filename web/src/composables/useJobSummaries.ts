@@ -1,12 +1,13 @@
 // Per-job figures for the Jobs tab: pending count, last review, the changes that can still be
 // rolled back, and the next scheduled review (from the job list, or the per-job stats of an API
-// whose list lacks it). Reloaded on refresh.
+// whose list lacks it). Reloaded on refresh, and a job's as soon as one of its rows changes.
 import { reactive, watch } from 'vue';
 import { optional } from '../api/http';
 import { reviewsApi } from '../api/reviews';
 import { statsApi } from '../api/stats';
 import { suggestionsApi } from '../api/suggestions';
 import type { Job, Review } from '../api/types';
+import { LIVE_TABLES, useLiveUpdates } from './useLiveUpdates';
 
 export interface JobSummary {
   pending: number | null;
@@ -46,5 +47,8 @@ export function useJobSummaries(jobs: () => Job[]) {
 
   const loadAll = () => Promise.all(jobs().map((j) => loadOne(j)));
   watch(jobs, () => void loadAll(), { immediate: true });
+  useLiveUpdates(LIVE_TABLES, (batch) => {
+    for (const job of jobs()) if (batch.all || batch.jobs.has(job.id)) void loadOne(job);
+  });
   return { summaries, loadAll };
 }

@@ -1,15 +1,16 @@
 // The overview cards and the pending badge: how many suggestions are in each state, from one
 // GET /healing/stats, or (an API without stats) from the `total` of a one-row list per state.
-// Polled every 30 s.
+// Reloaded on every change of a suggestion (live updates), else polled every 30 s.
 import { computed, reactive, ref } from 'vue';
 import { messageOf } from '../api/http';
 import { statsApi } from '../api/stats';
 import { suggestionsApi } from '../api/suggestions';
 
-export const OVERVIEW_STATUSES = ['pending', 'approved', 'applied', 'rejected', 'failed', 'expired'] as const;
+// Every state a suggestion can be in, so the cards add up to the whole list.
+export const OVERVIEW_STATUSES = ['pending', 'approved', 'applied', 'rejected', 'failed', 'expired', 'rolled_back'] as const;
 export type OverviewStatus = (typeof OVERVIEW_STATUSES)[number];
 
-const counts = reactive<Record<OverviewStatus, number | null>>({ pending: null, approved: null, applied: null, rejected: null, failed: null, expired: null });
+const counts = reactive<Record<OverviewStatus, number | null>>(Object.fromEntries(OVERVIEW_STATUSES.map((s) => [s, null])) as Record<OverviewStatus, number | null>);
 const error = ref<string | null>(null);
 const BASE_TITLE = 'ProcClaw Healing';
 

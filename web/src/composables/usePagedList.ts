@@ -1,10 +1,13 @@
 // One page of a list endpoint (`{ <noun>: [...], total, limit, offset }`), reloaded when its
-// query changes or the page is refreshed. The previous page stays visible while the next loads,
-// and an answer that arrives after a newer request is dropped.
+// query changes, the page is refreshed, or (live) a row of its table changes. The previous page
+// stays visible while the next loads, and an answer that arrives after a newer request is
+// dropped. A page past the end (an old link, or the last rows gone) moves to the last page.
 import { onBeforeUnmount, ref, shallowRef, watch, type Ref } from 'vue';
 import { messageOf, type Query } from '../api/http';
 import type { PageInfo } from '../api/types';
+import { useLiveUpdates, type LiveTable } from './useLiveUpdates';
 import { useRefresh } from './useRefresh';
+import { useRoute } from './useRoute';
 
 export interface PagedList<T> {
   items: Ref<T[]>;
@@ -23,6 +26,7 @@ export function usePagedList<T, Q extends Query, N extends string>(
   fetchPage: (query: Q, signal: AbortSignal) => Promise<PageInfo & { [key in N]: T[] }>,
   noun: N,
   query: () => Q,
+  options: { live?: readonly LiveTable[] } = {},
 ): PagedList<T> {
   const items = shallowRef<T[]>([]) as Ref<T[]>;
   const total = ref(0);
@@ -32,6 +36,7 @@ export function usePagedList<T, Q extends Query, N extends string>(
   const loaded = ref(false);
   const error = ref<string | null>(null);
   const { tick } = useRefresh();
+  const { replaceQuery } = useRoute();
   let controller: AbortController | null = null;
 
   const reload = async () => {
@@ -42,7 +47,15 @@ export function usePagedList<T, Q extends Query, N extends string>(
     try {
       const page = await fetchPage(query(), mine.signal);
       if (mine.signal.aborted) return;
-      items.value = page[noun] ?? [];
+      const rows = page[noun] ?? [];
+      if (rows.length === 0 && page.total > 0 && page.offset >= page.total) {
+        // past the end: show the last page instead (its offset in the URL, without a history entry)
+        const last = Math.floor((page.total - 1) / page.limit) * page.limit;
+        replaceQuery({ offset: last > 0 ? String(last) : undefined });
+        controller = null; // still loading: the changed query's own load follows
+        return;
+      }
+      items.value = rows;
       total.value = page.total;
       limit.value = page.limit;
       offset.value = page.offset;
@@ -60,6 +73,7 @@ export function usePagedList<T, Q extends Query, N extends string>(
 
   watch(query, () => void reload(), { deep: true, immediate: true });
   watch(tick, () => void reload());
+  if (options.live) useLiveUpdates(options.live, () => void reload());
   onBeforeUnmount(() => controller?.abort());
   return { items, total, limit, offset, loading, loaded, error, reload };
 }

@@ -12,6 +12,6 @@ export function useReviews() {
     status: route.query.status,
     trigger: route.query.trigger,
   }));
-  const list = usePagedList(reviewsApi.list, 'reviews', () => query.value);
+  const list = usePagedList(reviewsApi.list, 'reviews', () => query.value, { live: ['reviews', 'suggestions'] }); // a listed review's suggestions change too
   return { ...list, query };
 }
