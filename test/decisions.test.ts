@@ -8,6 +8,7 @@ import path from 'node:path';
 import { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { loadTokens } from '../api/auth.js';
+import { SuggestionDetailAnswer } from '../api/schemas.js';
 import { suggestionWorkflowId } from '../core/temporal.js';
 import { up as adviceMigration } from '../migrations/010_advice_acknowledged.js';
 import { workflowBundle } from '../worker/workers.js';
@@ -194,6 +195,11 @@ describe('who must approve, said up front', () => {
     expect(forAlice).toMatchObject({ status: 'pending', approvals_required: 2, viewer: { name: 'alice', role: 'approver' } });
     expect(forAlice.approvals.map((a: { by: string }) => a.by)).toEqual(['alice']);
     expect((await get(id, TOKENS.bob)).viewer).toEqual({ name: 'bob', role: 'approver' });
+    // the answer is the one the OpenAPI document describes
+    expect(SuggestionDetailAnswer.safeParse(forAlice).error).toBeUndefined();
+    const doc = await http(stack.api, 'GET', '/api/v1/openapi.json', undefined, TOKENS.carol);
+    const documented = doc.body.paths['/healing/suggestions/{id}'].get.responses['200'].content['application/json'].schema;
+    expect(Object.keys(documented.properties)).toEqual(expect.arrayContaining(['stale', 'stale_reason', 'approvals_required', 'api_open', 'viewer', 'advice']));
     expect(await readFile(yamlFile, 'utf8')).toBe(JOB_YAML);
 
     expect((await approve(id, {}, TOKENS.bob)).body.status).toBe('applied');

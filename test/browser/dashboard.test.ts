@@ -287,11 +287,12 @@ describe('jobs', () => {
     expect(await readFile(file, 'utf8')).toBe(text);
   });
 
-  test('Run review now starts a review of that job', async () => {
+  test('Run review now starts a review of that job and says how it ended', async () => {
     const before = (await http(stack.api, 'GET', '/api/v1/healing/reviews?job_id=healthy-cleanup')).body.total as number;
     const page = await open('#/jobs');
     await page.getByTestId('run-review-healthy-cleanup').click();
-    await waitForText(page.getByTestId('toast'), /Review of healthy-cleanup started|already running/);
+    // the start toast gives way to the outcome's (test/browser/first-look.test.ts covers each outcome)
+    await waitForText(page.getByTestId('toast').filter({ hasText: /^Review #\d+ of healthy-cleanup/ }), /^Review #\d+ of healthy-cleanup (completed|was skipped)/, 30_000);
     await eventually(
       async () => ((await http(stack.api, 'GET', '/api/v1/healing/reviews?job_id=healthy-cleanup')).body.total as number) > before || undefined,
       20_000,
