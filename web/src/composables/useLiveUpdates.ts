@@ -39,7 +39,7 @@ let gatherTimer: ReturnType<typeof setTimeout> | null = null;
 let started = false;
 let controller: AbortController | null = null;
 
-const emptyBatch = (all: boolean): LiveBatch => ({ all, tables: new Set(), ids: { suggestions: new Set(), reviews: new Set(), actions: new Set() }, jobs: new Set() });
+const emptyBatch = (): LiveBatch => ({ all: false, tables: new Set(), ids: { suggestions: new Set(), reviews: new Set(), actions: new Set() }, jobs: new Set() });
 
 function flush() {
   gatherTimer = null;
@@ -50,7 +50,7 @@ function flush() {
 }
 
 function gather(change: { table?: unknown; id?: unknown; job_id?: unknown } | null, all = false) {
-  pending ??= emptyBatch(false);
+  pending ??= emptyBatch();
   if (all || !change) pending.all = true;
   if (typeof change?.job_id === 'string') pending.jobs.add(change.job_id);
   const table = change?.table;
@@ -134,6 +134,9 @@ export function parseEvent(block: string): { event: string; data: unknown } | nu
   }
 }
 
+/** Ends the pause before the next connection attempt (a token was given). */
+let wake: (() => void) | null = null;
+
 async function run() {
   let pause = 1000;
   for (;;) {
@@ -141,7 +144,14 @@ async function run() {
     if (live.state === 'live') gather(null, true); // it was cut: catch up once, then poll until it is back
     live.state = 'polling';
     pause = opened ? 1000 : Math.min(pause * 2, MAX_RETRY_MS);
-    await new Promise((resolve) => setTimeout(resolve, pause));
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, pause);
+      wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+    wake = null;
   }
 }
 
@@ -153,10 +163,13 @@ export function startLiveUpdates() {
   setInterval(() => {
     if (live.state !== 'live' && document.visibilityState === 'visible') gather(null, true);
   }, FALLBACK_POLL_MS);
-  // a new token: reconnect with it now, not after the next failure
+  // a new token: reconnect with it now, not after the next failure or pause
   watch(
     () => connection.token,
-    () => controller?.abort(),
+    () => {
+      controller?.abort();
+      wake?.();
+    },
   );
 }
 

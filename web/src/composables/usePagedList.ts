@@ -19,7 +19,7 @@ export interface PagedList<T> {
   /** the first load has finished (successfully or not) */
   loaded: Ref<boolean>;
   error: Ref<string | null>;
-  reload: () => Promise<void>;
+  reload: (options?: { quiet?: boolean }) => Promise<void>;
 }
 
 export function usePagedList<T, Q extends Query, N extends string>(
@@ -39,11 +39,12 @@ export function usePagedList<T, Q extends Query, N extends string>(
   const { replaceQuery } = useRoute();
   let controller: AbortController | null = null;
 
-  const reload = async () => {
+  /** quiet: a live update, which brings the change itself; the list is not dimmed while it loads */
+  const reload = async (options?: { quiet?: boolean }) => {
     controller?.abort();
     const mine = new AbortController();
     controller = mine;
-    loading.value = true;
+    if (!options?.quiet) loading.value = true;
     try {
       const page = await fetchPage(query(), mine.signal);
       if (mine.signal.aborted) return;
@@ -73,7 +74,7 @@ export function usePagedList<T, Q extends Query, N extends string>(
 
   watch(query, () => void reload(), { deep: true, immediate: true });
   watch(tick, () => void reload());
-  if (options.live) useLiveUpdates(options.live, () => void reload());
+  if (options.live) useLiveUpdates(options.live, () => void reload({ quiet: true }));
   onBeforeUnmount(() => controller?.abort());
   return { items, total, limit, offset, loading, loaded, error, reload };
 }
