@@ -56,8 +56,8 @@ test(`with ${COUNT} suggestions stored, the first page renders one page of cards
   expect(await page.getByTestId('overview-rejected-count').textContent()).toBe('1000');
   expect(await page.getByTestId('overview-applied-count').textContent()).toBe('1000');
 
-  // the last page
-  await page.goto(`${stack.api}/#/suggestions?limit=100&offset=9900`);
+  // the last page, newest first (the default order puts pending ones first, by severity)
+  await page.goto(`${stack.api}/#/suggestions?sort=newest&limit=100&offset=9900`);
   await page.getByTestId('page-range').filter({ hasText: `9901–10000 of ${COUNT}` }).waitFor({ timeout: 15_000 });
   await eventually(async () => (await page.locator('[data-testid=suggestion-list] article').count()) === 100 || undefined, 15_000, 'the last 100 cards');
   expect(await page.locator('[data-testid=suggestion-list] h3').last().textContent()).toBe('Bulk suggestion 9999'); // the oldest
