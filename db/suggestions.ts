@@ -122,8 +122,14 @@ export async function storeSuggestions(
           r.where('status', 'rejected').andWhere('reviewed_at', '>', trx.raw(`now() - interval '${REJECTED_MEMORY_DAYS} days'`)),
         ),
       )
-      .pluck('fingerprint');
-    const seen = new Set<string>(existing as string[]);
+      .select('fingerprint', 'status', 'current_sha256') as { fingerprint: string; status: string; current_sha256: string | null }[];
+    // An open suggestion made against another version of its file (stale: the file changed since)
+    // no longer stands for this finding: the one made against the file as it is now is stored, so
+    // a re-review after an edit offers something that can be applied.
+    const current = new Map(drafts.map((d) => [d.fingerprint, d.current_sha256]));
+    const stale = (e: (typeof existing)[number]) =>
+      e.status !== 'rejected' && e.current_sha256 !== null && current.get(e.fingerprint) != null && current.get(e.fingerprint) !== e.current_sha256;
+    const seen = new Set<string>(existing.filter((e) => !stale(e)).map((e) => e.fingerprint));
     const fresh: NewSuggestion[] = [];
     for (const draft of drafts) {
       if (seen.has(draft.fingerprint)) continue;

@@ -65,6 +65,24 @@ describe('a review of a demo job', () => {
     expect(after.body.total).toBe(before.body.total + first.review.suggestions_count);
   });
 
+  it('when a pending suggestion\'s file changed since (stale), a re-review stores one made against the file as it is now', async () => {
+    const pending = (await http(stack.api, 'GET', '/api/v1/healing/suggestions?job_id=report-sync&status=pending')).body.suggestions;
+    const onScript = pending.find((s: any) => s.target_file?.endsWith('sync_report.py'));
+    expect(onScript, JSON.stringify(pending.map((s: any) => s.title))).toBeDefined();
+    await writeFile(onScript.target_file, `${await readFile(onScript.target_file, 'utf8')}# edited by hand\n`);
+    expect((await http(stack.api, 'GET', `/api/v1/healing/suggestions/${onScript.id}`)).body.stale).toBe(true);
+
+    const again = await triggerAndWait('report-sync', { force: true });
+    expect(again.review.status).toBe('completed');
+    const fresh = again.review.suggestions.find((s: any) => s.title === onScript.title);
+    expect(fresh, JSON.stringify(again.review.suggestions.map((s: any) => s.title))).toBeDefined();
+    const detail = (await http(stack.api, 'GET', `/api/v1/healing/suggestions/${fresh.id}`)).body;
+    expect(detail.stale).toBe(false);
+    expect(detail.current_content).toContain('# edited by hand');
+    expect(fresh.id).not.toBe(onScript.id);
+    expect((await http(stack.api, 'GET', `/api/v1/healing/suggestions/${onScript.id}`)).body).toMatchObject({ status: 'pending', stale: true });
+  });
+
   it('when a job has fewer runs than min_runs, the review is skipped with the reason, unless forced', async () => {
     await writeFile(
       path.join(stack.jobsDir, 'fresh-job.yaml'),

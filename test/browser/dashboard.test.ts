@@ -3,68 +3,26 @@
 // what the page shows, and what changed on disk or in the database.
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { Browser, BrowserContext, BrowserContextOptions, Locator, Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { eventually, http } from '../helpers/stack.js';
 import { createSuggestion } from '../helpers/suggestions.js';
-import { insertSuggestions, launchChromium, startDemoStack, type DemoStack } from './support.js';
+import { browserSession, insertSuggestions, startDemoStack, waitForText } from './support.js';
 
-let stack: DemoStack;
-let browser: Browser;
-const contexts: BrowserContext[] = [];
-const pageErrors: string[] = [];
-
-beforeAll(async () => {
-  [stack, browser] = await Promise.all([startDemoStack(), launchChromium()]);
-}, 180_000);
-
-afterAll(async () => {
-  await browser?.close();
-  await stack?.stop();
-});
-
-afterEach(async () => {
-  for (const c of contexts.splice(0)) await c.close();
-  // a script error in the page fails the test that caused it
-  const errors = pageErrors.splice(0);
-  expect(errors).toEqual([]);
-});
-
-async function open(hash = '', options: BrowserContextOptions & { setup?: (page: Page) => Promise<void> } = {}): Promise<Page> {
-  const { setup, ...contextOptions } = options;
-  const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, ...contextOptions });
-  contexts.push(context);
-  const page = await context.newPage();
-  page.on('pageerror', (error) => pageErrors.push(error.message));
-  await setup?.(page);
-  await page.goto(`${stack.api}/${hash}`);
-  return page;
-}
-
-/** Waits until the locator's text matches. */
-async function waitForText(locator: Locator, pattern: RegExp | string, timeoutMs = 15_000): Promise<string> {
-  return eventually(
-    async () => {
-      const text = (await locator.textContent({ timeout: 1000 })) ?? '';
-      return (typeof pattern === 'string' ? text.includes(pattern) : pattern.test(text)) ? text : undefined;
-    },
-    timeoutMs,
-    `text ${pattern} in ${locator}`,
-  );
-}
+const session = browserSession(() => startDemoStack());
+const { open } = session;
 
 const suggestionId = (key: string): number => {
-  const id = stack.suggestionIds.get(key);
-  if (id === undefined) throw new Error(`the demo review did not propose "${key}"; it proposed ${[...stack.suggestionIds.keys()].join(', ')}`);
+  const id = session.stack.suggestionIds.get(key);
+  if (id === undefined) throw new Error(`the demo review did not propose "${key}"; it proposed ${[...session.stack.suggestionIds.keys()].join(', ')}`);
   return id;
 };
-const getSuggestion = async (id: number) => (await http(stack.api, 'GET', `/api/v1/healing/suggestions/${id}`)).body;
-const jobFile = (name: string) => path.join(stack.jobsDir, name);
+const getSuggestion = async (id: number) => (await http(session.stack.api, 'GET', `/api/v1/healing/suggestions/${id}`)).body;
+const jobFile = (name: string) => path.join(session.stack.jobsDir, name);
 
 describe('overview', () => {
   test('the cards count suggestions by state, the pending count is in the title and tab, and a card click filters the list', async () => {
-    const pending = (await http(stack.api, 'GET', '/api/v1/healing/suggestions/pending/count')).body.count as number;
+    const pending = (await http(session.stack.api, 'GET', '/api/v1/healing/suggestions/pending/count')).body.count as number;
     expect(pending).toBeGreaterThan(0);
     const page = await open();
     await waitForText(page.getByTestId('overview-pending-count'), String(pending));
@@ -84,7 +42,7 @@ describe('overview', () => {
     const page = await open();
     const link = page.getByTestId(`suggestion-${id}`).getByTestId('temporal-link');
     await link.waitFor();
-    expect(await link.getAttribute('href')).toBe(`http://temporal-ui.test/namespaces/${stack.env.namespace ?? 'default'}/workflows/healing-suggestion%2F${id}`);
+    expect(await link.getAttribute('href')).toBe(`http://temporal-ui.test/namespaces/${session.stack.env.namespace ?? 'default'}/workflows/healing-suggestion%2F${id}`);
 
     await page.getByTestId('tab-reviews').click();
     const firstReview = page.locator('[data-testid=review-list] article').first();
@@ -92,9 +50,9 @@ describe('overview', () => {
     await reviewLink.waitFor();
     // the exact run: every review of a job shares its workflow id
     const reviewId = Number((await firstReview.getAttribute('data-testid'))!.replace('review-', ''));
-    const review = (await http(stack.api, 'GET', `/api/v1/healing/reviews/${reviewId}`)).body;
+    const review = (await http(session.stack.api, 'GET', `/api/v1/healing/reviews/${reviewId}`)).body;
     expect(await reviewLink.getAttribute('href')).toBe(
-      `http://temporal-ui.test/namespaces/${stack.env.namespace ?? 'default'}/workflows/${encodeURIComponent(review.workflow_id)}/${review.workflow_run_id}/history`,
+      `http://temporal-ui.test/namespaces/${session.stack.env.namespace ?? 'default'}/workflows/${encodeURIComponent(review.workflow_id)}/${review.workflow_run_id}/history`,
     );
   });
 });
@@ -115,7 +73,7 @@ describe('reviews and stats', () => {
   });
 
   test('the Stats tab shows the metrics and the category and severity charts', async () => {
-    const stats = (await http(stack.api, 'GET', '/api/v1/healing/stats')).body;
+    const stats = (await http(session.stack.api, 'GET', '/api/v1/healing/stats')).body;
     const page = await open('#/stats');
     const acceptance = page.getByTestId('metric-acceptance');
     await acceptance.waitFor();
@@ -130,7 +88,7 @@ describe('reviews and stats', () => {
     expect(categories).toHaveLength(7);
     const severities = await page.getByTestId('chart-severity').locator('li').allTextContents();
     expect(severities.map((t) => t.split(/\d/)[0]!.trim().toLowerCase())).toEqual(['critical', 'high', 'medium', 'low']);
-    const total = (await http(stack.api, 'GET', '/api/v1/healing/suggestions?limit=1')).body.total as number;
+    const total = (await http(session.stack.api, 'GET', '/api/v1/healing/suggestions?limit=1')).body.total as number;
     const counted = categories.reduce((n, t) => n + Number(/(\d+) ·/.exec(t)?.[1] ?? 0), 0);
     expect(counted).toBe(total);
   });
@@ -200,7 +158,7 @@ describe('decisions', () => {
     const id = suggestionId('report-sync:Retry transient failures');
     const file = jobFile('report-sync.yaml');
     const original = await readFile(file, 'utf8');
-    const approved = await http(stack.api, 'POST', `/api/v1/healing/suggestions/${id}/approve`, {});
+    const approved = await http(session.stack.api, 'POST', `/api/v1/healing/suggestions/${id}/approve`, {});
     expect(approved.body, JSON.stringify(approved.body)).toMatchObject({ success: true, status: 'applied' });
     await writeFile(file, `${await readFile(file, 'utf8')}# hotfix made by hand after the apply\n`);
 
@@ -221,8 +179,8 @@ describe('decisions', () => {
   test('Approve from a card, confirmed in its modal, of a suggestion whose new file the AI must write shows it applying while the AI works, then applied', async () => {
     const file = jobFile('healthy-cleanup.yaml');
     const before = await readFile(file, 'utf8');
-    const id = await createSuggestion(stack, { jobId: 'healthy-cleanup', targetFile: file, proposed: null, suggestedChange: 'Mark the file as reviewed.' });
-    stack.analyzer.mode = 'openclaw'; // the fake openclaw CLI, slow enough to watch
+    const id = await createSuggestion(session.stack, { jobId: 'healthy-cleanup', targetFile: file, proposed: null, suggestedChange: 'Mark the file as reviewed.' });
+    session.stack.analyzer.mode = 'openclaw'; // the fake openclaw CLI, slow enough to watch
     process.env.FAKE_OPENCLAW_DELAY_MS = '6000';
     try {
       const page = await open();
@@ -236,7 +194,7 @@ describe('decisions', () => {
       expect(await card.getByTestId('applying').count()).toBe(0);
       expect(await readFile(file, 'utf8')).toBe(`${before}# reviewed by fake openclaw\n`);
     } finally {
-      stack.analyzer.mode = 'rules';
+      session.stack.analyzer.mode = 'rules';
       delete process.env.FAKE_OPENCLAW_DELAY_MS;
     }
   });
@@ -264,7 +222,7 @@ describe('jobs', () => {
     await waitForText(page.getByTestId('job-idea-hunter').getByTestId('job-frequency'), 'monthly on day 15 at 04:30');
 
     // the edit reached the job's Temporal schedule: the next review is the 15th at 04:30 (UTC)
-    const next = await eventually(async () => (await http(stack.api, 'GET', '/api/v1/jobs/idea-hunter')).body.next_review_at as string | null, 20_000, 'the schedule');
+    const next = await eventually(async () => (await http(session.stack.api, 'GET', '/api/v1/jobs/idea-hunter')).body.next_review_at as string | null, 20_000, 'the schedule');
     const at = new Date(next);
     expect([at.getUTCDate(), at.getUTCHours(), at.getUTCMinutes()]).toEqual([15, 4, 30]);
     await eventually(
@@ -288,13 +246,13 @@ describe('jobs', () => {
   });
 
   test('Run review now starts a review of that job and says how it ended', async () => {
-    const before = (await http(stack.api, 'GET', '/api/v1/healing/reviews?job_id=healthy-cleanup')).body.total as number;
+    const before = (await http(session.stack.api, 'GET', '/api/v1/healing/reviews?job_id=healthy-cleanup')).body.total as number;
     const page = await open('#/jobs');
     await page.getByTestId('run-review-healthy-cleanup').click();
     // the start toast gives way to the outcome's (test/browser/first-look.test.ts covers each outcome)
     await waitForText(page.getByTestId('toast').filter({ hasText: /^Review #\d+ of healthy-cleanup/ }), /^Review #\d+ of healthy-cleanup (completed|was skipped)/, 30_000);
     await eventually(
-      async () => ((await http(stack.api, 'GET', '/api/v1/healing/reviews?job_id=healthy-cleanup')).body.total as number) > before || undefined,
+      async () => ((await http(session.stack.api, 'GET', '/api/v1/healing/reviews?job_id=healthy-cleanup')).body.total as number) > before || undefined,
       20_000,
       'a new review of healthy-cleanup',
     );
@@ -313,7 +271,7 @@ describe('untrusted text', () => {
       '<svg onload="window.__pwned=\'svg\'"></svg><iframe src="javascript:window.__pwned=\'iframe\'"></iframe>',
       '<details open ontoggle="window.__pwned=\'details\'">x</details>',
     ].join('\n\n');
-    const [id] = await insertSuggestions(stack, [
+    const [id] = await insertSuggestions(session.stack, [
       { job_id: 'report-sync', title: '<img src=x onerror="window.__pwned=\'title\'"> Title with markup', description, severity: 'high', category: 'security' },
     ]);
 
@@ -351,7 +309,7 @@ describe('untrusted text', () => {
 
     expect(await page.evaluate(() => (window as unknown as { __pwned?: string }).__pwned)).toBeUndefined();
     expect(dialogs).toEqual([]);
-    expect(page.url()).toContain(stack.api);
+    expect(page.url()).toContain(session.stack.api);
   });
 });
 
@@ -360,7 +318,7 @@ describe('filters and pagination', () => {
     const severities = ['low', 'medium', 'high', 'critical'];
     const now = Date.now();
     await insertSuggestions(
-      stack,
+      session.stack,
       Array.from({ length: 30 }, (_, i) => ({
         job_id: 'deploy-hook',
         title: `Cleanup improvement ${String(i).padStart(2, '0')}`,

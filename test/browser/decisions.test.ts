@@ -5,59 +5,22 @@
 // named with its suggestion for screen readers.
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
+import type { Page } from 'playwright-core';
+import { describe, expect, test } from 'vitest';
 import { eventually, http } from '../helpers/stack.js';
 import { createSuggestion } from '../helpers/suggestions.js';
-import { launchChromium, startDemoStack, type DemoStack } from './support.js';
+import { browserSession, startDemoStack, waitForText } from './support.js';
 
-let stack: DemoStack;
-let browser: Browser;
-const contexts: BrowserContext[] = [];
-const pageErrors: string[] = [];
-
-beforeAll(async () => {
-  [stack, browser] = await Promise.all([startDemoStack(['nightly-backup', 'report-sync']), launchChromium()]);
-}, 180_000);
-
-afterAll(async () => {
-  await browser?.close();
-  await stack?.stop();
-});
-
-afterEach(async () => {
-  for (const c of contexts.splice(0)) await c.close();
-  expect(pageErrors.splice(0)).toEqual([]);
-});
-
-async function open(hash = '', setup?: (page: Page) => Promise<void>): Promise<Page> {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-  contexts.push(context);
-  const page = await context.newPage();
-  page.on('pageerror', (error) => pageErrors.push(error.message));
-  await setup?.(page);
-  await page.goto(`${stack.api}/${hash}`);
-  return page;
-}
-
-async function waitForText(locator: Locator, pattern: RegExp | string, timeoutMs = 15_000): Promise<string> {
-  return eventually(
-    async () => {
-      const text = (await locator.textContent({ timeout: 1000 })) ?? '';
-      return (typeof pattern === 'string' ? text.includes(pattern) : pattern.test(text)) ? text : undefined;
-    },
-    timeoutMs,
-    `text ${pattern} in ${locator}`,
-  );
-}
+const session = browserSession(() => startDemoStack(['nightly-backup', 'report-sync']));
+const { open } = session;
 
 const suggestionId = (key: string): number => {
-  const id = stack.suggestionIds.get(key);
-  if (id === undefined) throw new Error(`the demo review did not propose "${key}"; it proposed ${[...stack.suggestionIds.keys()].join(', ')}`);
+  const id = session.stack.suggestionIds.get(key);
+  if (id === undefined) throw new Error(`the demo review did not propose "${key}"; it proposed ${[...session.stack.suggestionIds.keys()].join(', ')}`);
   return id;
 };
-const getSuggestion = async (id: number) => (await http(stack.api, 'GET', `/api/v1/healing/suggestions/${id}`)).body;
-const jobFile = (name: string) => path.join(stack.jobsDir, name);
+const getSuggestion = async (id: number) => (await http(session.stack.api, 'GET', `/api/v1/healing/suggestions/${id}`)).body;
+const jobFile = (name: string) => path.join(session.stack.jobsDir, name);
 const toasts = (page: Page) => page.getByTestId('toast').allTextContents();
 
 describe('a card\'s Approve', () => {
@@ -98,8 +61,8 @@ describe('a card\'s Approve', () => {
 
 describe('advice', () => {
   test('a suggestion with no file edit is acknowledged, shown as Acknowledged, and the Applied count does not move', async () => {
-    const id = await createSuggestion(stack, { jobId: 'report-sync', targetFile: null, proposed: null, severity: 'low', title: 'Tell the partner about the 429s' });
-    const applied = (await http(stack.api, 'GET', '/api/v1/healing/stats')).body.suggestions.by_status.applied as number;
+    const id = await createSuggestion(session.stack, { jobId: 'report-sync', targetFile: null, proposed: null, severity: 'low', title: 'Tell the partner about the 429s' });
+    const applied = (await http(session.stack.api, 'GET', '/api/v1/healing/stats')).body.suggestions.by_status.applied as number;
     const page = await open('#/suggestions?job_id=report-sync');
     const card = page.getByTestId(`suggestion-${id}`);
     await card.getByTestId('advice-only').waitFor();
@@ -117,18 +80,21 @@ describe('advice', () => {
     expect((await toasts(page)).join(' ')).not.toMatch(/applied/i);
 
     expect((await getSuggestion(id)).status).toBe('acknowledged');
-    const stats = (await http(stack.api, 'GET', '/api/v1/healing/stats')).body;
+    const stats = (await http(session.stack.api, 'GET', '/api/v1/healing/stats')).body;
     expect(stats.suggestions.by_status.applied).toBe(applied);
     await page.keyboard.press('Escape');
     await page.keyboard.press('r');
     await waitForText(page.getByTestId('overview-applied-count'), String(applied));
+    // advice has its own card, so the cards add up
+    await waitForText(page.getByTestId('overview-acknowledged-count'), String(stats.suggestions.by_status.acknowledged));
+    expect(stats.suggestions.by_status.acknowledged).toBeGreaterThan(0);
   });
 
   test('an edit the job may not make (advice only) is acknowledged with its file untouched, not refused with an error', async () => {
     const file = jobFile('report-sync.yaml');
     const before = await readFile(file, 'utf8');
-    const id = await createSuggestion(stack, { jobId: 'report-sync', targetFile: file, proposed: `${before}# edited\n`, severity: 'low', title: 'Edit a file the job may not edit' });
-    await stack.db('healing_suggestions').where({ id }).update({ advisory_reason: "the job's self_healing.remediation.allowed_actions is [restart_job]" });
+    const id = await createSuggestion(session.stack, { jobId: 'report-sync', targetFile: file, proposed: `${before}# edited\n`, severity: 'low', title: 'Edit a file the job may not edit' });
+    await session.stack.db('healing_suggestions').where({ id }).update({ advisory_reason: "the job's self_healing.remediation.allowed_actions is [restart_job]" });
     const page = await open('#/suggestions?job_id=report-sync');
     const card = page.getByTestId(`suggestion-${id}`);
     await waitForText(card.getByTestId('card-file'), /^\s*about \S*report-sync\.yaml\s*$/);
@@ -146,7 +112,7 @@ describe('advice', () => {
 describe('the two-person rule, up front', () => {
   test('with no tokens, a critical suggestion says it needs two approvers and why it cannot be approved here: no approve button, no error', async () => {
     const file = jobFile('nightly-backup.yaml');
-    const id = await createSuggestion(stack, {
+    const id = await createSuggestion(session.stack, {
       jobId: 'nightly-backup',
       targetFile: file,
       proposed: `${await readFile(file, 'utf8')}# critical\n`,
@@ -170,7 +136,7 @@ describe('the two-person rule, up front', () => {
 
   test('with tokens, the approver who approved sees what the second one must do, and the second sees their approval applies it', async () => {
     const file = jobFile('nightly-backup.yaml');
-    const id = await createSuggestion(stack, { jobId: 'nightly-backup', targetFile: file, proposed: `${await readFile(file, 'utf8')}# two\n`, severity: 'critical', input: { requiredApprovals: 2 } });
+    const id = await createSuggestion(session.stack, { jobId: 'nightly-backup', targetFile: file, proposed: `${await readFile(file, 'utf8')}# two\n`, severity: 'critical', input: { requiredApprovals: 2 } });
     // The API as a token holder sees it (the demo stack is open): alice approved; who asks is set per page.
     const as = (name: string) => async (page: Page) => {
       await page.route(new RegExp(`/api/v1/healing/suggestions/${id}$`), async (route) => {
@@ -180,13 +146,13 @@ describe('the two-person rule, up front', () => {
         await route.fulfill({ response, json: body });
       });
     };
-    const alice = await open(`#/suggestions?job_id=nightly-backup`, as('alice'));
+    const alice = await open(`#/suggestions?job_id=nightly-backup`, { setup: as('alice') });
     await alice.getByTestId(`suggestion-${id}`).getByTestId('approve').click();
     const aliceNote = await waitForText(alice.getByTestId('two-person'), 'Approved so far by alice.');
     expect(aliceNote).toContain(`You (alice) approved it. Another approver must open suggestion #${id} with their own token and approve it; the last approval applies it.`);
     expect(await alice.getByTestId('modal-approve').count()).toBe(0);
 
-    const bob = await open(`#/suggestions?job_id=nightly-backup`, as('bob'));
+    const bob = await open(`#/suggestions?job_id=nightly-backup`, { setup: as('bob') });
     await bob.getByTestId(`suggestion-${id}`).getByTestId('approve').click();
     await waitForText(bob.getByTestId('two-person'), 'Your approval is the last one needed and applies it.');
     expect((await bob.getByTestId('modal-approve').textContent())?.trim()).toBe('Approve (2nd of 2) & Apply');
@@ -197,7 +163,7 @@ describe('a suggestion whose file changed since the review', () => {
   test('is marked stale: the old content is labelled "at review time", Approve & Apply is withheld, and "Re-review this job" starts a review', async () => {
     const file = jobFile('report-sync.yaml');
     const original = await readFile(file, 'utf8');
-    const id = await createSuggestion(stack, { jobId: 'report-sync', targetFile: file, proposed: `${original}# proposed\n`, severity: 'low', title: 'Made against the old file' });
+    const id = await createSuggestion(session.stack, { jobId: 'report-sync', targetFile: file, proposed: `${original}# proposed\n`, severity: 'low', title: 'Made against the old file' });
     await writeFile(file, `${original}# changed by hand after the review\n`);
     try {
       const page = await open('#/suggestions?job_id=report-sync');

@@ -8,28 +8,29 @@ import { createServer, type Server } from 'node:http';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import pino from 'pino';
-import type { Browser, BrowserContext, BrowserContextOptions, Locator, Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { runFirstReviews, seedDemoRuns, writeDemoWorkspace } from '../../cli/demo.js';
-import { eventually, http, startStack, type Stack } from '../helpers/stack.js';
+import { eventually, http, startStack } from '../helpers/stack.js';
 import { contrastOffenders } from './contrast.js';
-import { ensureWebBuilt, launchChromium } from './support.js';
+import { browserSession, ensureWebBuilt, waitForText } from './support.js';
 
-let stack: Stack;
-let browser: Browser;
 let hook: Server;
 let hookUrl: string;
 const hookCalls: { path: string; body: any }[] = [];
-const contexts: BrowserContext[] = [];
-const pageErrors: string[] = [];
 
-beforeAll(async () => {
-  const [webDist, launched] = await Promise.all([ensureWebBuilt(), launchChromium()]);
-  browser = launched;
-  stack = await startStack({ webDist });
+// a fresh demo after its first reviews, as `npm start` leaves it (not startDemoStack's one review per job)
+const session = browserSession(async () => {
+  const stack = await startStack({ webDist: await ensureWebBuilt() });
   await writeDemoWorkspace(stack.workDir);
   await seedDemoRuns(stack.db, stack.workDir);
   await runFirstReviews({ client: stack.env.client, db: stack.db, root: stack.workDir, jobsSource: stack.jobsDir, log: pino({ level: 'silent' }) });
+  return stack;
+}, 240_000);
+const { open } = session;
+
+// a webhook receiver for the job form's notification check
+beforeAll(async () => {
   hook = createServer((req, res) => {
     let text = '';
     req.on('data', (c: Buffer) => (text += c.toString()));
@@ -41,45 +42,15 @@ beforeAll(async () => {
   });
   await new Promise<void>((resolve) => hook.listen(0, '127.0.0.1', () => resolve()));
   hookUrl = `http://127.0.0.1:${(hook.address() as { port: number }).port}`;
-}, 240_000);
+});
 
 afterAll(async () => {
-  await browser?.close();
   await new Promise<void>((resolve) => (hook ? hook.close(() => resolve()) : resolve()));
-  await stack?.stop();
 });
-
-afterEach(async () => {
-  for (const c of contexts.splice(0)) await c.close();
-  const errors = pageErrors.splice(0);
-  expect(errors).toEqual([]);
-});
-
-async function open(hash = '', options: BrowserContextOptions & { setup?: (page: Page) => Promise<unknown> } = {}): Promise<Page> {
-  const { setup, ...contextOptions } = options;
-  const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, ...contextOptions });
-  contexts.push(context);
-  const page = await context.newPage();
-  page.on('pageerror', (error) => pageErrors.push(error.message));
-  await setup?.(page);
-  await page.goto(`${stack.api}/${hash}`);
-  return page;
-}
-
-async function waitForText(locator: Locator, pattern: RegExp | string, timeoutMs = 15_000): Promise<string> {
-  return eventually(
-    async () => {
-      const text = (await locator.textContent({ timeout: 1000 })) ?? '';
-      return (typeof pattern === 'string' ? text.includes(pattern) : pattern.test(text)) ? text : undefined;
-    },
-    timeoutMs,
-    `text ${pattern} in ${locator}`,
-  );
-}
 
 const cards = (page: Page) => page.locator('[data-testid=suggestion-list] article');
 
-const suggestionCount = async (status: string) => (await http(stack.api, 'GET', `/api/v1/healing/suggestions?status=${status}&limit=1`)).body.total as number;
+const suggestionCount = async (status: string) => (await http(session.stack.api, 'GET', `/api/v1/healing/suggestions?status=${status}&limit=1`)).body.total as number;
 
 describe('the first look', () => {
   test('a fresh demo opens on real suggestions in every state, reviews with a skip among them, and stats with figures', async () => {
@@ -111,13 +82,13 @@ describe('Run review now says how the review ended', () => {
     expect(await page.getByTestId('toast').filter({ hasText: 'was skipped' }).count()).toBe(0);
     const done = page.getByTestId('toast').filter({ hasText: 'completed' });
     await waitForText(done, /^Review #\d+ of healthy-cleanup completed: (no new suggestions|\d+ new suggestions?)\./, 30_000);
-    const latest = (await http(stack.api, 'GET', '/api/v1/healing/reviews?job_id=healthy-cleanup&limit=1')).body.reviews[0];
+    const latest = (await http(session.stack.api, 'GET', '/api/v1/healing/reviews?job_id=healthy-cleanup&limit=1')).body.reviews[0];
     expect(latest).toMatchObject({ status: 'completed', trigger: 'manual' });
     expect(await done.textContent()).toContain(`Review #${latest.id} `);
   });
 
   test('when the analysis fails it says failed with the reason, and offers to try again', async () => {
-    stack.analyzer.mode = 'openclaw';
+    session.stack.analyzer.mode = 'openclaw';
     process.env.FAKE_OPENCLAW_MODE = 'failing';
     try {
       const page = await open('#/jobs');
@@ -127,10 +98,10 @@ describe('Run review now says how the review ended', () => {
       const failed = page.getByTestId('toast').filter({ hasText: 'failed' });
       await waitForText(failed, /^Review #\d+ of idea-hunter failed: .*invalid api key/, 90_000);
       expect(await failed.getByTestId('toast-action').textContent()).toBe('Try again');
-      const latest = (await http(stack.api, 'GET', '/api/v1/healing/reviews?job_id=idea-hunter&limit=1')).body.reviews[0];
+      const latest = (await http(session.stack.api, 'GET', '/api/v1/healing/reviews?job_id=idea-hunter&limit=1')).body.reviews[0];
       expect(latest.status).toBe('failed');
     } finally {
-      stack.analyzer.mode = 'rules';
+      session.stack.analyzer.mode = 'rules';
       delete process.env.FAKE_OPENCLAW_MODE;
     }
   });
@@ -157,7 +128,7 @@ describe('modals', () => {
   });
 
   test('with an unsaved job edit, Esc, a click outside and ✕ ask before discarding; Keep editing keeps the text', async () => {
-    const file = path.join(stack.jobsDir, 'nightly-backup.yaml');
+    const file = path.join(session.stack.jobsDir, 'nightly-backup.yaml');
     const before = await readFile(file, 'utf8');
     const page = await open('#/jobs');
     await page.getByTestId('edit-nightly-backup').click();
@@ -203,7 +174,7 @@ describe('modals', () => {
   });
 
   test('the modal body scrolls between the header and the footer: nothing of it hides under the footer, on a desktop and a phone', async () => {
-    const critical = (await http(stack.api, 'GET', '/api/v1/healing/suggestions?severity=critical&limit=1')).body.suggestions[0];
+    const critical = (await http(session.stack.api, 'GET', '/api/v1/healing/suggestions?severity=critical&limit=1')).body.suggestions[0];
     for (const viewport of [{ width: 1280, height: 600 }, { width: 390, height: 700 }]) {
       const page = await open(`#/suggestions/${critical.id}`, { viewport });
       const modal = page.getByTestId('suggestion-modal');
@@ -258,7 +229,7 @@ describe('errors a person can act on', () => {
   });
 
   test('a job form with four mistakes names all four in one round, and sends nothing', async () => {
-    const file = path.join(stack.jobsDir, 'nightly-backup.yaml');
+    const file = path.join(session.stack.jobsDir, 'nightly-backup.yaml');
     const before = await readFile(file, 'utf8');
     let puts = 0;
     const page = await open('#/jobs', { setup: (p) => p.route(/\/self-healing$/, (route) => (puts++, route.continue())) });
@@ -281,7 +252,7 @@ describe('errors a person can act on', () => {
 
 describe('the job form and notifications', () => {
   test('notifications on without a target warn; a test notification goes to the target being edited, before saving', async () => {
-    const file = path.join(stack.jobsDir, 'report-sync.yaml');
+    const file = path.join(session.stack.jobsDir, 'report-sync.yaml');
     const before = await readFile(file, 'utf8');
     const page = await open('#/jobs');
     await page.getByTestId('edit-report-sync').click();
@@ -338,12 +309,12 @@ describe('contrast', () => {
         await page.waitForTimeout(400);
         await check(page, tab);
       }
-      const critical = (await http(stack.api, 'GET', '/api/v1/healing/suggestions?severity=critical&limit=1')).body.suggestions[0];
-      await page.goto(`${stack.api}/#/suggestions/${critical.id}`);
+      const critical = (await http(session.stack.api, 'GET', '/api/v1/healing/suggestions?severity=critical&limit=1')).body.suggestions[0];
+      await page.goto(`${session.stack.api}/#/suggestions/${critical.id}`);
       await waitForText(page.getByTestId('suggestion-modal'), critical.title);
       await page.waitForTimeout(300);
       await check(page, 'suggestion modal');
-      await page.goto(`${stack.api}/#/jobs/report-sync`);
+      await page.goto(`${session.stack.api}/#/jobs/report-sync`);
       await page.getByTestId('job-modal').getByTestId('f-min-runs').waitFor();
       await check(page, 'job modal');
       expect(offenders).toEqual([]);

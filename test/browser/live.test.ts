@@ -4,39 +4,13 @@
 // through a reload and Back; a review links to its own Temporal run; the list puts what needs a
 // decision first and sorts on request; the cards add up; a page past the end shows the last; the
 // search finds suggestions on any page.
-import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
+import type { Page } from 'playwright-core';
+import { describe, expect, test } from 'vitest';
 import { eventually, http } from '../helpers/stack.js';
-import { insertSuggestions, launchChromium, startDemoStack, type DemoStack } from './support.js';
+import { browserSession, insertSuggestions, startDemoStack, waitForText } from './support.js';
 
-let stack: DemoStack;
-let browser: Browser;
-const contexts: BrowserContext[] = [];
-const pageErrors: string[] = [];
-
-beforeAll(async () => {
-  [stack, browser] = await Promise.all([startDemoStack(['nightly-backup', 'report-sync']), launchChromium()]);
-}, 180_000);
-
-afterAll(async () => {
-  await browser?.close();
-  await stack?.stop();
-});
-
-afterEach(async () => {
-  for (const c of contexts.splice(0)) await c.close();
-  expect(pageErrors.splice(0)).toEqual([]);
-});
-
-async function open(hash = '', setup?: (page: Page) => Promise<void>): Promise<Page> {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-  contexts.push(context);
-  const page = await context.newPage();
-  page.on('pageerror', (error) => pageErrors.push(error.message));
-  await setup?.(page);
-  await page.goto(`${stack.api}/${hash}`);
-  return page;
-}
+const session = browserSession(() => startDemoStack(['nightly-backup', 'report-sync']));
+const { open } = session;
 
 /** Opens the page and waits until its live updates stream is connected. */
 async function openLive(hash = ''): Promise<Page> {
@@ -45,29 +19,19 @@ async function openLive(hash = ''): Promise<Page> {
   return page;
 }
 
-async function waitForText(locator: Locator, pattern: RegExp | string, timeoutMs = 15_000): Promise<string> {
-  return eventually(
-    async () => {
-      const text = (await locator.textContent({ timeout: 1000 })) ?? '';
-      return (typeof pattern === 'string' ? text.includes(pattern) : pattern.test(text)) ? text : undefined;
-    },
-    timeoutMs,
-    `text ${pattern} in ${locator}`,
-  );
-}
-
 const hashOf = (page: Page) => page.evaluate(() => location.hash);
 const cardIds = (page: Page) =>
   page.locator('[data-testid=suggestion-list] article').evaluateAll((cards) => cards.map((c) => Number(c.getAttribute('data-testid')!.replace('suggestion-', ''))));
 const count = async (page: Page, status: string) => Number(await page.getByTestId(`overview-${status}-count`).textContent());
-const api = async (url: string) => (await http(stack.api, 'GET', `/api/v1${url}`)).body;
+const api = async (url: string) => (await http(session.stack.api, 'GET', `/api/v1${url}`)).body;
 
 describe('live updates', () => {
   test('a review finishing elsewhere shows its suggestions and the new counts within a second or two, without pressing r', async () => {
     const page = await openLive('#/suggestions?job_id=idea-hunter');
     await page.getByTestId('state-empty').waitFor();
-    const pendingBefore = await count(page, 'pending');
-    const started = await http(stack.api, 'POST', '/api/v1/healing/reviews/idea-hunter/trigger', {});
+    // the counts load beside the list: read them once they are there
+    const pendingBefore = await eventually(async () => { const n = await count(page, 'pending'); return Number.isFinite(n) ? n : undefined; }, 10_000, 'the counts');
+    const started = await http(session.stack.api, 'POST', '/api/v1/healing/reviews/idea-hunter/trigger', {});
     expect(started.status).toBe(202);
     const stored = await eventually(async () => {
       const list = await api('/healing/suggestions?job_id=idea-hunter');
@@ -81,13 +45,13 @@ describe('live updates', () => {
   });
 
   test('an open suggestion decided by someone else shows the decision by itself, and the header and list agree with it', async () => {
-    const [id] = await insertSuggestions(stack, [{ job_id: 'report-sync', title: 'Decided elsewhere', severity: 'high' }]);
+    const [id] = await insertSuggestions(session.stack, [{ job_id: 'report-sync', title: 'Decided elsewhere', severity: 'high' }]);
     const page = await openLive(`#/suggestions/${id}`);
     const modal = page.getByTestId('suggestion-modal');
     await waitForText(modal, 'Decided elsewhere');
     const pending = await count(page, 'pending');
     // another person's decision: the suggestion's own workflow is not running for a row made here, so the row is written as it would
-    await stack.db('healing_suggestions').where({ id }).update({ status: 'rejected', reviewed_by: 'alice', reviewed_at: new Date(), rejection_reason: 'not now' });
+    await session.stack.db('healing_suggestions').where({ id }).update({ status: 'rejected', reviewed_by: 'alice', reviewed_at: new Date(), rejection_reason: 'not now' });
     await waitForText(modal.getByTestId('decision'), 'Rejected by alice', 3_000);
     await eventually(async () => ((await count(page, 'pending')) === pending - 1) || undefined, 3_000, 'the pending card');
     await waitForText(page.getByTestId('header-pending'), `${pending - 1} pending`, 3_000);
@@ -97,12 +61,14 @@ describe('live updates', () => {
   });
 
   test('with the stream down (a proxy refusing it), the page says it polls and still shows a new suggestion', async () => {
-    const page = await open('#/suggestions?job_id=healthy-cleanup', async (p) => {
-      await p.route('**/api/v1/events', (route) => route.fulfill({ status: 503, contentType: 'application/json', body: '{"success":false,"error":"no streams here","detail":null}' }));
+    const page = await open('#/suggestions?job_id=healthy-cleanup', {
+      setup: async (p) => {
+        await p.route('**/api/v1/events', (route) => route.fulfill({ status: 503, contentType: 'application/json', body: '{"success":false,"error":"no streams here","detail":null}' }));
+      },
     });
     await eventually(async () => (await page.getByTestId('live-state').getAttribute('data-state')) === 'polling' || undefined, 10_000, 'polling');
     await page.getByTestId('state-empty').waitFor();
-    const [id] = await insertSuggestions(stack, [{ job_id: 'healthy-cleanup', title: 'Seen by polling' }]);
+    const [id] = await insertSuggestions(session.stack, [{ job_id: 'healthy-cleanup', title: 'Seen by polling' }]);
     await page.getByTestId(`suggestion-${id}`).waitFor({ timeout: 15_000 });
   });
 });
@@ -168,8 +134,8 @@ describe('links', () => {
   });
 
   test('an action\'s link opens its modal over the Actions tab', async () => {
-    const [id] = await insertSuggestions(stack, [{ job_id: 'report-sync', title: 'Applied for the action link', status: 'applied' }]);
-    const [action] = await stack.db('healing_actions')
+    const [id] = await insertSuggestions(session.stack, [{ job_id: 'report-sync', title: 'Applied for the action link', status: 'applied' }]);
+    const [action] = await session.stack.db('healing_actions')
       .insert({ suggestion_id: id, attempt: 1, job_id: 'report-sync', action_type: 'edit_config', file_path: '/tmp/x.yaml', status: 'success', can_rollback: false })
       .returning('id');
     const page = await open(`#/actions/${action.id}`);
@@ -185,7 +151,7 @@ describe('links', () => {
     const id = Number((await article.getAttribute('data-testid'))!.replace('review-', ''));
     const review = await api(`/healing/reviews/${id}`);
     expect(await link.getAttribute('href')).toBe(
-      `http://temporal-ui.test/namespaces/${stack.env.namespace ?? 'default'}/workflows/${encodeURIComponent(review.workflow_id)}/${encodeURIComponent(review.workflow_run_id)}/history`,
+      `http://temporal-ui.test/namespaces/${session.stack.env.namespace ?? 'default'}/workflows/${encodeURIComponent(review.workflow_id)}/${encodeURIComponent(review.workflow_run_id)}/history`,
     );
   });
 });
@@ -193,7 +159,7 @@ describe('links', () => {
 describe('order, cards, pages and search', () => {
   test('by default pending comes first, most severe first; the order control sorts by age; a Rolled back card makes the cards add up', async () => {
     const now = Date.now();
-    await insertSuggestions(stack, [
+    await insertSuggestions(session.stack, [
       { job_id: 'deploy-hook', title: 'Old critical, rolled back', severity: 'critical', status: 'rolled_back', created_at: new Date(now - 9 * 3_600_000) },
       { job_id: 'deploy-hook', title: 'New low, pending', severity: 'low', created_at: new Date(now - 1_000) },
       { job_id: 'deploy-hook', title: 'Old high, pending', severity: 'high', created_at: new Date(now - 5 * 3_600_000) },
@@ -238,7 +204,7 @@ describe('order, cards, pages and search', () => {
     const now = Date.now();
     const rows = Array.from({ length: 30 }, (_, i) => ({ job_id: 'healthy-cleanup', title: `Filler ${i}`, status: 'rejected', created_at: new Date(now - i * 60_000) }));
     rows.push({ job_id: 'healthy-cleanup', title: 'The haystack needle', status: 'expired', created_at: new Date(now - 3 * 86_400_000) });
-    const ids = await insertSuggestions(stack, rows);
+    const ids = await insertSuggestions(session.stack, rows);
     const needle = ids.at(-1)!;
     const page = await open('#/suggestions?limit=10');
     await page.locator('[data-testid=suggestion-list] article').first().waitFor();

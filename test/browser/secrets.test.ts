@@ -3,46 +3,28 @@
 // receives from the API holds the mask, never the key.
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
+import type { Page } from 'playwright-core';
+import { describe, expect, test } from 'vitest';
 import { mask } from '../../core/secrets.js';
 import { eventually } from '../helpers/stack.js';
 import { createSuggestion } from '../helpers/suggestions.js';
-import { launchChromium, startDemoStack, type DemoStack } from './support.js';
+import { browserSession, startDemoStack } from './support.js';
 
 /** The key in the demo's scripts/sync_report.py (cli/demo.ts). */
 const KEY = 'sk_live_51HxQdemoSecretToken1234567890';
 
-let stack: DemoStack;
-let browser: Browser;
-const contexts: BrowserContext[] = [];
-const pageErrors: string[] = [];
-
-beforeAll(async () => {
-  [stack, browser] = await Promise.all([startDemoStack(['report-sync']), launchChromium()]);
-}, 180_000);
-
-afterAll(async () => {
-  await browser?.close();
-  await stack?.stop();
-});
-
-afterEach(async () => {
-  for (const c of contexts.splice(0)) await c.close();
-  expect(pageErrors.splice(0)).toEqual([]);
-});
+const session = browserSession(() => startDemoStack(['report-sync']));
 
 /** The dashboard, with every API answer the page receives kept as text. */
 async function open(): Promise<{ page: Page; answers: string[] }> {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-  contexts.push(context);
-  const page = await context.newPage();
   const answers: string[] = [];
-  page.on('pageerror', (error) => pageErrors.push(error.message));
-  page.on('response', async (response) => {
-    if (new URL(response.url()).pathname.startsWith('/api/')) answers.push(await response.text().catch(() => ''));
+  const page = await session.open('', {
+    setup: async (p) => {
+      p.on('response', async (response) => {
+        if (new URL(response.url()).pathname.startsWith('/api/')) answers.push(await response.text().catch(() => ''));
+      });
+    },
   });
-  await page.goto(`${stack.api}/`);
   return { page, answers };
 }
 
@@ -60,8 +42,8 @@ async function waitForText(page: Page, testId: string, text: string, within = pa
 
 describe('secrets in the dashboard', () => {
   test('the suggestion modal of a hard-coded secret shows the mask in its text and in both diff layouts, says the secret is hidden, and holds the key nowhere', async () => {
-    const id = stack.suggestionIds.get('report-sync:Hard-coded secret in script');
-    expect(id, `the demo review proposed ${[...stack.suggestionIds.keys()].join(', ')}`).toBeDefined();
+    const id = session.stack.suggestionIds.get('report-sync:Hard-coded secret in script');
+    expect(id, `the demo review proposed ${[...session.stack.suggestionIds.keys()].join(', ')}`).toBeDefined();
     const { page, answers } = await open();
     await page.getByTestId(`suggestion-${id}`).getByTestId('view').click();
     const modal = page.getByTestId('suggestion-modal');
@@ -79,10 +61,10 @@ describe('secrets in the dashboard', () => {
   });
 
   test('an applied change that keeps the key shows it masked in the action modal, while the file holds the real key', async () => {
-    const file = path.join(stack.jobsDir, 'scripts', 'sync_report.py');
+    const file = path.join(session.stack.jobsDir, 'scripts', 'sync_report.py');
     const before = await readFile(file, 'utf8');
     const proposed = before.replace('import os\n', 'import os\nimport sys\n');
-    const id = await createSuggestion(stack, { jobId: 'report-sync', targetFile: file, proposed, title: 'Import sys for exit codes', severity: 'low' });
+    const id = await createSuggestion(session.stack, { jobId: 'report-sync', targetFile: file, proposed, title: 'Import sys for exit codes', severity: 'low' });
     const { page, answers } = await open();
     await page.getByTestId(`suggestion-${id}`).getByTestId('view').click();
     const modal = page.getByTestId('suggestion-modal');

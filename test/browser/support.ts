@@ -1,9 +1,11 @@
 // What the browser tests share: a built dashboard, Debian's chromium, the demo stack with real
-// reviews, and small helpers to read the API and the database.
+// reviews, the per-file session (hooks, pages that fail on script errors), and small helpers to
+// read the page, the API and the database.
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium, type Browser } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type BrowserContextOptions, type Locator, type Page } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, expect } from 'vitest';
 import { ensureDashboard, WEB_DIST } from '../../cli/dashboard.js';
 import { seedDemoRuns, writeDemoWorkspace } from '../../cli/demo.js';
 import { eventually, http, startStack, type Stack } from '../helpers/stack.js';
@@ -91,4 +93,75 @@ export async function insertSuggestions(
     )
     .returning('id')) as { id: number }[];
   return inserted.map((r) => r.id);
+}
+
+export type OpenOptions = BrowserContextOptions & { setup?: (page: Page) => Promise<unknown> };
+
+export interface BrowserSession<S extends Stack> {
+  readonly stack: S;
+  readonly browser: Browser;
+  /** A fresh 1280x900 context on the dashboard at `hash`; `setup` runs on the page before it loads. */
+  open(hash?: string, options?: OpenOptions): Promise<Page>;
+}
+
+/**
+ * Registers the hooks every browser test file needs: the stack (from `start`) and chromium before
+ * the tests, both closed after them, and after each test its contexts closed and no script error
+ * left in any page it opened (a page error fails the test that caused it).
+ */
+export function browserSession<S extends Stack>(start: () => Promise<S>, startTimeoutMs = 180_000): BrowserSession<S> {
+  let stack: S | undefined;
+  let browser: Browser | undefined;
+  const contexts: BrowserContext[] = [];
+  const pageErrors: string[] = [];
+
+  beforeAll(async () => {
+    [stack, browser] = await Promise.all([start(), launchChromium()]);
+  }, startTimeoutMs);
+
+  afterAll(async () => {
+    await browser?.close();
+    await stack?.stop();
+  });
+
+  afterEach(async () => {
+    for (const c of contexts.splice(0)) await c.close();
+    expect(pageErrors.splice(0)).toEqual([]);
+  });
+
+  const started = <T>(value: T | undefined, what: string): T => {
+    if (value === undefined) throw new Error(`the ${what} is not started: use it inside a test, after beforeAll`);
+    return value;
+  };
+
+  return {
+    get stack() {
+      return started(stack, 'stack');
+    },
+    get browser() {
+      return started(browser, 'browser');
+    },
+    async open(hash = '', options = {}) {
+      const { setup, ...contextOptions } = options;
+      const context = await started(browser, 'browser').newContext({ viewport: { width: 1280, height: 900 }, ...contextOptions });
+      contexts.push(context);
+      const page = await context.newPage();
+      page.on('pageerror', (error) => pageErrors.push(error.message));
+      await setup?.(page);
+      await page.goto(`${started(stack, 'stack').api}/${hash}`);
+      return page;
+    },
+  };
+}
+
+/** Waits until the locator's text matches, and returns that text. */
+export async function waitForText(locator: Locator, pattern: RegExp | string, timeoutMs = 15_000): Promise<string> {
+  return eventually(
+    async () => {
+      const text = (await locator.textContent({ timeout: 1000 })) ?? '';
+      return (typeof pattern === 'string' ? text.includes(pattern) : pattern.test(text)) ? text : undefined;
+    },
+    timeoutMs,
+    `text ${pattern} in ${locator}`,
+  );
 }

@@ -7,7 +7,7 @@ import { statsApi } from '../api/stats';
 import { suggestionsApi } from '../api/suggestions';
 
 // Every state a suggestion can be in, so the cards add up to the whole list.
-export const OVERVIEW_STATUSES = ['pending', 'approved', 'applied', 'rejected', 'failed', 'expired', 'rolled_back'] as const;
+export const OVERVIEW_STATUSES = ['pending', 'approved', 'applied', 'acknowledged', 'rejected', 'failed', 'expired', 'rolled_back'] as const;
 export type OverviewStatus = (typeof OVERVIEW_STATUSES)[number];
 
 const counts = reactive<Record<OverviewStatus, number | null>>(Object.fromEntries(OVERVIEW_STATUSES.map((s) => [s, null])) as Record<OverviewStatus, number | null>);
