@@ -109,6 +109,19 @@ describe('advice', () => {
   });
 });
 
+describe('what a suggestion says', () => {
+  test('a script excerpt in Current state is shown as written: a "# comment" is no heading, "*" and "_" stay', async () => {
+    const excerpt = '#!/bin/bash\n# ETL\ncurl -s "$URL" | jq \'.items[]\' > out_*.json';
+    const id = await createSuggestion(session.stack, { jobId: 'report-sync', targetFile: null, proposed: null, title: 'Quote the URL' });
+    await session.stack.db('healing_suggestions').where({ id }).update({ current_state: excerpt });
+    const page = await open(`#/suggestions/${id}`);
+    const shown = page.getByTestId('suggestion-modal').getByTestId('current-state');
+    await waitForText(shown, 'out_*.json');
+    expect(await shown.textContent()).toBe(excerpt);
+    expect(await page.getByTestId('suggestion-modal').locator('h1, h2').filter({ hasText: /^ETL$/ }).count()).toBe(0);
+  });
+});
+
 describe('the two-person rule, up front', () => {
   test('with no tokens, a critical suggestion says it needs two approvers and why it cannot be approved here: no approve button, no error', async () => {
     const file = jobFile('nightly-backup.yaml');
