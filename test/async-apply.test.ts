@@ -8,7 +8,7 @@ import { Worker } from '@temporalio/worker';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { QUERY_NAMES, suggestionWorkflowId, type SuggestionState } from '../core/temporal.js';
 import { workflowBundle } from '../worker/workers.js';
-import { createSuggestion } from './helpers/suggestions.js';
+import { createSuggestion, etlJobYaml } from './helpers/suggestions.js';
 import { eventually, http, startStack, type Stack } from './helpers/stack.js';
 
 let stack: Stack;
@@ -16,15 +16,7 @@ let yamlFile: string;
 let openclawLog: string;
 let replyFile: string;
 
-const JOB_YAML = `# ETL job: loads the warehouse.
-name: ETL
-cmd: ./etl.sh
-type: scheduled
-schedule: "0 * * * *"
-self_healing:
-  enabled: true
-  mode: proactive
-`;
+const JOB_YAML = etlJobYaml();
 /** What the fake openclaw's rewrite answers for a YAML file: the file with a comment line added. */
 const REWRITTEN = `${JOB_YAML}# reviewed by fake openclaw\n`;
 /** Long enough that the suggestion is certainly still applying when the approval has answered. */

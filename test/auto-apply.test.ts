@@ -8,7 +8,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createApplyActivities } from '../activities/apply.js';
 import { suggestionWorkflowId } from '../core/temporal.js';
 import type { Db } from '../db/knex.js';
-import { createSuggestion } from './helpers/suggestions.js';
+import { createSuggestion, etlJobYaml } from './helpers/suggestions.js';
 import { eventually, http, startStack, type Stack } from './helpers/stack.js';
 
 let stack: Stack;
@@ -16,18 +16,7 @@ let yamlFile: string;
 let scriptFile: string;
 
 // The policy under which a review marks these suggestions auto-apply (config and script edits).
-const JOB_YAML = `# ETL job: loads the warehouse.
-name: ETL
-cmd: ./etl.sh
-type: scheduled
-schedule: "0 * * * *"
-self_healing:
-  enabled: true
-  mode: proactive
-  suggestions:
-    auto_apply_categories: [config, script]
-    two_person_rule: false
-`;
+const JOB_YAML = etlJobYaml('  suggestions:\n    auto_apply_categories: [config, script]\n    two_person_rule: false\n');
 const SCRIPT = `#!/bin/bash\n# Loads the warehouse.\n${'echo "loading table"\n'.repeat(20)}`;
 const WITH_RETRY = JOB_YAML.replace('self_healing:', 'retry:\n  enabled: true\n  max_attempts: 3\nself_healing:');
 

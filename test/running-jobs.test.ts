@@ -16,7 +16,7 @@ import { reviewWorkflowId, scheduleId, SEARCH_ATTRIBUTES, suggestionWorkflowId }
 import { closeSkippedReview } from '../db/reviews.js';
 import { reconcileJobSchedule } from '../worker/schedules.js';
 import { workflowBundle } from '../worker/workers.js';
-import { createSuggestion } from './helpers/suggestions.js';
+import { createSuggestion, etlJobYaml } from './helpers/suggestions.js';
 import { eventually, http, startStack, type Stack } from './helpers/stack.js';
 
 let stack: Stack;
@@ -24,17 +24,7 @@ let openclawLog: string;
 /** The worker reads these at each check, so a test sets the bounds it needs. */
 const waits: WaitSettings = { applyWaitS: 120, openclawWaitS: 120, openclawWaitTimeout: 'run', checkIntervalS: 1 };
 
-const ETL_YAML = `# ETL job: loads the warehouse.
-name: ETL
-cmd: ./etl.sh
-type: scheduled
-schedule: "0 * * * *"
-self_healing:
-  enabled: true
-  mode: proactive
-  review_schedule:
-    min_runs: 0
-`;
+const ETL_YAML = etlJobYaml('  review_schedule:\n    min_runs: 0\n');
 const WITH_RETRY = ETL_YAML.replace('self_healing:', 'retry:\n  enabled: true\n  max_attempts: 3\nself_healing:');
 const OC_YAML = 'name: Idea digest\ntype: openclaw\ncmd: python3 ~/.procclaw/scripts/oc-runner.py 1b2c 660000\n';
 

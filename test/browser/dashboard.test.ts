@@ -2,23 +2,16 @@
 // API, Postgres, Temporal and worker, on the demo workspace with real reviews. Each test checks
 // what the page shows, and what changed on disk or in the database.
 import { readFile, writeFile } from 'node:fs/promises';
-import path from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { eventually, http } from '../helpers/stack.js';
 import { createSuggestion } from '../helpers/suggestions.js';
-import { browserSession, insertSuggestions, startDemoStack, waitForText } from './support.js';
+import { browserSession, demoLookups, insertSuggestions, startDemoStack, waitForText } from './support.js';
 
 const session = browserSession(() => startDemoStack());
 const { open } = session;
 
-const suggestionId = (key: string): number => {
-  const id = session.stack.suggestionIds.get(key);
-  if (id === undefined) throw new Error(`the demo review did not propose "${key}"; it proposed ${[...session.stack.suggestionIds.keys()].join(', ')}`);
-  return id;
-};
-const getSuggestion = async (id: number) => (await http(session.stack.api, 'GET', `/api/v1/healing/suggestions/${id}`)).body;
-const jobFile = (name: string) => path.join(session.stack.jobsDir, name);
+const { suggestionId, getSuggestion, jobFile } = demoLookups(session);
 
 describe('overview', () => {
   test('the cards count suggestions by state, the pending count is in the title and tab, and a card click filters the list', async () => {

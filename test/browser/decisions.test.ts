@@ -4,23 +4,16 @@
 // whose file changed since the review is marked stale with a re-review, and every card button is
 // named with its suggestion for screen readers.
 import { readFile, writeFile } from 'node:fs/promises';
-import path from 'node:path';
 import type { Page } from 'playwright-core';
 import { describe, expect, test } from 'vitest';
 import { eventually, http } from '../helpers/stack.js';
 import { createSuggestion } from '../helpers/suggestions.js';
-import { browserSession, startDemoStack, waitForText } from './support.js';
+import { browserSession, demoLookups, startDemoStack, waitForText } from './support.js';
 
 const session = browserSession(() => startDemoStack(['nightly-backup', 'report-sync']));
 const { open } = session;
 
-const suggestionId = (key: string): number => {
-  const id = session.stack.suggestionIds.get(key);
-  if (id === undefined) throw new Error(`the demo review did not propose "${key}"; it proposed ${[...session.stack.suggestionIds.keys()].join(', ')}`);
-  return id;
-};
-const getSuggestion = async (id: number) => (await http(session.stack.api, 'GET', `/api/v1/healing/suggestions/${id}`)).body;
-const jobFile = (name: string) => path.join(session.stack.jobsDir, name);
+const { suggestionId, getSuggestion, jobFile } = demoLookups(session);
 const toasts = (page: Page) => page.getByTestId('toast').allTextContents();
 
 describe('a card\'s Approve', () => {

@@ -165,3 +165,16 @@ export async function waitForText(locator: Locator, pattern: RegExp | string, ti
     `text ${pattern} in ${locator}`,
   );
 }
+
+/** Lookups into a demo session: a demo suggestion's id by `${job_id}:${title}`, a suggestion as the API shows it, a job file's path. */
+export function demoLookups(session: { readonly stack: DemoStack }) {
+  return {
+    suggestionId(key: string): number {
+      const id = session.stack.suggestionIds.get(key);
+      if (id === undefined) throw new Error(`the demo review did not propose "${key}"; it proposed ${[...session.stack.suggestionIds.keys()].join(', ')}`);
+      return id;
+    },
+    getSuggestion: async (id: number) => (await http(session.stack.api, 'GET', `/api/v1/healing/suggestions/${id}`)).body,
+    jobFile: (name: string) => path.join(session.stack.jobsDir, name),
+  };
+}

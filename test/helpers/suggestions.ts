@@ -62,3 +62,8 @@ export async function createSuggestion(
   await stack.env.client.workflow.start('suggestionWorkflow', { workflowId: suggestionWorkflowId(id), taskQueue: TASK_QUEUE, args: [input] });
   return id;
 }
+
+/** The ETL job the apply tests edit: scheduled, proactive, its `cmd` runs ./etl.sh; `selfHealing` lines go under its self_healing block. */
+export function etlJobYaml(selfHealing = ''): string {
+  return `# ETL job: loads the warehouse.\nname: ETL\ncmd: ./etl.sh\ntype: scheduled\nschedule: "0 * * * *"\nself_healing:\n  enabled: true\n  mode: proactive\n${selfHealing}`;
+}
