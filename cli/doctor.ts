@@ -15,6 +15,7 @@ import { CHROMIUM, INSTALL_COMMAND as CHROMIUM_INSTALL } from '../scripts/chromi
 // @ts-expect-error plain JS module shared with the test suite
 import { OPENCLAW_NODE_VERSION, OPENCLAW_VERSION, resolveOpenclawCli } from '../scripts/openclaw-cli.mjs';
 import { BUILD_COMMAND, dashboardBuild, describeDashboardBuild } from './dashboard.js';
+import { defaultProcclawDb } from './import-procclaw.js';
 
 const MIN_NODE = [20, 19] as const;
 
@@ -294,14 +295,25 @@ function chromium(): Finding {
   }
 }
 
+/** The file `healing import procclaw` reads when given no --db, and whether it is there. */
 function procclaw(cfg: ServiceConfig): Finding[] {
-  const dbFile = path.join(cfg.procclawHome, 'procclaw.db');
-  if (!existsSync(dbFile)) return [];
+  const dbFile = defaultProcclawDb(cfg);
+  if (!existsSync(dbFile)) {
+    return [
+      {
+        level: 'info',
+        what: 'ProcClaw',
+        detail: `\`healing import procclaw\` reads ${dbFile} (PROCCLAW_HOME=${cfg.procclawHome}); there is no such file`,
+        fix: 'set PROCCLAW_HOME to the folder ProcClaw runs in, or pass --db <file> to the import',
+        essential: false,
+      },
+    ];
+  }
   return [
     {
       level: 'info',
       what: 'ProcClaw',
-      detail: `run history in ${dbFile}`,
+      detail: `\`healing import procclaw\` reads ${dbFile} (PROCCLAW_HOME=${cfg.procclawHome}): run history there`,
       fix: `import it: healing import procclaw --db ${dbFile} --follow --api http://127.0.0.1:${cfg.port}`,
       essential: false,
     },

@@ -1,4 +1,5 @@
-// `healing import procclaw --db <procclaw.db> [--follow] [--interval <s>] [--api <url>]`
+// `healing import procclaw [--db <procclaw.db>] [--follow] [--interval <s>] [--api <url>]`; --db
+// defaults to $PROCCLAW_HOME/procclaw.db (PROCCLAW_HOME defaults to ~/.procclaw), where ProcClaw keeps it.
 // The command's modules load when it runs, so other `healing` commands start fast.
 import path from 'node:path';
 import type { Connection } from '@temporalio/client';
@@ -8,7 +9,7 @@ import { isTimeZone } from '../core/job.js';
 import type { ImportDeps, ImportOptions } from './procclaw/import.js';
 
 interface ImportFlags {
-  db: string;
+  db?: string;
   follow?: boolean;
   interval: string;
   api?: string;
@@ -17,12 +18,18 @@ interface ImportFlags {
   lockTimeout: string;
 }
 
+/** The database `healing import procclaw` reads without --db: ProcClaw's own, in PROCCLAW_HOME. */
+export function defaultProcclawDb(cfg: Pick<ServiceConfig, 'home' | 'procclawHome'>): string {
+  const home = cfg.procclawHome === '~' || cfg.procclawHome.startsWith('~/') ? path.join(cfg.home, cfg.procclawHome.slice(1)) : cfg.procclawHome;
+  return path.resolve(home, 'procclaw.db');
+}
+
 export function registerImportCommand(program: Command, config: () => ServiceConfig): void {
   const importCommand = program.command('import').description('import run history from another scheduler');
   importCommand
     .command('procclaw')
     .description("import ProcClaw's run history and logs from its SQLite database (read-only; ProcClaw is never changed)")
-    .requiredOption('--db <file>', "ProcClaw's database, usually ~/.procclaw/procclaw.db")
+    .option('--db <file>', "ProcClaw's database (default: $PROCCLAW_HOME/procclaw.db, PROCCLAW_HOME being ~/.procclaw unless set)")
     .option('--follow', 'keep importing new runs; a failed run starts its reactive review within seconds')
     .option('--interval <seconds>', 'with --follow, seconds between passes', '2')
     .option('--api <url>', 'report fresh runs to this API (e.g. http://127.0.0.1:3000), which starts the reactive reviews')
@@ -43,7 +50,7 @@ async function runImport(flags: ImportFlags, cfg: ServiceConfig): Promise<number
     console.error(`healing import procclaw: ${message}`);
     return code;
   };
-  const dbFile = path.resolve(flags.db.startsWith('~/') ? path.join(cfg.home, flags.db.slice(2)) : flags.db);
+  const dbFile = flags.db ? path.resolve(flags.db.startsWith('~/') ? path.join(cfg.home, flags.db.slice(2)) : flags.db) : defaultProcclawDb(cfg);
   const interval = Number(flags.interval);
   const windowMinutes = Number(flags.reviewWindow);
   const lockTimeout = Number(flags.lockTimeout);
@@ -65,6 +72,9 @@ async function runImport(flags: ImportFlags, cfg: ServiceConfig): Promise<number
   try {
     ProcclawSource.open(dbFile, { lockTimeoutMs: lockTimeout * 1000 }).close();
   } catch (error) {
+    if (error instanceof ProcclawSourceError && error.kind === 'missing' && !flags.db) {
+      return fail(`${dbFile}: no such file (the default, $PROCCLAW_HOME/procclaw.db with PROCCLAW_HOME=${cfg.procclawHome}). Set PROCCLAW_HOME to ProcClaw's folder, or point --db at its database.`);
+    }
     if (error instanceof ProcclawSourceError) return fail(error.message);
     throw error;
   }

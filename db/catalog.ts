@@ -139,10 +139,36 @@ async function parseJobFile(file: string, size: number, isMapFile: boolean): Pro
   } catch (error) {
     return fail('(yaml)', yamlReason((error as Error).message));
   }
-  if (isPlainObject(value) && isPlainObject(value.jobs) && !('cmd' in value)) return parseJobMap(file, value.jobs);
+  if (isPlainObject(value) && isPlainObject(value.jobs) && !('cmd' in value)) return procclawDefaults(parseJobMap(file, value.jobs), await isProcclawFile(file, true));
   if (isMapFile) return fail('jobs', 'a jobs.yaml file needs a top-level "jobs:" map of job id to job');
   if (!JOB_ID_PATTERN.test(fileId)) return fail('(file name)', 'the file name is the job id: letters, digits, ".", "_" or "-"');
-  return toCatalog(file, fileId, value, '');
+  return procclawDefaults(toCatalog(file, fileId, value, ''), await isProcclawFile(file, false));
+}
+
+/**
+ * Whether ProcClaw itself reads this file: a job file in the `jobs/` folder, or the `jobs.yaml`,
+ * of ProcClaw's home (a folder holding procclaw.yaml or procclaw.db, as procclawJobsSource tells).
+ */
+async function isProcclawFile(file: string, isMap: boolean): Promise<boolean> {
+  const dir = path.dirname(file);
+  const home = isMap ? (path.basename(file) === 'jobs.yaml' ? dir : null) : path.basename(dir) === 'jobs' ? path.dirname(dir) : null;
+  if (!home) return false;
+  const has = async (name: string) => (await stat(path.join(home, name)).catch(() => null)) !== null;
+  const [yaml, db] = await Promise.all([has('procclaw.yaml'), has('procclaw.db')]);
+  return yaml || db;
+}
+
+/**
+ * A job ProcClaw reads keeps ProcClaw's meaning where its defaults differ from this service's:
+ * ProcClaw's `sla.enabled` defaults to false (models.py SLAConfig; sla.py then checks nothing), so
+ * an `sla` without `enabled` is off there, while in the service's own catalogs it is on.
+ */
+function procclawDefaults(catalog: Catalog, procclaw: boolean): Catalog {
+  if (!procclaw) return catalog;
+  for (const job of catalog.jobs) {
+    if (job.config.sla && job.config.sla.enabled === undefined) job.config.sla = { ...job.config.sla, enabled: false };
+  }
+  return catalog;
 }
 
 function parseJobMap(file: string, jobs: Record<string, unknown>): Catalog {

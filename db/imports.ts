@@ -1,6 +1,7 @@
 // Import bookkeeping (import_cursors) and the write path for imported runs: inserted once on
 // (job_id, external_id), and updated while the stored row is still unfinished, so a run that was
-// running at one import gets its end at the next.
+// running at one import gets its end at the next; a finished row takes only late log lines and
+// session messages.
 import type { Db } from './knex.js';
 import type { NewRun, RunRecord } from './runs.js';
 
@@ -9,7 +10,7 @@ export interface ImportCursor {
   kind: string;
   /** the highest source run id imported (or deliberately passed over) */
   last_run_id: number;
-  /** source run ids that were still running at the last pass: looked at again next time */
+  /** source run ids still running, or finished moments ago (late logs may follow), at the last pass: looked at again next time */
   pending_run_ids: number[];
   runs_imported: number;
   updated_at: Date | null;
@@ -73,6 +74,26 @@ export async function storeImportedRun(db: Db, run: NewRun): Promise<{ run: RunR
     const { inserted, ...stored } = first;
     const finished = stored.finished_at !== null;
     return { run: stored, change: inserted ? 'created' : 'updated', finishedNow: finished };
+  }
+  // A finished run whose log lines or session messages arrived after its finish (ProcClaw commits
+  // finished_at first, then writes job_logs and the session): only those two are filled in, so a
+  // verdict stored since (the API's SLA check, say) is kept, and nothing counts as finished anew.
+  if (row.log_tail !== null || row.session_messages !== null) {
+    const late = (await db('job_runs')
+      .where({ job_id: run.job_id, external_id: run.external_id })
+      .whereNotNull('finished_at')
+      .whereRaw('(?::text is not null and ?::text is distinct from log_tail) or (?::jsonb is not null and ?::jsonb is distinct from session_messages)', [
+        row.log_tail,
+        row.log_tail,
+        row.session_messages,
+        row.session_messages,
+      ])
+      .update({
+        log_tail: db.raw('coalesce(?::text, log_tail)', [row.log_tail]),
+        session_messages: db.raw('coalesce(?::jsonb, session_messages)', [row.session_messages]),
+      })
+      .returning('*')) as RunRecord[];
+    if (late[0]) return { run: late[0], change: 'updated', finishedNow: false };
   }
   const existing = (await db('job_runs').where({ job_id: run.job_id, external_id: run.external_id }).first()) as RunRecord;
   return { run: existing, change: 'unchanged', finishedNow: false };

@@ -12,10 +12,11 @@ import Database from 'better-sqlite3';
 import { parse } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startReview } from '../api/temporal.js';
-import { followProcclaw, importProcclawOnce, type ImportDeps, type ImportSummary } from '../cli/procclaw/import.js';
+import { followProcclaw, importProcclawOnce, SETTLE_MS, type ImportDeps, type ImportSummary } from '../cli/procclaw/import.js';
 import { ProcclawSourceError } from '../cli/procclaw/source.js';
 import { jobFilePaths } from '../core/job-files.js';
 import { JobSchema } from '../core/job.js';
+import { slaVerdict } from '../core/sla.js';
 import { loadCatalog } from '../db/catalog.js';
 import type { Db } from '../db/knex.js';
 import { eventually, http, startStack, type Stack } from './helpers/stack.js';
@@ -450,7 +451,9 @@ describe('importing a ProcClaw database', () => {
     expect(row.log_tail).toBe(`fetching orders page 1\n${RESET}`);
     // api-sync reviews daily, not on failure: nothing starts.
     expect(third.reviews).toEqual([]);
-    const fourth = await importProcclawOnce(deps, { dbFile });
+    // Read again for late log lines until its window has passed, then no more.
+    expect((await stack.db('import_cursors').where({ source: dbFile }).first()).pending_run_ids).toEqual([runningId]);
+    const fourth = await importProcclawOnce(deps, { dbFile, now: () => new Date(Date.now() + SETTLE_MS + 60_000) });
     expect(fourth).toMatchObject({ created: 0, updated: 0, running: 0 });
     expect((await stack.db('import_cursors').where({ source: dbFile }).first()).pending_run_ids).toEqual([]);
   });
@@ -569,6 +572,135 @@ describe('following a ProcClaw database', () => {
   });
 });
 
+describe('what ProcClaw writes after a run has finished', () => {
+  const runOf = (job: string, procclawId: number) => stack.db('job_runs').where({ job_id: job, external_id: `procclaw-${procclawId}` }).first();
+
+  /** Follows the database while `body` runs; every pass's summary is kept. */
+  async function following(body: (passes: ImportSummary[]) => Promise<void>) {
+    const stop = new AbortController();
+    const passes: ImportSummary[] = [];
+    const errors: Error[] = [];
+    const done = followProcclaw(deps, { dbFile, intervalMs: 200, signal: stop.signal, onPass: (s) => passes.push(s), onError: (e) => errors.push(e) });
+    try {
+      await eventually(async () => passes.length >= 1, 10_000, 'the first pass');
+      await body(passes);
+    } finally {
+      stop.abort();
+      await done;
+    }
+    expect(errors).toEqual([]);
+  }
+
+  /** Waits out the pass in flight, then three more: none of them may change anything. */
+  async function expectQuietPasses(passes: ImportSummary[]) {
+    const inFlight = passes.length + 1;
+    await eventually(async () => passes.length >= inFlight, 10_000, 'the pass in flight');
+    const from = passes.length;
+    await eventually(async () => passes.length >= from + 3, 10_000, 'three more passes');
+    expect(passes.slice(from).map((p) => [p.created, p.updated])).toEqual([[0, 0], [0, 0], [0, 0]]);
+  }
+
+  it("when a run's log lines are written after its finish, --follow adds them to the run it imported finished, once", async () => {
+    await following(async (passes) => {
+      // ProcClaw's order: update_run commits the finish, then _save_run_logs adds stdout, then stderr.
+      const id = addRun(sqlite, { job: 'api-sync', startedAgoMs: 6_000, seconds: 5, exit: 0 });
+      const imported = await eventually(async () => runOf('api-sync', id), 10_000, 'the finished run');
+      expect(imported).toMatchObject({ exit_code: 0, duration_ms: 5000, log_tail: null });
+      addLogs(sqlite, id, 'api-sync', [['stdout', 'fetching orders page 1'], ['stdout', 'synced 80 orders']]);
+      addLogs(sqlite, id, 'api-sync', [['stderr', 'DeprecationWarning: TLS 1.0']]);
+      const row = await eventually(async () => {
+        const r = await runOf('api-sync', id);
+        return r?.log_tail?.includes('DeprecationWarning') ? r : undefined;
+      }, 10_000, 'the late log lines');
+      expect(row.log_tail).toBe('fetching orders page 1\nsynced 80 orders\nDeprecationWarning: TLS 1.0');
+      expect(row).toMatchObject({ id: imported.id, exit_code: 0, duration_ms: 5000 });
+      expect(row.finished_at).toEqual(imported.finished_at);
+      await expectQuietPasses(passes);
+      expect(await stack.db('job_runs').where({ job_id: 'api-sync', external_id: `procclaw-${id}` }).count<{ count: number }[]>({ count: '*' })).toEqual([{ count: 1 }]);
+    });
+  });
+
+  it("when a run's log lines arrive after an import that stored its finish, the next import adds them, even an hour later, then stops looking", async () => {
+    const id = addRun(sqlite, { job: 'api-sync', startedAgoMs: 3_000, seconds: 2, exit: 0 });
+    const first = await importProcclawOnce(deps, { dbFile });
+    expect(first).toMatchObject({ created: 1, updated: 0 });
+    expect(await runOf('api-sync', id)).toMatchObject({ log_tail: null });
+    expect((await stack.db('import_cursors').where({ source: dbFile }).first()).pending_run_ids).toContain(id);
+    addLogs(sqlite, id, 'api-sync', [['stdout', 'fetching orders page 1'], ['stdout', 'synced 12 orders']]);
+    const anHourLater = () => new Date(Date.now() + HOUR);
+    const second = await importProcclawOnce(deps, { dbFile, now: anHourLater });
+    expect(second).toMatchObject({ created: 0, updated: 1, reviews: [] });
+    expect(await runOf('api-sync', id)).toMatchObject({ log_tail: 'fetching orders page 1\nsynced 12 orders' });
+    // Its window has passed: the run is not read again, whatever ProcClaw does with it later.
+    expect((await stack.db('import_cursors').where({ source: dbFile }).first()).pending_run_ids).not.toContain(id);
+    addLogs(sqlite, id, 'api-sync', [['stdout', 'a line written a day later']]);
+    const third = await importProcclawOnce(deps, { dbFile, now: anHourLater });
+    expect(third).toMatchObject({ created: 0, updated: 0 });
+    expect(await runOf('api-sync', id)).toMatchObject({ log_tail: 'fetching orders page 1\nsynced 12 orders' });
+  });
+
+  it("when an OpenClaw run's session messages are saved after its finish (after `openclaw sessions`), --follow adds them to the run it imported", async () => {
+    await following(async (passes) => {
+      const id = addRun(sqlite, { job: 'oc-idea-hunter', startedAgoMs: 130_000, seconds: 120, exit: 0, stdout: ['[oc-runner] done'] });
+      const imported = await eventually(async () => runOf('oc-idea-hunter', id), 10_000, 'the finished run');
+      expect(imported).toMatchObject({ log_tail: '[oc-runner] done', session_messages: null });
+      // _extract_session_info: update_run again, with the session key, transcript and messages.
+      const messages = [
+        { type: 'message', message: { role: 'user', content: [{ type: 'text', text: 'Find product ideas' }] } },
+        { type: 'message', message: { role: 'assistant', content: [{ type: 'text', text: 'Two ideas today.' }] } },
+      ];
+      sqlite
+        .prepare('UPDATE job_runs SET session_key = ?, session_transcript = ?, session_messages = ? WHERE id = ?')
+        .run('agent:main:cron:1', '/tmp/transcript.jsonl', JSON.stringify(messages), id);
+      const row = await eventually(async () => {
+        const r = await runOf('oc-idea-hunter', id);
+        return r?.session_messages ? r : undefined;
+      }, 10_000, 'the late session messages');
+      expect(row.session_messages).toEqual([
+        { role: 'user', content: 'Find product ideas' },
+        { role: 'assistant', content: 'Two ideas today.' },
+      ]);
+      expect(row).toMatchObject({ id: imported.id, log_tail: '[oc-runner] done', exit_code: 0 });
+      await expectQuietPasses(passes);
+    });
+  });
+});
+
+describe('a run a person stopped', () => {
+  const reviewsOf = async (job: string) => (await http(stack.api, 'GET', `/api/v1/healing/reviews?job_id=${job}`)).body.total as number;
+
+  it('when a person stops an on_failure job\'s run (ProcClaw records exit -15, "Manually stopped"), the import starts no review, directly or through the API', async () => {
+    const before = await reviewsOf('flaky-webhook');
+    const direct = addRun(sqlite, { job: 'flaky-webhook', startedAgoMs: 8_000, seconds: 6, exit: -15, error: 'Manually stopped', stdout: ['delivering'] });
+    const one = await importProcclawOnce(deps, { dbFile });
+    expect(one).toMatchObject({ created: 1, reviews: [], reviews_not_started: 0 });
+    const viaApi = addRun(sqlite, { job: 'flaky-webhook', startedAgoMs: 5_000, seconds: 3, exit: -15, error: 'Manually stopped' });
+    const two = await importProcclawOnce({ ...deps, startReview: null, api: { url: stack.api, token: null } }, { dbFile });
+    expect(two).toMatchObject({ created: 1, reviews: [], reviews_not_started: 0 });
+    for (const id of [direct, viaApi]) {
+      expect(await stack.db('job_runs').where({ job_id: 'flaky-webhook', external_id: `procclaw-${id}` }).first()).toMatchObject({ exit_code: -15, error: 'Manually stopped' });
+    }
+    expect(await reviewsOf('flaky-webhook')).toBe(before);
+  });
+});
+
+describe('where ProcClaw keeps its database', () => {
+  it('when --db is not given, the import reads $PROCCLAW_HOME/procclaw.db, says so when it is not there, and doctor names that file', async () => {
+    const env = { PROCCLAW_HOME: procclawHome, DATABASE_URL: databaseUrlOf(stack.db) };
+    const imported = await healing(['import', 'procclaw'], env);
+    expect(imported.code, imported.stderr).toBe(0);
+    expect(imported.stdout).toContain(`imported from ${dbFile}`);
+    const nowhere = path.join(stack.workDir, 'no-procclaw');
+    const missing = await healing(['import', 'procclaw'], { PROCCLAW_HOME: nowhere });
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain(
+      `${path.join(nowhere, 'procclaw.db')}: no such file (the default, $PROCCLAW_HOME/procclaw.db with PROCCLAW_HOME=${nowhere}). Set PROCCLAW_HOME to ProcClaw's folder, or point --db at its database.`,
+    );
+    const doctor = await healing(['doctor'], env);
+    expect(doctor.stdout).toMatch(new RegExp(`info\\s+ProcClaw\\s+\`healing import procclaw\` reads ${dbFile.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} \\(PROCCLAW_HOME=`));
+  });
+});
+
 describe('a database that is not ProcClaw\'s', () => {
   let dir: string;
   beforeAll(async () => {
@@ -671,6 +803,26 @@ describe('the ProcClaw catalog', () => {
     const current = await loadCatalog(home);
     expect(current.errors).toEqual([]);
     expect(current.jobs.map((j) => j.id)).toEqual(['report']);
+  });
+
+  it('when a job in ProcClaw\'s jobs folder sets sla.max_duration without sla.enabled, it has no SLA, as in ProcClaw; in the service\'s own catalog it has one', async () => {
+    const yaml = 'name: Report\ncmd: ./report.sh\nsla:\n  max_duration: 600\n';
+    const home = path.join(dir, 'sla-home');
+    await mkdir(path.join(home, 'jobs'), { recursive: true });
+    await writeFile(path.join(home, 'procclaw.db'), '');
+    await writeFile(path.join(home, 'jobs', 'report.yaml'), yaml);
+    await writeFile(path.join(home, 'jobs', 'checked.yaml'), yaml.replace('sla:\n', 'sla:\n  enabled: true\n'));
+    const own = path.join(dir, 'own-jobs');
+    await mkdir(own, { recursive: true });
+    await writeFile(path.join(own, 'report.yaml'), yaml);
+    const procclaw = await loadCatalog(home);
+    expect(procclaw.errors).toEqual([]);
+    const job = (id: string) => procclaw.jobs.find((j) => j.id === id)!.config;
+    // A 15-minute run against a 10-minute limit.
+    expect(slaVerdict(job('report').sla ?? null, 900_000)).toBeNull();
+    expect(slaVerdict(job('checked').sla ?? null, 900_000)).toMatchObject({ status: 'fail' });
+    const mine = (await loadCatalog(own)).jobs[0]!.config;
+    expect(slaVerdict(mine.sla ?? null, 900_000)).toMatchObject({ status: 'fail', details: { max_duration: 600 } });
   });
 
   it('when an openclaw job names its prompt, that file is its prompt; else prompts/<id>.md; and only openclaw jobs have one', () => {

@@ -172,6 +172,15 @@ export function convertRun(row: ProcclawRunRow, logs: ProcclawLogLine[], opts: {
   };
 }
 
+/**
+ * A run a person stopped (`procclaw stop`, or its API): ProcClaw records it with the error
+ * "Manually stopped" and whatever exit code the signal gave (-15 for SIGTERM), and neither retries
+ * nor heals it (supervisor.py, `was_manually_stopped`). It starts no reactive review here either.
+ */
+export function isManualStop(row: Pick<ProcclawRunRow, 'error'>): boolean {
+  return typeof row.error === 'string' && row.error.trim() === 'Manually stopped';
+}
+
 /** A run ProcClaw has not finished yet. */
 export function isRunning(run: Pick<NewRun, 'finished_at' | 'exit_code'>): boolean {
   return run.finished_at === null && run.exit_code === null;

@@ -1,6 +1,9 @@
 // Imports ProcClaw's run history into job_runs, incrementally: a cursor per database remembers
 // the highest ProcClaw run id seen and the runs that were still running, so a second pass adds
-// nothing and a run that finished since is brought up to date.
+// nothing and a run that finished since is brought up to date. ProcClaw commits a run's finish
+// before its log lines and session messages (supervisor.py `_save_run_logs`,
+// `_extract_session_info`, the latter after an `openclaw sessions` call of up to 10 s): a run is
+// read again at every pass until SETTLE_MS after its finish, so those arrive too.
 //
 // Reactive reviews: a run that has just finished (within the review window) and failed, or broke
 // its SLA, starts its job's review exactly as a run report would. Either the API does it (`api`:
@@ -14,12 +17,18 @@ import { loadCatalog } from '../../db/catalog.js';
 import { getCursor, saveCursor, storeImportedRun } from '../../db/imports.js';
 import type { Db } from '../../db/knex.js';
 import type { NewRun } from '../../db/runs.js';
-import { convertRun, isRunning, LOG_TAIL_LINES } from './convert.js';
+import { convertRun, isManualStop, isRunning, LOG_TAIL_LINES } from './convert.js';
 import { ProcclawSource, ProcclawSourceError, type ProcclawRunRow } from './source.js';
 
 export const CURSOR_KIND = 'procclaw';
 /** A run that was running for longer than this is not looked at again (ProcClaw lost it). */
 const PENDING_MAX_AGE_MS = 7 * 86_400_000;
+/**
+ * How long after its finish a run is read again for late log lines and session messages. The
+ * first pass after this still reads it once (a re-import hours later gets them too); then it is
+ * left, so a pass costs the runs of the last two minutes, not the history.
+ */
+export const SETTLE_MS = 120_000;
 
 export interface ImportDeps {
   db: Db;
@@ -40,6 +49,8 @@ export interface ImportOptions {
   /** runs that finished longer ago than this are history: stored without starting a review */
   reviewWindowMs?: number;
   batchSize?: number;
+  /** how long after its finish a run is read again for late logs and session messages (SETTLE_MS) */
+  settleMs?: number;
   now?: () => Date;
 }
 
@@ -64,12 +75,15 @@ interface Planned {
   run: NewRun;
   running: boolean;
   fresh: boolean;
+  /** read again from the cursor's pending list (running, or finished moments ago, at the last pass) */
+  carried: boolean;
 }
 
 export async function importProcclawOnce(deps: ImportDeps, opts: ImportOptions): Promise<ImportSummary> {
   const now = opts.now ?? (() => new Date());
   const batchSize = opts.batchSize ?? 500;
   const windowMs = opts.reviewWindowMs ?? 60 * 60_000;
+  const settleMs = opts.settleMs ?? SETTLE_MS;
   const source = ProcclawSource.open(opts.dbFile, { lockTimeoutMs: opts.lockTimeoutMs });
   const summary: ImportSummary = {
     source: opts.dbFile,
@@ -92,6 +106,8 @@ export async function importProcclawOnce(deps: ImportDeps, opts: ImportOptions):
     let carry = source.runsByIds([...pending]);
     const stillThere = new Set(carry.map((r) => r.id));
     for (const id of pending) if (!stillThere.has(id)) pending.delete(id); // deleted from ProcClaw since
+    const carried = new Set(stillThere);
+    const runningIds = new Set<number>();
     for (;;) {
       const newRows = source.runsAfter(lastId, batchSize);
       const rows = [...carry, ...newRows];
@@ -107,34 +123,59 @@ export async function importProcclawOnce(deps: ImportDeps, opts: ImportOptions):
         }
         const run = converted.run;
         const running = isRunning(run);
-        const endedAt = run.finished_at ?? (run.duration_ms !== null ? new Date(run.started_at.getTime() + run.duration_ms) : run.started_at);
-        plan.push({ row, run, running, fresh: !running && now().getTime() - endedAt.getTime() <= windowMs });
+        const endedAt = endOf(run);
+        // A manual stop is stored as history (directly, not through the API): it calls for no review.
+        const fresh = !running && !isManualStop(row) && now().getTime() - endedAt.getTime() <= windowMs;
+        plan.push({ row, run, running, fresh, carried: carried.has(row.id) });
       }
       const createdBefore = summary.created;
       const reviewsToStart = await store(deps, plan, summary, jobs);
       // The cursor moves only once the runs are stored: a crash before this repeats the batch, harmlessly.
       const stillRunning = new Set(plan.filter((p) => p.running && now().getTime() - p.run.started_at.getTime() <= PENDING_MAX_AGE_MS).map((p) => p.row.id));
-      for (const row of rows) if (!stillRunning.has(row.id)) pending.delete(row.id);
-      for (const id of stillRunning) pending.add(id);
+      const settling = plan.filter((p) => !p.running && now().getTime() - endOf(p.run).getTime() <= settleMs).map((p) => p.row.id);
+      for (const row of rows) {
+        pending.delete(row.id);
+        runningIds.delete(row.id);
+      }
+      for (const id of stillRunning) {
+        pending.add(id);
+        runningIds.add(id);
+      }
+      for (const id of settling) pending.add(id);
       lastId = Math.max(lastId, ...newRows.map((r) => r.id));
       await saveCursor(deps.db, { source: opts.dbFile, kind: CURSOR_KIND, last_run_id: lastId, pending_run_ids: [...pending], imported: summary.created - createdBefore });
       await startReviews(deps, reviewsToStart, summary);
       if (newRows.length < batchSize) break;
     }
-    summary.running = pending.size;
+    summary.running = [...pending].filter((id) => runningIds.has(id)).length;
     return summary;
   } finally {
     source.close();
   }
 }
 
+function endOf(run: NewRun): Date {
+  return run.finished_at ?? (run.duration_ms !== null ? new Date(run.started_at.getTime() + run.duration_ms) : run.started_at);
+}
+
 /** Writes a batch: fresh finished runs to the API when one is given, everything else to Postgres. */
 async function store(deps: ImportDeps, plan: Planned[], summary: ImportSummary, jobs: Map<string, Job> | null) {
   const reviews: { job_id: string; run_id: number; trigger: Trigger }[] = [];
   const direct: Planned[] = [];
+  // A run read again only for its late logs was reported finished already: the API is not asked
+  // twice (it would consider a review again); its logs go straight to Postgres.
+  const reported = new Set<string>();
+  const rereads = deps.api ? plan.filter((p) => p.carried && !p.running) : [];
+  if (rereads.length > 0) {
+    const stored = (await deps.db('job_runs')
+      .whereIn(['job_id', 'external_id'], rereads.map((p) => [p.run.job_id, p.run.external_id]))
+      .whereNotNull('finished_at')
+      .select('job_id', 'external_id')) as { job_id: string; external_id: string }[];
+    for (const r of stored) reported.add(`${r.job_id}\0${r.external_id}`);
+  }
   for (const p of plan) {
     if (deps.api && p.running) continue; // sent once it has finished
-    if (deps.api && p.fresh) {
+    if (deps.api && p.fresh && !reported.has(`${p.run.job_id}\0${p.run.external_id}`)) {
       const answer = await postRunReport(deps.api, p.run);
       if (answer.status === 404) {
         direct.push(p); // a job the API's catalog does not know: keep its history anyway
