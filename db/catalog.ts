@@ -71,10 +71,8 @@ export async function loadCatalog(configured: string): Promise<Catalog> {
 export async function procclawJobsSource(source: string): Promise<string> {
   const info = await stat(source).catch(() => null);
   if (!info?.isDirectory()) return source;
-  // Two stats, not a listing: every job lookup passes here, and a folder may hold 10,000 jobs.
+  if (!(await isProcclawHome(source))) return source;
   const has = async (name: string) => (await stat(path.join(source, name)).catch(() => null)) !== null;
-  const [yaml, db] = await Promise.all([has('procclaw.yaml'), has('procclaw.db')]);
-  if (!yaml && !db) return source;
   const jobsDir = path.join(source, 'jobs');
   const jobFiles = await readdir(jobsDir).then((files) => files.filter((f) => /\.ya?ml$/i.test(f))).catch(() => [] as string[]);
   if (jobFiles.length > 0) return jobsDir;
@@ -152,8 +150,12 @@ async function parseJobFile(file: string, size: number, isMapFile: boolean): Pro
 async function isProcclawFile(file: string, isMap: boolean): Promise<boolean> {
   const dir = path.dirname(file);
   const home = isMap ? (path.basename(file) === 'jobs.yaml' ? dir : null) : path.basename(dir) === 'jobs' ? path.dirname(dir) : null;
-  if (!home) return false;
-  const has = async (name: string) => (await stat(path.join(home, name)).catch(() => null)) !== null;
+  return home !== null && isProcclawHome(home);
+}
+
+/** A folder ProcClaw lives in: it holds procclaw.yaml or procclaw.db. Two stats, not a listing: every job lookup passes here, and a folder may hold 10,000 jobs. */
+async function isProcclawHome(dir: string): Promise<boolean> {
+  const has = async (name: string) => (await stat(path.join(dir, name)).catch(() => null)) !== null;
   const [yaml, db] = await Promise.all([has('procclaw.yaml'), has('procclaw.db')]);
   return yaml || db;
 }
