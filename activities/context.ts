@@ -1,11 +1,13 @@
 // Collects what a review looks at, per the job's review_scope, every piece bounded in size.
 import { realpath, stat } from 'node:fs/promises';
+import { resolveDefaultTimeZone } from '../core/config.js';
 import { cronIntervalSeconds } from '../core/cron-interval.js';
 import { sha256 } from '../core/hash.js';
 import { jobFilePaths } from '../core/job-files.js';
 import { forbiddenReason } from '../core/path-guard.js';
+import { asProcclawLogFile, procclawLogsDir, type ProcclawLogFiles } from '../core/procclaw-log-files.js';
 import type { ReadPlacesEnv } from '../core/read-places.js';
-import type { Job } from '../core/job.js';
+import { jobTimeZone, type DefaultTimeZone, type Job } from '../core/job.js';
 import { belowMinRunsReason, type JobFile, type ReviewContext, type RunLog, type RunSummary, type SessionMessage, type Trigger } from '../core/review.js';
 import type { Db } from '../db/knex.js';
 import { lastCompletedReview } from '../db/reviews.js';
@@ -31,7 +33,7 @@ export async function collectReviewContext(
   db: Db,
   job: Job,
   input: { trigger: Trigger; runId?: number | null; force?: boolean },
-  env: { home: string; procclawHome: string; now: Date; dataDir?: string | null; logRoots?: readonly string[] },
+  env: { home: string; procclawHome: string; now: Date; dataDir?: string | null; logRoots?: readonly string[]; defaultTimeZone?: DefaultTimeZone },
 ): Promise<CollectResult> {
   const healing = job.config.self_healing;
   const scope = healing.review_scope;
@@ -85,7 +87,13 @@ export async function collectReviewContext(
 
   const logs: RunLog[] = [];
   if (scope.analyze_logs) {
+    // Several runs ProcClaw stored no lines for point at the same job log file: it is read once.
+    const filesRead = new Set<string>();
     for (const run of (focus ? [focus, ...runs.filter((r) => r !== focus)] : runs).slice(0, LIMITS.logRuns)) {
+      if (!run.log_tail && run.log_path) {
+        if (filesRead.has(run.log_path)) continue;
+        filesRead.add(run.log_path);
+      }
       const lines = await runLogLines(run, job, env);
       if (lines.length > 0) logs.push({ run_id: run.id, exit_code: run.exit_code, lines });
     }
@@ -106,6 +114,7 @@ export async function collectReviewContext(
       mode: reactive ? 'reactive' : 'proactive',
       trigger: input.trigger,
       schedule_interval_s: cronIntervalSeconds(job.config.schedule),
+      job_timezone: jobTimeZone(job.config, env.defaultTimeZone ?? resolveDefaultTimeZone(undefined)),
       runs: scope.analyze_runs || reactive ? runs.map(summarise) : [],
       logs,
       files,
@@ -166,6 +175,8 @@ function pushFile(files: JobFile[], file: JobFile | null): void {
 async function runLogLines(run: RunRecord, job: Job, env: ReadPlacesEnv): Promise<string[]> {
   if (run.log_tail) return run.log_tail.split('\n').slice(-LIMITS.logLinesPerRun).map(boundLine);
   if (run.log_path) {
+    const procclaw = asProcclawLogFile(run.log_path, job.id, job.config.log, { home: env.home, logsDir: procclawLogsDir(env.procclawHome, env.home) });
+    if (procclaw) return procclawJobLogLines(run.log_path, procclaw, job, env);
     try {
       const real = await readableLogPath(run.log_path, job, env);
       if (real === 'outside') return [`(log file ${run.log_path} is outside the job's folders; a review does not read it)`];
@@ -176,6 +187,37 @@ async function runLogLines(run: RunRecord, job: Job, env: ReadPlacesEnv): Promis
     }
   }
   return [];
+}
+
+/**
+ * A run ProcClaw stored no log lines for, whose log_path is its job's ProcClaw log file (the
+ * import points it there): the last lines of that file and of the job's error log (the error is
+ * usually there), each under a line saying it is the job's file, with earlier runs' output too.
+ */
+async function procclawJobLogLines(named: string, files: ProcclawLogFiles, job: Job, env: ReadPlacesEnv): Promise<string[]> {
+  const notes: string[] = [];
+  const readable: { what: string; file: string; real: string }[] = [];
+  for (const [what, file] of [
+    ['log file', files.stdout],
+    ['error log', files.stderr],
+  ] as const) {
+    if (!file) continue;
+    const real = await readableLogPath(file, job, env).catch(() => null);
+    if (real === 'outside') notes.push(`(the job's ProcClaw ${what} ${file} is outside the job's folders; a review does not read it)`);
+    else if (real) readable.push({ what, file, real });
+  }
+  if (readable.length === 0) return notes.length > 0 ? notes : [`(log file ${named} is not a regular file a review may read)`];
+  const lines = [...notes];
+  const perFile = Math.floor((LIMITS.logLinesPerRun - readable.length - notes.length) / readable.length);
+  for (const { what, file, real } of readable) {
+    lines.push(`(the last lines of the job's ProcClaw ${what} ${file}: it holds the job's earlier runs' output too, not only this run's)`);
+    try {
+      lines.push(...(await readTailLines(real, perFile, Math.floor(LIMITS.logBytesPerRun / readable.length))).map(boundLine));
+    } catch {
+      lines.push(`(the job's ${what} ${file} could not be read)`);
+    }
+  }
+  return lines;
 }
 
 /**

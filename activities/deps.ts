@@ -1,5 +1,6 @@
 // What activities need from the outside, passed in (real or test) rather than read from globals.
 import type { Logger } from 'pino';
+import type { DefaultTimeZone } from '../core/job.js';
 import type { WaitSettings } from '../core/running.js';
 import type { Db } from '../db/knex.js';
 
@@ -33,5 +34,7 @@ export interface ActivityDeps {
   logRoots?: readonly string[];
   /** bounds of the waits for running jobs (HEALING_APPLY_WAIT_S, HEALING_OPENCLAW_WAIT_S...); core/running.ts DEFAULT_WAITS for any unset */
   waits?: Partial<WaitSettings>;
+  /** ServiceConfig.defaultTimeZone: the zone of jobs that set none, told to the analyzer; unset: this machine's */
+  defaultTimeZone?: DefaultTimeZone;
   log: Logger;
 }

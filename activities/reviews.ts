@@ -56,7 +56,7 @@ export function createReviewActivities(deps: ActivityDeps) {
 
     async collectContext(input: ReviewInput & { reviewId: number }): Promise<CollectResult> {
       const job = await loadJob(input.jobId);
-      const result = await collectReviewContext(db, job, input, { home: deps.home, procclawHome: deps.procclawHome, dataDir: deps.dataDir, logRoots: deps.logRoots, now: new Date() });
+      const result = await collectReviewContext(db, job, input, { home: deps.home, procclawHome: deps.procclawHome, dataDir: deps.dataDir, logRoots: deps.logRoots, defaultTimeZone: deps.defaultTimeZone, now: new Date() });
       if (result.context) {
         const ctx = result.context;
         await updateReview(db, input.reviewId, {

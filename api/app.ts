@@ -2,6 +2,7 @@
 import express, { type Express } from 'express';
 import { ipKeyGenerator, rateLimit } from 'express-rate-limit';
 import helmet from 'helmet';
+import { API_BODY_LIMIT_BYTES } from '../core/run-report.js';
 import { authenticate } from './auth.js';
 import { openApiDocument } from './openapi.js';
 import type { ApiDeps } from './context.js';
@@ -32,7 +33,7 @@ export function createApp(deps: ApiDeps): Express {
     }),
   );
   // CORS stays closed: no Access-Control-* headers, so other origins' pages cannot call the API.
-  app.use(express.json({ limit: '1mb', strict: false }));
+  app.use(express.json({ limit: API_BODY_LIMIT_BYTES, strict: false }));
   app.use(refuseNulBytes);
 
   const api = express.Router();

@@ -1,6 +1,7 @@
 // What the routers need, passed in by whoever starts the API (the CLI or a test).
 import type { Client } from '@temporalio/client';
 import type { Logger } from 'pino';
+import type { DefaultTimeZone } from '../core/job.js';
 import type { ReadPlacesEnv } from '../core/read-places.js';
 import type { ChangeFeed } from '../db/change-feed.js';
 import type { Db } from '../db/knex.js';
@@ -28,6 +29,8 @@ export interface ApiDeps {
    * starts the API); without it an edited job's schedule follows at the worker's next reconcile.
    */
   reconcileSchedule?: (jobId: string) => Promise<'created' | 'updated' | 'paused' | 'deleted' | 'unchanged'>;
+  /** ServiceConfig.defaultTimeZone: the review zone of jobs that set none, shown per job; unset: this machine's */
+  defaultTimeZone?: DefaultTimeZone;
   /**
    * Where a job's logs may lie (its folders, ProcClaw's logs, HEALING_LOG_ROOTS): a run report or a
    * business_log path outside them is refused. Unset: this process's home, ~/.procclaw, no data

@@ -3,6 +3,7 @@
 import { z } from 'zod';
 import { CATEGORIES, JobIdSchema, SEVERITIES } from '../core/job.js';
 import { REVIEW_STATUSES, SLA_STATUSES, TRIGGERS } from '../core/review.js';
+import { RUN_REPORT_LIMITS } from '../core/run-report.js';
 import { ACTION_STATUSES, SUGGESTION_STATUSES } from '../core/suggestion-state.js';
 import type { ActionVerification } from '../db/actions.js';
 import type { ToolAttempt } from '../db/reviews.js';
@@ -146,7 +147,7 @@ export const RunReportBody = z
     duration_ms: z.number().int().min(0).max(10 * 365 * 86_400_000).nullable().optional(),
     duration_seconds: z.number().min(0).max(10 * 365 * 86_400).nullable().optional(),
     trigger: z.string().max(64).nullable().optional(),
-    error: z.string().max(20_000).nullable().optional(),
+    error: z.string().max(RUN_REPORT_LIMITS.error_chars).nullable().optional(),
     sla_status: z.enum(SLA_STATUSES).nullable().optional(),
     sla_details: z.record(z.string(), z.unknown()).nullable().optional(),
     log_path: z
@@ -157,8 +158,8 @@ export const RunReportBody = z
       .nullable()
       .optional()
       .meta({ description: "an absolute path inside the job's folders (its cwd, its YAML's folder, the ProcClaw logs folder) or HEALING_LOG_ROOTS, symlinks resolved; else 400" }),
-    log_tail: z.string().max(256 * 1024).nullable().optional(),
-    session_messages: z.array(z.unknown()).max(10_000).nullable().optional(),
+    log_tail: z.string().max(RUN_REPORT_LIMITS.log_tail_chars).nullable().optional(),
+    session_messages: z.array(z.unknown()).max(RUN_REPORT_LIMITS.session_messages).nullable().optional(),
   })
   .refine((b) => b.external_id !== undefined || b.id !== undefined, { message: 'external_id (the run id in your scheduler) is required', path: ['external_id'] })
   .refine((b) => !b.finished_at || Date.parse(b.finished_at) >= Date.parse(b.started_at), { message: 'is before started_at: a run finishes after it starts', path: ['finished_at'] });

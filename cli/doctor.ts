@@ -8,6 +8,7 @@ import type { Command } from 'commander';
 import { OPENCLAW_MIN_NODE, openclawStatus } from '../activities/openclaw.js';
 import { checkTurnSetup, userOpenClaw } from '../activities/openclaw-state.js';
 import type { ServiceConfig } from '../core/config.js';
+import { describeTemporalSecurity } from '../core/temporal-connection.js';
 // @ts-expect-error plain JS module shared with the bootstrap script
 import { resolveTemporalCli, TEMPORAL_CLI_PACKAGE, TEMPORAL_CLI_VERSION, versionOf } from '../scripts/temporal-cli.mjs';
 // @ts-expect-error plain JS module shared with the bootstrap script
@@ -163,23 +164,51 @@ function redact(url: string): string {
   }
 }
 
-async function temporal(cfg: ServiceConfig, cliPath: string | null): Promise<Finding> {
+/** Whether the configured Temporal answers, over the configured TLS, and knows the namespace. */
+export async function temporal(cfg: ServiceConfig, cliPath: string | null): Promise<Finding> {
   if (!cfg.temporalAddress) {
     return cliPath
       ? { level: 'ok', what: 'Temporal', detail: `\`healing start\` runs a dev server on 127.0.0.1:${cfg.localPorts.temporal} with the Temporal CLI (set TEMPORAL_ADDRESS to use your own)`, essential: true }
       : { level: 'missing', what: 'Temporal', detail: 'TEMPORAL_ADDRESS is unset and there is no Temporal CLI to start a dev server', fix: 'set TEMPORAL_ADDRESS to a running Temporal, or get the Temporal CLI (above)', essential: true };
   }
+  const { connectClient, TemporalConnectError } = await import('./connect-temporal.js');
+  const address = cfg.temporalAddress;
+  const security = describeTemporalSecurity(cfg);
   let connection: Connection | null = null;
   try {
-    const { Connection } = await import('@temporalio/client');
-    connection = await Connection.connect({ address: cfg.temporalAddress, connectTimeout: '3s' });
+    connection = await connectClient(cfg, { connectTimeout: '3s' });
     const info = await connection.workflowService.getSystemInfo({});
-    return { level: 'ok', what: 'Temporal', detail: `${cfg.temporalAddress} answers (server ${info.serverVersion || '?'}, namespace ${cfg.temporalNamespace})`, essential: true };
+    const answers = `${address} answers (server ${info.serverVersion || '?'}, namespace ${cfg.temporalNamespace}; ${security})`;
+    try {
+      await connection.workflowService.describeNamespace({ namespace: cfg.temporalNamespace });
+    } catch (error) {
+      // 5 NOT_FOUND; 7 PERMISSION_DENIED and 16 UNAUTHENTICATED: the certificate or API key is not let in to it
+      const code = (error as { code?: number }).code;
+      const reason = (error as Error).message.split('\n')[0];
+      if (code === 5) {
+        return { level: 'missing', what: 'Temporal', detail: `${answers}, but namespace ${cfg.temporalNamespace} does not exist there`, fix: `create it (\`temporal operator namespace create --namespace ${cfg.temporalNamespace} --address ${address}\`) or set TEMPORAL_NAMESPACE to an existing one`, essential: true };
+      }
+      if (code === 7 || code === 16) {
+        return { level: 'missing', what: 'Temporal', detail: `${answers}, but refuses namespace ${cfg.temporalNamespace}: ${reason}`, fix: `give ${cfg.temporalApiKey ? 'the API key (TEMPORAL_API_KEY)' : cfg.temporalTls?.client ? 'the client certificate (TEMPORAL_TLS_CERT)' : 'this service'} access to namespace ${cfg.temporalNamespace}, or correct TEMPORAL_NAMESPACE`, essential: true };
+      }
+      throw error;
+    }
+    return { level: 'ok', what: 'Temporal', detail: answers, essential: true };
   } catch (error) {
+    if (error instanceof TemporalConnectError && error.stage === 'tls') {
+      return {
+        level: 'missing',
+        what: 'Temporal',
+        detail: error.message,
+        fix: 'correct TEMPORAL_TLS_CA, TEMPORAL_TLS_CERT / TEMPORAL_TLS_KEY or TEMPORAL_TLS_SERVER_NAME as said; `openssl s_client -connect ' + address + ' -alpn h2` shows what the server presents',
+        essential: true,
+      };
+    }
+    const message = (error as Error).message.split('\n')[0] ?? '';
     return {
       level: 'missing',
       what: 'Temporal',
-      detail: `${cfg.temporalAddress} does not answer: ${(error as Error).message.split('\n')[0]}`,
+      detail: error instanceof TemporalConnectError ? message : `${address} does not answer: ${message}`,
       fix: 'start that Temporal server or correct TEMPORAL_ADDRESS; unset it to let `healing start` run a dev server',
       essential: true,
     };

@@ -6,6 +6,7 @@ import type { Connection } from '@temporalio/client';
 import type { Command } from 'commander';
 import type { ServiceConfig } from '../core/config.js';
 import { isTimeZone } from '../core/job.js';
+import { procclawLogsDir } from '../core/procclaw-log-files.js';
 import type { ImportDeps, ImportOptions } from './procclaw/import.js';
 
 interface ImportFlags {
@@ -79,9 +80,10 @@ async function runImport(flags: ImportFlags, cfg: ServiceConfig): Promise<number
     throw error;
   }
 
-  const [{ default: pino }, { Client, Connection }, { startReview }, { describeSummary, followProcclaw, importProcclawOnce }, { connectPostgres }] = await Promise.all([
+  const [{ default: pino }, { Client }, { connectClient }, { startReview }, { describeSummary, followProcclaw, importProcclawOnce }, { connectPostgres }] = await Promise.all([
     import('pino'),
     import('@temporalio/client'),
+    import('./connect-temporal.js'),
     import('../api/temporal.js'),
     import('./procclaw/import.js'),
     import('./procclaw/postgres.js'),
@@ -92,12 +94,19 @@ async function runImport(flags: ImportFlags, cfg: ServiceConfig): Promise<number
   try {
     let review: ImportDeps['startReview'] = null;
     if (!api && cfg.temporalAddress) {
-      connection = await Connection.connect({ address: cfg.temporalAddress });
+      connection = await connectClient(cfg);
       const client = new Client({ connection, namespace: cfg.temporalNamespace });
       review = (input) => startReview(client, postgres.db, input);
     }
     const deps: ImportDeps = { db: postgres.db, jobsSource: cfg.jobsSource, startReview: review, api };
-    const opts: ImportOptions = { dbFile, naiveZone: flags.timezone, reviewWindowMs: windowMinutes * 60_000, lockTimeoutMs: lockTimeout * 1000 };
+    const opts: ImportOptions = {
+      dbFile,
+      naiveZone: flags.timezone,
+      reviewWindowMs: windowMinutes * 60_000,
+      lockTimeoutMs: lockTimeout * 1000,
+      // where ProcClaw writes its jobs' logs (its DEFAULT_LOGS_DIR), whichever database --db names
+      logsDir: procclawLogsDir(cfg.procclawHome, cfg.home),
+    };
     if (!api && !review) {
       console.error('healing import procclaw: runs are imported, but no reactive review is started from here: pass --api <url> of the running service, or set TEMPORAL_ADDRESS (and HEALING_JOBS_DIR)');
     }

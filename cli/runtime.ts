@@ -2,8 +2,8 @@
 import { createServer, type Server } from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Client, Connection, defaultGrpcRetryOptions, makeGrpcRetryInterceptor } from '@temporalio/client';
-import { NativeConnection, Runtime as TemporalRuntime } from '@temporalio/worker';
+import { Client, defaultGrpcRetryOptions, makeGrpcRetryInterceptor } from '@temporalio/client';
+import { Runtime as TemporalRuntime } from '@temporalio/worker';
 import pino, { type Logger } from 'pino';
 import { chooseAnalyzer, openclawReadiness } from '../activities/analyze.js';
 import { KILL_GRACE_SECONDS, openclawStatus } from '../activities/openclaw.js';
@@ -11,6 +11,7 @@ import { checkTurnSetup, removeStaleTurns } from '../activities/openclaw-state.j
 import { createApp } from '../api/app.js';
 import { loadTokens } from '../api/auth.js';
 import type { ServiceConfig } from '../core/config.js';
+import { describeTemporalSecurity } from '../core/temporal-connection.js';
 import { listenerConnection, startChangeFeed } from '../db/change-feed.js';
 import { startEmbeddedPostgres } from '../db/embedded.js';
 import { createDb, migrateLatest, type Db } from '../db/knex.js';
@@ -20,6 +21,7 @@ import { startDevServer } from '../worker/temporal-dev-server.js';
 // @ts-expect-error plain JS module shared with the bootstrap script
 import { resolveTemporalCli } from '../scripts/temporal-cli.mjs';
 import { createWorkers } from '../worker/workers.js';
+import { connectClient, connectWorker } from './connect-temporal.js';
 import { runFirstReviews, seedDemoRuns, writeDemoWorkspace } from './demo.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -172,17 +174,20 @@ export async function startRuntime(
 
     // Calls give up on an unreachable Temporal within about 3 s (the default retries for ~20 s),
     // so the API answers 503 promptly; the connection itself reconnects once Temporal is back.
-    const connection = await Connection.connect({
+    // TLS, client certificate and API key as configured (core/temporal-connection.ts); a failure
+    // says what to change, e.g. the CA that did not sign the server's certificate.
+    const connection = await connectClient(config, {
       address: temporalAddress,
       interceptors: [makeGrpcRetryInterceptor(defaultGrpcRetryOptions({ maxAttempts: 6, maxIntervalMs: () => 1_000 }))],
     });
+    log.info(`Temporal: ${temporalAddress}, namespace ${config.temporalNamespace}, ${describeTemporalSecurity(config)}`);
     started({ name: 'Temporal client', stop: () => connection.close() });
     const client = new Client({ connection, namespace: config.temporalNamespace });
 
     if (parts.worker) {
       await checkOpenClawTurns(config, log);
       await ensureSearchAttributes(connection, config.temporalNamespace);
-      const nativeConnection = await NativeConnection.connect({ address: temporalAddress });
+      const nativeConnection = await connectWorker(config, { address: temporalAddress });
       const workers = await createWorkers({
         connection: nativeConnection,
         namespace: config.temporalNamespace,
@@ -201,6 +206,7 @@ export async function startRuntime(
           retentionDays: config.retentionDays,
           logRoots: config.logRoots,
           waits: config.waits,
+          defaultTimeZone: config.defaultTimeZone,
           log,
         },
       });
@@ -215,7 +221,7 @@ export async function startRuntime(
         },
       });
       // Schedules follow the job files: now, within seconds of a change, and every minute.
-      const reconciler = startScheduleReconciler({ client, jobsSource, log });
+      const reconciler = startScheduleReconciler({ client, jobsSource, log, defaultTimeZone: config.defaultTimeZone });
       started({ name: 'schedule reconciler', stop: () => reconciler.stop() });
       await reconciler.ready;
     }
@@ -234,7 +240,8 @@ export async function startRuntime(
         log,
         webDist: path.join(ROOT, 'web', 'dist'),
         tokens: loadTokens(config),
-        reconcileSchedule: (jobId) => reconcileJobSchedule(client, jobsSource, jobId),
+        reconcileSchedule: (jobId) => reconcileJobSchedule(client, jobsSource, jobId, config.defaultTimeZone),
+        defaultTimeZone: config.defaultTimeZone,
         readPlaces: { home: config.home, procclawHome: config.procclawHome, dataDir: config.dataDir, logRoots: config.logRoots },
         changes,
         notify: { openclawBin: config.analyzer.openclawBin, openclawNode: config.analyzer.openclawNode, dashboardUrl: config.publicUrl ?? null },

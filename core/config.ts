@@ -3,7 +3,9 @@
 import path from 'node:path';
 import { z } from 'zod';
 import { DEFAULT_APPLY_WAIT_S, DEFAULT_OPENCLAW_WAIT_S, DEFAULT_RUN_CHECK_INTERVAL_S, OPENCLAW_WAIT_TIMEOUTS, type WaitSettings } from './running.js';
+import { isTimeZone, type DefaultTimeZone } from './job.js';
 import { parseLogRoots } from './read-places.js';
+import { readTemporalSecurity, type TemporalTls } from './temporal-connection.js';
 
 /** Days reviews, suggestions, actions, runs and notifications are kept (HEALING_RETENTION_DAYS). */
 export const DEFAULT_RETENTION_DAYS = 90;
@@ -17,6 +19,13 @@ const EnvSchema = z.object({
   DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL').optional(),
   TEMPORAL_ADDRESS: z.string().regex(/^[^\s:]+:\d+$/, 'must be host:port').optional(),
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
+  /** TLS to TEMPORAL_ADDRESS and the client certificate (mTLS), Temporal Cloud's API key: core/temporal-connection.ts */
+  TEMPORAL_TLS: z.enum(['true', 'false'], { error: 'must be true or false' }).optional(),
+  TEMPORAL_TLS_CERT: z.string().optional(),
+  TEMPORAL_TLS_KEY: z.string().optional(),
+  TEMPORAL_TLS_CA: z.string().optional(),
+  TEMPORAL_TLS_SERVER_NAME: z.string().regex(/^[A-Za-z0-9.-]+$/, 'must be a host name (no scheme, no port)').optional(),
+  TEMPORAL_API_KEY: z.string().regex(/^\S+$/, 'must not contain spaces or line breaks').optional(),
   TEMPORAL_UI_URL: z.string().url().optional(),
   TEMPORAL_CLI_PATH: z.string().optional(),
   HEALING_TEMPORAL_PORT: port.default(7233),
@@ -39,6 +48,11 @@ const EnvSchema = z.object({
   HEALING_OPENCLAW_WAIT_TIMEOUT: z.enum(OPENCLAW_WAIT_TIMEOUTS).default('run'),
   /** folders (absolute, ":"-separated) beyond each job's own that reviews may read logs from */
   HEALING_LOG_ROOTS: z.string().optional(),
+  /** the zone of jobs that set no `timezone` (ProcClaw runs them in its machine's local time) */
+  HEALING_DEFAULT_TIMEZONE: z
+    .string()
+    .refine(isIanaZoneName, { error: (issue) => `"${String(issue.input)}" is not an IANA time zone; use a name such as America/New_York, Europe/Lisbon or UTC` })
+    .optional(),
   OPENCLAW_BIN: z.string().min(1).default('openclaw'),
   OPENCLAW_NODE: z.string().min(1).optional(),
   OPENCLAW_AGENT: z.string().min(1).optional(),
@@ -53,6 +67,10 @@ export interface ServiceConfig {
   databaseUrl: string | null;
   temporalAddress: string | null;
   temporalNamespace: string;
+  /** TEMPORAL_TLS*: null for plaintext (the dev server); the files are read once, at start */
+  temporalTls: TemporalTls | null;
+  /** TEMPORAL_API_KEY: Temporal Cloud's bearer token, sent over TLS only */
+  temporalApiKey: string | null;
   temporalUiUrl: string | null;
   temporalCliPath: string | null;
   /** The ports of what `healing start` runs itself: the Temporal dev server, its UI, the embedded Postgres. */
@@ -79,6 +97,8 @@ export interface ServiceConfig {
   waits: WaitSettings;
   /** HEALING_LOG_ROOTS: folders beyond each job's own (core/read-places.ts) where run logs may lie */
   logRoots: string[];
+  /** HEALING_DEFAULT_TIMEZONE, else this machine's zone: where jobs that set no `timezone` run, and are reviewed */
+  defaultTimeZone: DefaultTimeZone;
   home: string;
   procclawHome: string;
   logLevel: string;
@@ -102,6 +122,8 @@ export function loadConfig(env: Record<string, string | undefined>, cwd: string,
   }
   const logRoots = parseLogRoots(e.HEALING_LOG_ROOTS, home);
   if ('problem' in logRoots) throw new ConfigError(`invalid configuration:\n  HEALING_LOG_ROOTS: ${logRoots.problem}`);
+  const temporalSecurity = readTemporalSecurity(e, cwd);
+  if (temporalSecurity.problems.length > 0) throw new ConfigError(`invalid configuration:\n  ${temporalSecurity.problems.join('\n  ')}`);
   const dataDir = path.resolve(cwd, e.HEALING_DATA_DIR ?? '.healing');
   return {
     port: e.PORT,
@@ -110,6 +132,8 @@ export function loadConfig(env: Record<string, string | undefined>, cwd: string,
     databaseUrl: e.DATABASE_URL ?? null,
     temporalAddress: e.TEMPORAL_ADDRESS ?? null,
     temporalNamespace: e.TEMPORAL_NAMESPACE,
+    temporalTls: temporalSecurity.tls,
+    temporalApiKey: temporalSecurity.apiKey,
     temporalUiUrl: e.TEMPORAL_UI_URL ?? null,
     temporalCliPath: e.TEMPORAL_CLI_PATH ?? null,
     localPorts: { temporal: e.HEALING_TEMPORAL_PORT, temporalUi: e.HEALING_TEMPORAL_UI_PORT, postgres: e.HEALING_POSTGRES_PORT },
@@ -136,8 +160,32 @@ export function loadConfig(env: Record<string, string | undefined>, cwd: string,
       checkIntervalS: DEFAULT_RUN_CHECK_INTERVAL_S,
     },
     logRoots: logRoots.roots,
+    defaultTimeZone: resolveDefaultTimeZone(e.HEALING_DEFAULT_TIMEZONE),
     home,
     procclawHome: e.PROCCLAW_HOME ?? path.join(home, '.procclaw'),
     logLevel: e.LOG_LEVEL,
   };
+}
+
+/**
+ * The zone of jobs that set none: `configured` (HEALING_DEFAULT_TIMEZONE, already validated),
+ * else this machine's, as ProcClaw and cron run them. A name is spelled as Temporal needs it:
+ * `america/new_york` becomes `America/New_York` (Intl ignores case, Temporal's zone files do not).
+ */
+export function resolveDefaultTimeZone(configured: string | undefined): DefaultTimeZone {
+  if (configured) return { zone: canonicalCase(configured), source: 'HEALING_DEFAULT_TIMEZONE' };
+  // Follows TZ; undefined or "Etc/Unknown" when TZ names no zone, and the C library then uses UTC.
+  const machine = Intl.DateTimeFormat().resolvedOptions().timeZone as string | undefined;
+  return { zone: machine && machine !== 'Etc/Unknown' && isTimeZone(machine) ? machine : 'UTC', source: 'machine' };
+}
+
+/** A zone name both Intl and Temporal know: no UTC offsets ("+05:00"), which Temporal refuses. */
+function isIanaZoneName(name: string): boolean {
+  return /^[A-Za-z]/.test(name) && isTimeZone(name);
+}
+
+function canonicalCase(name: string): string {
+  const resolved = new Intl.DateTimeFormat('en-US', { timeZone: name }).resolvedOptions().timeZone;
+  // Only the case: an alias (US/Eastern, Asia/Kolkata) keeps its name, which Temporal knows too.
+  return resolved.toLowerCase() === name.toLowerCase() ? resolved : name;
 }

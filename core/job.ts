@@ -151,9 +151,38 @@ export interface JobLoadError {
   reason: string;
 }
 
-/** The review time zone: the schedule's own, else the job's, else UTC. */
-export function reviewTimeZone(config: JobConfig): string {
-  return config.self_healing.review_schedule.timezone ?? config.timezone ?? 'UTC';
+/**
+ * The zone of a job that sets no `timezone`: ProcClaw (like cron) runs such a job in its machine's
+ * local time, which HEALING_DEFAULT_TIMEZONE names when this service runs elsewhere. A service
+ * setting (core/config.ts), passed in: nothing here reads the environment.
+ */
+export interface DefaultTimeZone {
+  zone: string;
+  source: 'HEALING_DEFAULT_TIMEZONE' | 'machine';
+}
+
+/** A zone and where it came from: the review schedule's own, the job's, or the default. */
+export interface ResolvedTimeZone {
+  zone: string;
+  source: 'schedule' | 'job' | DefaultTimeZone['source'];
+}
+
+/** The job's own zone (its cron schedule's): its `timezone`, else the default. */
+export function jobTimeZone(config: JobConfig, defaultZone: DefaultTimeZone): ResolvedTimeZone {
+  return config.timezone ? { zone: config.timezone, source: 'job' } : defaultZone;
+}
+
+/** The review time zone: the schedule's own, else the job's, else the default. */
+export function reviewTimeZone(config: JobConfig, defaultZone: DefaultTimeZone): ResolvedTimeZone {
+  const own = config.self_healing.review_schedule.timezone;
+  return own ? { zone: own, source: 'schedule' } : jobTimeZone(config, defaultZone);
+}
+
+/** Why a defaulted zone is the one used, in words ("this machine's zone; the job sets none"); null when the job names it. */
+export function defaultedZoneReason(zone: ResolvedTimeZone): string | null {
+  if (zone.source === 'machine') return "this machine's zone; the job sets none";
+  if (zone.source === 'HEALING_DEFAULT_TIMEZONE') return 'HEALING_DEFAULT_TIMEZONE; the job sets none';
+  return null;
 }
 
 export function isTimeZone(name: string): boolean {

@@ -6,7 +6,7 @@
 // data's own hash, so text inside a log cannot fake the end of its block. Each job file starts
 // with a line `FILE: <path>` (the test fake reads the first one to know a valid target).
 import { sha256 } from './hash.js';
-import { CATEGORIES, SEVERITIES } from './job.js';
+import { CATEGORIES, defaultedZoneReason, SEVERITIES } from './job.js';
 import type { JobFile, ReviewContext, RunSummary } from './review.js';
 import { formatDuration, isFailed, isFinished, percentile } from './rules/index.js';
 
@@ -162,7 +162,7 @@ function jobSection(ctx: ReviewContext): string {
     j.cwd ? `working folder: ${oneLine(j.cwd, 500)}` : null,
     j.description ? `description: ${oneLine(j.description, 1000)}` : null,
     j.schedule
-      ? `schedule: ${oneLine(j.schedule, 100)} (time zone ${j.timezone ?? 'UTC'}${ctx.schedule_interval_s ? `; a start every ${formatDuration(ctx.schedule_interval_s * 1000)}` : ''})`
+      ? `schedule: ${oneLine(j.schedule, 100)} (time zone ${scheduleZone(ctx)}${ctx.schedule_interval_s ? `; a start every ${formatDuration(ctx.schedule_interval_s * 1000)}` : ''})`
       : 'schedule: none',
     `SLA: ${j.sla ? oneLine(JSON.stringify(j.sla), 300) : 'none'}`,
     `retry: ${j.retry ? oneLine(JSON.stringify(j.retry), 300) : 'none'}`,
@@ -170,6 +170,14 @@ function jobSection(ctx: ReviewContext): string {
     `review: ${ctx.mode}, triggered ${ctx.trigger}`,
   ];
   return lines.filter((l): l is string => l !== null).join('\n');
+}
+
+/** "America/New_York", or with why for a job that sets none: "UTC: this machine's zone, the job sets none". */
+function scheduleZone(ctx: ReviewContext): string {
+  const zone = ctx.job_timezone;
+  if (!zone) return ctx.job.timezone ?? 'UTC'; // a context collected by an older worker
+  const why = defaultedZoneReason(zone);
+  return why ? `${zone.zone}: ${why.replace(';', ',')}` : zone.zone;
 }
 
 function fileSection(file: JobFile, text: string, cutHere: boolean): string {

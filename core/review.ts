@@ -1,7 +1,7 @@
 // What a review looks at and what an analyzer gives back. Plain data: it crosses Temporal
 // activity boundaries as JSON, so every piece is bounded in size by whoever builds it.
 import { z } from 'zod';
-import { CATEGORIES, SEVERITIES, type JobConfig } from './job.js';
+import { CATEGORIES, SEVERITIES, type JobConfig, type ResolvedTimeZone } from './job.js';
 
 export const TRIGGERS = ['scheduled', 'manual', 'on_failure', 'on_sla_breach'] as const;
 export type Trigger = (typeof TRIGGERS)[number];
@@ -68,6 +68,8 @@ export interface ReviewContext {
   trigger: Trigger;
   /** the interval between scheduled runs in seconds, when the job's cron schedule gives one */
   schedule_interval_s: number | null;
+  /** the zone the job's schedule runs in and where it came from (absent from older workers' contexts) */
+  job_timezone?: ResolvedTimeZone;
   runs: RunSummary[];
   logs: RunLog[];
   files: JobFile[];

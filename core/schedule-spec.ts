@@ -1,7 +1,7 @@
 // What Temporal schedule a job's `self_healing` block asks for: pure data, shaped like the
 // client's ScheduleSpec (calendars + timezone) so the reconciler passes it through unchanged.
 import { sha256 } from './hash.js';
-import { reviewTimeZone, type Job, type JobConfig } from './job.js';
+import { defaultedZoneReason, reviewTimeZone, type DefaultTimeZone, type Job, type JobConfig } from './job.js';
 
 export const DAYS_OF_WEEK = ['SUNDAY', 'MONDAY', 'TUESDAY', 'WEDNESDAY', 'THURSDAY', 'FRIDAY', 'SATURDAY'] as const;
 export type DayOfWeek = (typeof DAYS_OF_WEEK)[number];
@@ -23,17 +23,20 @@ export interface ReviewScheduleSpec {
 /**
  * The calendar spec of the job's review schedule, or null when its frequency is not timed.
  * hourly: minute 0 of every hour; daily: `time`; weekly: `day` (0 = Sunday) at `time`;
- * monthly: `day_of_month` at `time`; all in the review time zone.
+ * monthly: `day_of_month` at `time`; all in the review time zone, which is `defaultZone` for a
+ * job that sets none. The comment says so, and so does the schedule's note built from it.
  */
-export function reviewScheduleSpec(config: JobConfig): ReviewScheduleSpec | null {
+export function reviewScheduleSpec(config: JobConfig, defaultZone: DefaultTimeZone): ReviewScheduleSpec | null {
   const schedule = config.self_healing.review_schedule;
-  const timezone = reviewTimeZone(config);
+  const zone = reviewTimeZone(config, defaultZone);
+  const timezone = zone.zone;
+  const why = defaultedZoneReason(zone);
   const [hour, minute] = schedule.time.split(':').map(Number) as [number, number];
-  const at = `${schedule.time} ${timezone}`;
+  const at = `${schedule.time} ${timezone}${why ? ` (${why})` : ''}`;
   let calendar: ReviewCalendar;
   switch (schedule.frequency) {
     case 'hourly':
-      calendar = { minute: 0, hour: '*', dayOfWeek: '*', dayOfMonth: '*', comment: `hourly at minute 0 (${timezone})` };
+      calendar = { minute: 0, hour: '*', dayOfWeek: '*', dayOfMonth: '*', comment: `hourly at minute 0 (${timezone}${why ? `: ${why}` : ''})` };
       break;
     case 'daily':
       calendar = { minute, hour, dayOfWeek: '*', dayOfMonth: '*', comment: `daily at ${at}` };
@@ -63,12 +66,12 @@ export type ScheduleIntent =
   | { kind: 'paused'; spec: ReviewScheduleSpec | null; reason: string }
   | { kind: 'absent' };
 
-export function scheduleIntent(job: Pick<Job, 'config'> | null, loadError?: string): ScheduleIntent {
+export function scheduleIntent(job: Pick<Job, 'config'> | null, defaultZone: DefaultTimeZone, loadError?: string): ScheduleIntent {
   if (!job) {
     return loadError === undefined ? { kind: 'absent' } : { kind: 'paused', spec: null, reason: `the job file does not load: ${loadError}` };
   }
   const healing = job.config.self_healing;
-  const spec = reviewScheduleSpec(job.config);
+  const spec = reviewScheduleSpec(job.config, defaultZone);
   const frequency = healing.review_schedule.frequency;
   if (!healing.enabled) return { kind: 'paused', spec, reason: 'self_healing.enabled is false' };
   if (healing.mode !== 'proactive') return { kind: 'paused', spec, reason: `mode is ${healing.mode}: reviews start on events, not on a schedule` };

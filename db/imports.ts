@@ -13,33 +13,39 @@ export interface ImportCursor {
   /** source run ids still running, or finished moments ago (late logs may follow), at the last pass: looked at again next time */
   pending_run_ids: number[];
   runs_imported: number;
+  /** which database this is: 1, then one more each time the file was replaced by a fresh one */
+  generation: number;
+  /** the job id and start time of the run at last_run_id, as the source wrote them: tells a new file from this one */
+  last_run_key: string | null;
   updated_at: Date | null;
 }
 
 export async function getCursor(db: Db, source: string, kind: string): Promise<ImportCursor> {
   const row = await db('import_cursors').where({ source }).first();
-  if (!row) return { source, kind, last_run_id: 0, pending_run_ids: [], runs_imported: 0, updated_at: null };
+  if (!row) return { source, kind, last_run_id: 0, pending_run_ids: [], runs_imported: 0, generation: 1, last_run_key: null, updated_at: null };
   return {
     source,
     kind: row.kind as string,
     last_run_id: Number(row.last_run_id),
     pending_run_ids: Array.isArray(row.pending_run_ids) ? (row.pending_run_ids as unknown[]).map(Number).filter(Number.isSafeInteger) : [],
     runs_imported: Number(row.runs_imported),
+    generation: Number(row.generation ?? 1),
+    last_run_key: (row.last_run_key as string | null) ?? null,
     updated_at: row.updated_at as Date,
   };
 }
 
 export async function saveCursor(
   db: Db,
-  cursor: { source: string; kind: string; last_run_id: number; pending_run_ids: number[]; imported: number },
+  cursor: { source: string; kind: string; last_run_id: number; pending_run_ids: number[]; imported: number; generation: number; last_run_key: string | null },
 ): Promise<void> {
   const pending = JSON.stringify([...new Set(cursor.pending_run_ids)].sort((a, b) => a - b));
+  const position = { last_run_id: cursor.last_run_id, pending_run_ids: pending, generation: cursor.generation, last_run_key: cursor.last_run_key };
   await db('import_cursors')
-    .insert({ source: cursor.source, kind: cursor.kind, last_run_id: cursor.last_run_id, pending_run_ids: pending, runs_imported: cursor.imported })
+    .insert({ source: cursor.source, kind: cursor.kind, ...position, runs_imported: cursor.imported })
     .onConflict('source')
     .merge({
-      last_run_id: cursor.last_run_id,
-      pending_run_ids: pending,
+      ...position,
       runs_imported: db.raw('import_cursors.runs_imported + ?', [cursor.imported]),
       updated_at: db.fn.now(),
     });
@@ -57,6 +63,7 @@ export async function storeImportedRun(db: Db, run: NewRun): Promise<{ run: RunR
     ...run,
     sla_details: run.sla_details == null ? null : JSON.stringify(run.sla_details),
     session_messages: run.session_messages == null ? null : JSON.stringify(run.session_messages),
+    time_note: run.time_note ?? null,
   };
   const { job_id: _job, external_id: _external, ...changes } = row;
   const written = await db('job_runs')

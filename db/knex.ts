@@ -12,6 +12,8 @@ import * as m007 from '../migrations/007_suggestion_applying.js';
 import * as m008 from '../migrations/008_guards_and_waits.js';
 import * as m009 from '../migrations/009_change_notifications.js';
 import * as m010 from '../migrations/010_advice_acknowledged.js';
+import * as m011 from '../migrations/011_job_runs_time_note.js';
+import * as m012 from '../migrations/012_import_generations.js';
 
 // int8 (ids, counts) as numbers: our ids and counts stay far below 2^53.
 pg.types.setTypeParser(pg.types.builtins.INT8, (value: string) => Number(value));
@@ -28,6 +30,8 @@ const MIGRATIONS: Record<string, Knex.Migration> = {
   '008_guards_and_waits': m008,
   '009_change_notifications': m009,
   '010_advice_acknowledged': m010,
+  '011_job_runs_time_note': m011,
+  '012_import_generations': m012,
 };
 
 const migrationSource: Knex.MigrationSource<string> = {

@@ -18,6 +18,8 @@ export interface RunRecord {
   log_path: string | null;
   log_tail: string | null;
   session_messages: unknown;
+  /** how an imported local time was read where the clock changed (ambiguous, skipped, a duration corrected); null else */
+  time_note?: string | null;
   created_at: Date;
 }
 

@@ -1,5 +1,6 @@
 // Review schedules on the real Temporal dev server: what each frequency becomes, how the reconciler
-// follows the job files, the PUT endpoint, and a schedule that fires a review.
+// follows the job files, the PUT endpoint, and a schedule that fires a review. The service runs with
+// HEALING_DEFAULT_TIMEZONE=America/New_York, the zone of jobs that set none.
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ScheduleNotFoundError, type ScheduleDescription } from '@temporalio/client';
@@ -29,6 +30,8 @@ const JOBS: Record<string, string> = {
   'switched-off': job('Switched off', '  enabled: false\n  mode: proactive\n  review_schedule:\n    frequency: daily\n'),
 };
 
+/** A reconcile pass as the service's worker runs it, with the service's default zone. */
+const reconcile = (opts: { retention?: boolean } = {}) => reconcileSchedules(stack.env.client, jobsDir, { defaultTimeZone: stack.defaultTimeZone, ...opts });
 const describeSchedule = (jobId: string) => stack.env.client.schedule.getHandle(scheduleId(jobId)).describe();
 const startOf = (ranges: { start: unknown }[] | undefined) => ranges?.map((r) => r.start);
 
@@ -52,7 +55,7 @@ function wallClock(date: Date, timeZone: string) {
 }
 
 beforeAll(async () => {
-  stack = await startStack();
+  stack = await startStack({ defaultTimeZone: 'America/New_York' });
   jobsDir = stack.jobsDir;
   await mkdir(jobsDir, { recursive: true });
   for (const [id, text] of Object.entries(JOBS)) await writeFile(path.join(jobsDir, `${id}.yaml`), text);
@@ -61,13 +64,13 @@ afterAll(async () => stack?.stop());
 
 describe('the schedule reconciler', () => {
   it('when jobs ask for hourly, daily, weekly and monthly reviews, each gets its calendar spec in its review time zone', async () => {
-    const result = await reconcileSchedules(stack.env.client, jobsDir);
+    const result = await reconcile();
     expect(result).toMatchObject({ created: 4, updated: 0, paused: 0, deleted: 0, failed: [], retention: 'created' });
 
     const hourly = await describeSchedule('every-hour');
     expect(startOf(hourly.spec.calendars![0]!.minute)).toEqual([0]);
     expect(hourly.spec.calendars![0]!.hour).toEqual([{ start: 0, end: 23, step: 1 }]);
-    expect(hourly.spec.timezone).toBe('UTC');
+    expect(hourly.spec.timezone).toBe('America/New_York'); // the job sets none: HEALING_DEFAULT_TIMEZONE
     expect(hourly.info.nextActionTimes[0]!.getUTCMinutes()).toBe(0);
 
     const daily = await describeSchedule('every-day');
@@ -83,7 +86,8 @@ describe('the schedule reconciler', () => {
 
     const monthly = await describeSchedule('every-month');
     expect(startOf(monthly.spec.calendars![0]!.dayOfMonth)).toEqual([15]);
-    expect(wallClock(monthly.info.nextActionTimes[0]!, 'UTC')).toMatchObject({ day: 15, hour: 22, minute: 5 });
+    expect(monthly.spec.timezone).toBe('America/New_York');
+    expect(wallClock(monthly.info.nextActionTimes[0]!, 'America/New_York')).toMatchObject({ day: 15, hour: 22, minute: 5 });
 
     for (const d of [hourly, daily, weekly, monthly]) {
       expect(d.policies).toMatchObject({ overlap: 'SKIP', catchupWindow: 60_000 });
@@ -99,14 +103,41 @@ describe('the schedule reconciler', () => {
 
   it('when nothing changed, a reconcile writes nothing', async () => {
     const before = await describeSchedule('every-day');
-    const result = await reconcileSchedules(stack.env.client, jobsDir);
+    const result = await reconcile();
     expect(result).toMatchObject({ created: 0, updated: 0, paused: 0, deleted: 0, unchanged: 7, retention: 'unchanged', failed: [] });
     const after = await describeSchedule('every-day');
     expect(after.info.lastUpdatedAt?.getTime()).toBe(before.info.lastUpdatedAt?.getTime());
   });
 
+  it('when a job sets no time zone, its schedule runs in HEALING_DEFAULT_TIMEZONE and its note says so; a zoned job\'s note names its own zone', async () => {
+    const monthly = await describeSchedule('every-month');
+    expect(monthly.spec.timezone).toBe('America/New_York');
+    expect(monthly.state.note).toBe('reviews monthly on day 15 at 22:05 America/New_York (HEALING_DEFAULT_TIMEZONE; the job sets none)');
+    expect((await describeSchedule('every-hour')).state.note).toBe('reviews hourly at minute 0 (America/New_York: HEALING_DEFAULT_TIMEZONE; the job sets none)');
+    expect((await describeSchedule('every-day')).state.note).toBe('reviews daily at 06:30 Europe/Paris');
+    expect((await describeSchedule('every-week')).state.note).toBe('reviews weekly on sunday at 09:15 America/New_York');
+  });
+
+  it('when the default zone changes, the schedules of jobs without a zone move to it in one pass and stay; zoned jobs are left alone', async () => {
+    const tokyo = { zone: 'Asia/Tokyo', source: 'HEALING_DEFAULT_TIMEZONE' } as const;
+    const daily = await describeSchedule('every-day');
+    const moved = await reconcileSchedules(stack.env.client, jobsDir, { retention: false, defaultTimeZone: tokyo });
+    expect(moved).toMatchObject({ updated: 2, created: 0, paused: 0, deleted: 0, unchanged: 5, failed: [] });
+    const monthly = await describeSchedule('every-month');
+    expect(monthly.spec.timezone).toBe('Asia/Tokyo');
+    expect(wallClock(monthly.info.nextActionTimes[0]!, 'Asia/Tokyo')).toMatchObject({ day: 15, hour: 22, minute: 5 });
+    expect((await describeSchedule('every-hour')).spec.timezone).toBe('Asia/Tokyo');
+    expect((await describeSchedule('every-day')).info.lastUpdatedAt?.getTime()).toBe(daily.info.lastUpdatedAt?.getTime());
+    // applied once: the next pass with the same default writes nothing
+    expect(await reconcileSchedules(stack.env.client, jobsDir, { retention: false, defaultTimeZone: tokyo })).toMatchObject({ updated: 0, unchanged: 7 });
+    expect(await reconcile({ retention: false })).toMatchObject({ updated: 2, unchanged: 5 });
+    expect((await describeSchedule('every-month')).spec.timezone).toBe('America/New_York');
+  });
+
   it('when a job file is edited, the running reconciler updates its schedule within seconds', async () => {
-    const reconciler = startScheduleReconciler({ client: stack.env.client, jobsSource: jobsDir, log: pino({ level: 'silent' }), debounceMs: 200, retention: false });
+    const reconciler = startScheduleReconciler({
+      client: stack.env.client, jobsSource: jobsDir, log: pino({ level: 'silent' }), debounceMs: 200, retention: false, defaultTimeZone: stack.defaultTimeZone,
+    });
     try {
       await reconciler.ready;
       const file = path.join(jobsDir, 'every-day.yaml');
@@ -125,7 +156,7 @@ describe('the schedule reconciler', () => {
     const file = path.join(jobsDir, 'every-month.yaml');
     const original = await readFile(file, 'utf8');
     await writeFile(file, original.replace('enabled: true', 'enabled: false'));
-    expect(await reconcileSchedules(stack.env.client, jobsDir, { retention: false })).toMatchObject({ paused: 1, deleted: 0, created: 0 });
+    expect(await reconcile({ retention: false })).toMatchObject({ paused: 1, deleted: 0, created: 0 });
     const paused = await describeSchedule('every-month');
     expect(paused.state.paused).toBe(true);
     expect(paused.state.note).toMatch(/enabled is false/);
@@ -133,16 +164,16 @@ describe('the schedule reconciler', () => {
     // Edited while paused, there and back: Temporal holds what the YAML says each time.
     const disabled = original.replace('enabled: true', 'enabled: false');
     await writeFile(file, disabled.replace('"22:05"', '"23:10"'));
-    await reconcileSchedules(stack.env.client, jobsDir, { retention: false });
+    await reconcile({ retention: false });
     expect(startOf((await describeSchedule('every-month')).spec.calendars![0]!.hour)).toEqual([23]);
     await writeFile(file, disabled);
-    await reconcileSchedules(stack.env.client, jobsDir, { retention: false });
+    await reconcile({ retention: false });
     const back = await describeSchedule('every-month');
     expect(back.state.paused).toBe(true);
     expect(startOf(back.spec.calendars![0]!.hour)).toEqual([22]);
 
     await writeFile(file, original);
-    expect(await reconcileSchedules(stack.env.client, jobsDir, { retention: false })).toMatchObject({ updated: 1, paused: 0 });
+    expect(await reconcile({ retention: false })).toMatchObject({ updated: 1, paused: 0 });
     expect((await describeSchedule('every-month')).state.paused).toBe(false);
   });
 
@@ -150,21 +181,21 @@ describe('the schedule reconciler', () => {
     const file = path.join(jobsDir, 'every-week.yaml');
     const original = await readFile(file, 'utf8');
     await writeFile(file, original.replace('frequency: weekly', 'frequency: fortnightly'));
-    expect(await reconcileSchedules(stack.env.client, jobsDir, { retention: false })).toMatchObject({ paused: 1, deleted: 0 });
+    expect(await reconcile({ retention: false })).toMatchObject({ paused: 1, deleted: 0 });
     const paused = await describeSchedule('every-week');
     expect(paused.state.note).toMatch(/does not load.*frequency/);
     await writeFile(file, original);
-    expect(await reconcileSchedules(stack.env.client, jobsDir, { retention: false })).toMatchObject({ updated: 1 });
+    expect(await reconcile({ retention: false })).toMatchObject({ updated: 1 });
   });
 
   it('when a job file is deleted, its schedule is deleted', async () => {
     await writeFile(path.join(jobsDir, 'short-lived.yaml'), job('Short lived', '  enabled: true\n  mode: proactive\n'));
-    expect(await reconcileSchedules(stack.env.client, jobsDir, { retention: false })).toMatchObject({ created: 1 });
+    expect(await reconcile({ retention: false })).toMatchObject({ created: 1 });
     expect(await exists('short-lived')).toBe(true);
     await rm(path.join(jobsDir, 'short-lived.yaml'));
     // the listing the reconciler deletes from is eventually consistent: the schedule shows up in it soon
     await eventually(async () => {
-      const result = await reconcileSchedules(stack.env.client, jobsDir, { retention: false });
+      const result = await reconcile({ retention: false });
       return !(await exists('short-lived')) ? result : undefined;
     }, 15_000, 'the schedule to be deleted');
     expect(await exists('short-lived')).toBe(false);
@@ -176,7 +207,7 @@ describe('the schedule reconciler', () => {
       path.join(jobsDir, 'fires-now.yaml'),
       job('Fires now', '  enabled: true\n  mode: proactive\n  review_schedule:\n    frequency: daily\n    min_runs: 0\n'),
     );
-    await reconcileSchedules(stack.env.client, jobsDir, { retention: false });
+    await reconcile({ retention: false });
     await stack.env.client.schedule.getHandle(scheduleId('fires-now')).trigger();
     const review = await eventually(async () => {
       const row = await stack.db('healing_reviews').where({ job_id: 'fires-now' }).first();
@@ -204,6 +235,23 @@ describe('the jobs API and schedules', () => {
     expect(list.body.jobs.find((j: any) => j.id === 'on-failure').next_review_at).toBeNull();
   });
 
+  it('when a job sets no time zone, the jobs API gives the zone its reviews run in and that it came from HEALING_DEFAULT_TIMEZONE', async () => {
+    const bare = await http(stack.api, 'GET', '/api/v1/jobs/every-month');
+    expect(bare.status).toBe(200);
+    expect(bare.body).toMatchObject({ timezone: null, review_timezone: 'America/New_York', review_timezone_source: 'HEALING_DEFAULT_TIMEZONE' });
+    expect(bare.body.healing_schedule.note).toContain('America/New_York (HEALING_DEFAULT_TIMEZONE; the job sets none)');
+    expect(wallClock(new Date(bare.body.next_review_at), 'America/New_York')).toMatchObject({ day: 15, hour: 22, minute: 5 });
+
+    const list = await http(stack.api, 'GET', '/api/v1/jobs');
+    const zoneOf = (id: string) => {
+      const j = list.body.jobs.find((x: any) => x.id === id);
+      return [j.timezone, j.review_timezone, j.review_timezone_source];
+    };
+    expect(zoneOf('every-month')).toEqual([null, 'America/New_York', 'HEALING_DEFAULT_TIMEZONE']);
+    expect(zoneOf('every-day')).toEqual(['Europe/Paris', 'Europe/Paris', 'job']);
+    expect(zoneOf('every-week')).toEqual(['Asia/Tokyo', 'America/New_York', 'schedule']);
+  });
+
   it('PUT self-healing writes the block keeping comments and unknown fields, and updates the schedule', async () => {
     const file = path.join(jobsDir, 'edited.yaml');
     await writeFile(
@@ -223,7 +271,7 @@ describe('the jobs API and schedules', () => {
         '',
       ].join('\n'),
     );
-    await reconcileSchedules(stack.env.client, jobsDir, { retention: false });
+    await reconcile({ retention: false });
 
     const put = await http(stack.api, 'PUT', '/api/v1/jobs/edited/self-healing', {
       review_schedule: { frequency: 'weekly', day: 3, time: '05:30' },
@@ -233,7 +281,8 @@ describe('the jobs API and schedules', () => {
     expect(put.body.id).toBe('edited');
     expect(put.body.self_healing.review_schedule).toMatchObject({ frequency: 'weekly', day: 3, time: '05:30' });
     expect(put.body.schedule_change).toBe('updated');
-    expect(wallClock(new Date(put.body.next_review_at), 'UTC')).toMatchObject({ weekday: 'WEDNESDAY', hour: 5, minute: 30 });
+    expect(put.body).toMatchObject({ review_timezone: 'America/New_York', review_timezone_source: 'HEALING_DEFAULT_TIMEZONE' });
+    expect(wallClock(new Date(put.body.next_review_at), 'America/New_York')).toMatchObject({ weekday: 'WEDNESDAY', hour: 5, minute: 30 });
 
     const text = await readFile(file, 'utf8');
     expect(text).toContain('# Edited through the API; this comment must survive.');

@@ -16,6 +16,8 @@ import {
   type Workflow,
 } from '@temporalio/client';
 import type { Logger } from 'pino';
+import { resolveDefaultTimeZone } from '../core/config.js';
+import type { DefaultTimeZone } from '../core/job.js';
 import { scheduleIntent, stableHash, type ScheduleIntent } from '../core/schedule-spec.js';
 import {
   RETENTION_SCHEDULE_ID,
@@ -57,19 +59,24 @@ type Target =
   | { kind: 'paused'; options: ScheduleOptions | null; hash: string | null; note: string }
   | { kind: 'absent' };
 
-/** Reconciles every job's schedule (and, unless told not to, the retention schedule). */
+/**
+ * Reconciles every job's schedule (and, unless told not to, the retention schedule). Jobs that set
+ * no time zone are reviewed in `defaultTimeZone` (ServiceConfig.defaultTimeZone; unset: this
+ * machine's zone); a changed default is part of their spec's hash, so it is applied once.
+ */
 export async function reconcileSchedules(
   client: Client,
   jobsSource: string,
-  opts: { retention?: boolean; log?: Logger } = {},
+  opts: { retention?: boolean; log?: Logger; defaultTimeZone?: DefaultTimeZone } = {},
 ): Promise<ReconcileResult> {
   const result: ReconcileResult = { created: 0, updated: 0, paused: 0, deleted: 0, unchanged: 0, retention: null, failed: [] };
+  const defaultZone = opts.defaultTimeZone ?? resolveDefaultTimeZone(undefined);
   const catalog = await loadCatalog(jobsSource);
   const intents = new Map<string, ScheduleIntent>();
-  for (const job of catalog.jobs) intents.set(job.id, scheduleIntent(job));
+  for (const job of catalog.jobs) intents.set(job.id, scheduleIntent(job, defaultZone));
   // A job whose file does not load still exists: its schedule is paused, never deleted.
   for (const error of catalog.errors) {
-    if (error.job_id && !intents.has(error.job_id)) intents.set(error.job_id, scheduleIntent(null, `${error.field}: ${error.reason}`));
+    if (error.job_id && !intents.has(error.job_id)) intents.set(error.job_id, scheduleIntent(null, defaultZone, `${error.field}: ${error.reason}`));
   }
   // A file we could not read at all (or a missing catalog) hides which jobs it holds: delete nothing.
   const unsure = catalog.errors.some((e) => e.job_id === null);
@@ -115,12 +122,12 @@ export async function reconcileSchedules(
   return result;
 }
 
-/** Reconciles one job's schedule, as the API does after editing the job's file. */
-export async function reconcileJobSchedule(client: Client, jobsSource: string, jobId: string): Promise<ScheduleChange> {
+/** Reconciles one job's schedule, as the API does after editing the job's file (default zone as reconcileSchedules). */
+export async function reconcileJobSchedule(client: Client, jobsSource: string, jobId: string, defaultTimeZone?: DefaultTimeZone): Promise<ScheduleChange> {
   const catalog = await loadCatalog(jobsSource);
   const job = catalog.jobs.find((j) => j.id === jobId) ?? null;
   const error = job ? undefined : catalog.errors.find((e) => e.job_id === jobId);
-  const intent = scheduleIntent(job, error ? `${error.field}: ${error.reason}` : undefined);
+  const intent = scheduleIntent(job, defaultTimeZone ?? resolveDefaultTimeZone(undefined), error ? `${error.field}: ${error.reason}` : undefined);
   if (intent.kind === 'absent' && catalog.errors.some((e) => e.job_id === null)) return 'unchanged';
   return syncSchedule(client, scheduleId(jobId), targetFor(jobId, intent));
 }
@@ -296,6 +303,8 @@ export function startScheduleReconciler(opts: {
   debounceMs?: number;
   intervalMs?: number;
   retention?: boolean;
+  /** ServiceConfig.defaultTimeZone: the review zone of jobs that set none */
+  defaultTimeZone?: DefaultTimeZone;
 }): ScheduleReconciler {
   const debounceMs = opts.debounceMs ?? 500;
   const intervalMs = opts.intervalMs ?? 60_000;
@@ -312,7 +321,7 @@ export function startScheduleReconciler(opts: {
       let result: ReconcileResult;
       do {
         again = false;
-        result = await reconcileSchedules(opts.client, opts.jobsSource, { retention: opts.retention, log: opts.log });
+        result = await reconcileSchedules(opts.client, opts.jobsSource, { retention: opts.retention, log: opts.log, defaultTimeZone: opts.defaultTimeZone });
       } while (again && !stopped);
       return result;
     })().finally(() => {

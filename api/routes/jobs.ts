@@ -6,7 +6,8 @@ import { Router } from 'express';
 import { businessLogView } from '../../activities/business-log-view.js';
 import { ConfigurationProblem, sendNotification } from '../../activities/notify.js';
 import { checkReadPath } from '../../activities/read-guard.js';
-import type { Job } from '../../core/job.js';
+import { resolveDefaultTimeZone } from '../../core/config.js';
+import { reviewTimeZone, type DefaultTimeZone, type Job } from '../../core/job.js';
 import type { ReadPlacesEnv } from '../../core/read-places.js';
 import { reactiveTrigger } from '../../core/review.js';
 import { slaVerdict } from '../../core/sla.js';
@@ -23,11 +24,12 @@ import { startReview } from '../temporal.js';
 export function jobsRouter(deps: ApiDeps): Router {
   const router = Router();
   const readPlaces: ReadPlacesEnv = deps.readPlaces ?? { home: os.homedir(), procclawHome: path.join(os.homedir(), '.procclaw') };
+  const defaultZone = deps.defaultTimeZone ?? resolveDefaultTimeZone(undefined);
 
   router.get('/jobs', async (req, res) => {
     parseInput(NoQuery, req.query, 'query');
     const [catalog, schedules] = await Promise.all([loadCatalog(deps.jobsSource), jobSchedules(deps.temporal)]);
-    const jobs = catalog.jobs.map((job) => ({ ...describeJob(job), ...scheduleFields(schedules.get(job.id) ?? null) }));
+    const jobs = catalog.jobs.map((job) => ({ ...describeJob(job, defaultZone), ...scheduleFields(schedules.get(job.id) ?? null) }));
     res.json({ jobs, errors: catalog.errors, total: catalog.jobs.length });
   });
 
@@ -39,7 +41,7 @@ export function jobsRouter(deps: ApiDeps): Router {
     const errors = catalog.errors.filter((e) => e.job_id === id);
     if (!job && errors.length === 0) throw notFound(`job "${id}"`);
     const schedule = await jobSchedule(deps.temporal, id);
-    res.json({ ...(job ? describeJob(job) : { id, loaded: false }), ...scheduleFields(schedule), errors });
+    res.json({ ...(job ? describeJob(job, defaultZone) : { id, loaded: false }), ...scheduleFields(schedule), errors });
   });
 
   // Edits the job's self_healing block in its YAML (merged field by field; null removes a field),
@@ -74,7 +76,7 @@ export function jobsRouter(deps: ApiDeps): Router {
     }
     const updated = (await findJob(deps.jobsSource, id)) ?? { ...job, config: written.config };
     const schedule = await jobSchedule(deps.temporal, id);
-    res.json({ success: true, ...describeJob(updated), ...scheduleFields(schedule), schedule_change: scheduleChange, schedule_error: scheduleError, errors: [] });
+    res.json({ success: true, ...describeJob(updated, defaultZone), ...scheduleFields(schedule), schedule_change: scheduleChange, schedule_error: scheduleError, errors: [] });
   });
 
   router.get('/jobs/:id/runs', async (req, res) => {
@@ -201,8 +203,9 @@ function fieldError(status: number, problems: { field: string; reason: string }[
   return new HttpError(status, message ? `${message}: ${listed}` : `invalid self_healing: ${listed}`, problems);
 }
 
-function describeJob(job: Job) {
+function describeJob(job: Job, defaultZone: DefaultTimeZone) {
   const { self_healing, ...config } = job.config;
+  const reviewZone = reviewTimeZone(job.config, defaultZone);
   return {
     id: job.id,
     name: job.config.name,
@@ -210,6 +213,9 @@ function describeJob(job: Job) {
     file: job.file,
     schedule: job.config.schedule ?? null,
     timezone: job.config.timezone ?? null,
+    // the zone reviews run in, and whose it is: the review schedule's, the job's, or the default's
+    review_timezone: reviewZone.zone,
+    review_timezone_source: reviewZone.source,
     enabled: job.config.enabled,
     loaded: true,
     config,

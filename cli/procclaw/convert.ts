@@ -2,7 +2,9 @@
 import { JOB_ID_PATTERN } from '../../core/job.js';
 import type { SlaStatus } from '../../core/review.js';
 import type { NewRun } from '../../db/runs.js';
-import type { ProcclawLogLine, ProcclawRunRow } from './source.js';
+import { clockChangedBetween, instantsOfWallTime, latestInstantOf, readFinishedAt, readStartedAt, readWallTime } from './local-time.js';
+import { runLogTailLines, type RunLogs } from './run-logs.js';
+import type { ProcclawRunRow } from './source.js';
 
 export const LOG_TAIL_LINES = 200;
 const LOG_LINE_CHARS = 2_000;
@@ -11,54 +13,104 @@ const ERROR_CHARS = 20_000;
 const SESSION_MESSAGES = 500;
 const SESSION_MESSAGE_CHARS = 4_000;
 
-export const externalIdOf = (procclawRunId: number): string => `procclaw-${procclawRunId}`;
+/** A run's id here: the first database's runs keep their plain ids; a replaced file's (generation 2 on) are told apart. */
+export const externalIdOf = (procclawRunId: number, generation = 1): string =>
+  generation > 1 ? `procclaw-g${generation}-${procclawRunId}` : `procclaw-${procclawRunId}`;
 
 export type Converted = { ok: true; run: NewRun } | { ok: false; reason: string };
 
+/** A ProcClaw timestamp as written: an instant (it carried an offset, or is epoch seconds), or a naive wall time. */
+export type ProcclawTime = { instant: Date } | { wall: number };
+
 /**
  * ProcClaw's timestamps are ISO strings (Python's isoformat, often without an offset) or
- * "YYYY-MM-DD HH:MM:SS"; a time without an offset is read in `naiveZone` (UTC unless told).
+ * "YYYY-MM-DD HH:MM:SS"; a naive one is a wall time (as the UTC instant with the same fields).
  */
-export function parseProcclawTime(value: string | number | null | undefined, naiveZone = 'UTC'): Date | null {
+export function procclawTimeOf(value: string | number | null | undefined): ProcclawTime | null {
   if (value === null || value === undefined || value === '') return null;
-  if (typeof value === 'number') return Number.isFinite(value) ? new Date(value > 1e12 ? value : value * 1000) : null;
+  if (typeof value === 'number') return Number.isFinite(value) ? { instant: new Date(value > 1e12 ? value : value * 1000) } : null;
   const m = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?)?\s*(Z|[+-]\d{2}(?::?\d{2})?)?$/i.exec(value.trim());
   if (!m) return null;
   const [, y, mo, d, h = '0', mi = '0', s = '0', frac = '0', offset] = m;
   const ms = Math.round(Number(`0.${frac}`) * 1000);
   const wall = Date.UTC(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(s), ms);
   if (Number.isNaN(wall)) return null;
-  if (offset) {
-    if (offset.toUpperCase() === 'Z') return new Date(wall);
-    const sign = offset.startsWith('-') ? -1 : 1;
-    const digits = offset.slice(1).replace(':', '');
-    const minutes = Number(digits.slice(0, 2)) * 60 + Number(digits.slice(2, 4) || '0');
-    return new Date(wall - sign * minutes * 60_000);
+  if (!offset) return { wall };
+  if (offset.toUpperCase() === 'Z') return { instant: new Date(wall) };
+  const sign = offset.startsWith('-') ? -1 : 1;
+  const digits = offset.slice(1).replace(':', '');
+  const minutes = Number(digits.slice(0, 2)) * 60 + Number(digits.slice(2, 4) || '0');
+  return { instant: new Date(wall - sign * minutes * 60_000) };
+}
+
+/**
+ * A ProcClaw timestamp as an instant; a naive one is read in `naiveZone` (UTC unless told), the
+ * earlier reading where it is ambiguous (see procclawRunTimes for a run's, which uses its context).
+ */
+export function parseProcclawTime(value: string | number | null | undefined, naiveZone = 'UTC'): Date | null {
+  const time = procclawTimeOf(value);
+  if (!time) return null;
+  return 'instant' in time ? time.instant : readWallTime(time.wall, naiveZone).at;
+}
+
+export interface ProcclawRunTimes {
+  started: Date;
+  finished: Date | null;
+  duration_ms: number | null;
+  /** how an ambiguous or skipped local time was read, and a duration corrected across a clock change; null when nothing was */
+  note: string | null;
+}
+
+/**
+ * A run's start, finish and duration as instants. Around a clock change a naive start is read
+ * after `previousStart` (the run ProcClaw recorded before it: its ids grow in start order), else
+ * before the finish; the finish not before the start. ProcClaw's `duration_seconds` is the
+ * difference of its naive wall clocks (supervisor.py `_finalize_job`), off by the change for a
+ * run that spans one: such a run gets finished - started instead.
+ */
+export function procclawRunTimes(
+  row: Pick<ProcclawRunRow, 'started_at' | 'finished_at' | 'duration_seconds'>,
+  opts: { naiveZone?: string; previousStart?: Date | null } = {},
+): ProcclawRunTimes | { error: string } {
+  const zone = opts.naiveZone ?? 'UTC';
+  const startTime = procclawTimeOf(row.started_at);
+  if (!startTime) return { error: `started_at ${JSON.stringify(row.started_at)} is not a time` };
+  const finishTime = procclawTimeOf(row.finished_at);
+  const notes: string[] = [];
+  let started: Date;
+  if ('instant' in startTime) started = startTime.instant;
+  else {
+    const latestFinish = !finishTime ? null : 'instant' in finishTime ? finishTime.instant : latestInstantOf(finishTime.wall, zone);
+    const reading = readStartedAt(startTime.wall, zone, { previousStart: opts.previousStart ?? null, latestFinish });
+    started = reading.at;
+    if (reading.note) notes.push(reading.note);
   }
-  return new Date(naiveZone === 'UTC' ? wall : zonedWallToUtc(wall, naiveZone));
+  let finished: Date | null = null;
+  if (finishTime && 'instant' in finishTime) finished = finishTime.instant;
+  else if (finishTime) {
+    const reading = readFinishedAt(finishTime.wall, zone, started);
+    finished = reading.at;
+    if (reading.note) notes.push(reading.note);
+  }
+  const seconds = typeof row.duration_seconds === 'number' && Number.isFinite(row.duration_seconds) ? row.duration_seconds : null;
+  const recordedMs = seconds !== null ? Math.round(seconds * 1000) : null;
+  let durationMs = recordedMs !== null && recordedMs >= 0 ? recordedMs : finished ? Math.max(0, finished.getTime() - started.getTime()) : null;
+  const naive = !('instant' in startTime) || (finishTime !== null && !('instant' in finishTime));
+  if (finished && naive && clockChangedBetween(zone, started, finished)) {
+    const real = Math.max(0, finished.getTime() - started.getTime());
+    if (recordedMs !== null && recordedMs !== real) {
+      notes.push(`duration_seconds ${seconds} is the difference of ProcClaw's wall clocks across the clock change; stored the real ${real / 1000} s (finished_at - started_at)`);
+    }
+    durationMs = real;
+  }
+  return { started, finished, duration_ms: durationMs, note: notes.length > 0 ? notes.join('; ') : null };
 }
 
-/** The instant at which the wall-clock time `wall` (as if UTC) happens in `zone`. */
-function zonedWallToUtc(wall: number, zone: string): number {
-  const first = wall - zoneOffsetMs(zone, wall);
-  const second = wall - zoneOffsetMs(zone, first);
-  return second;
-}
-
-function zoneOffsetMs(zone: string, at: number): number {
-  const parts = new Intl.DateTimeFormat('en-US', {
-    timeZone: zone,
-    hourCycle: 'h23',
-    year: 'numeric',
-    month: '2-digit',
-    day: '2-digit',
-    hour: '2-digit',
-    minute: '2-digit',
-    second: '2-digit',
-  }).formatToParts(new Date(at));
-  const get = (type: string) => Number(parts.find((p) => p.type === type)?.value ?? 0);
-  const asUtc = Date.UTC(get('year'), get('month') - 1, get('day'), get('hour'), get('minute'), get('second'));
-  return asUtc - Math.floor(at / 1000) * 1000;
+/** The instants a ProcClaw timestamp may name: one; two for a naive time the clock went back over; none for one it skipped, or no time. */
+export function readingsOfProcclawTime(value: string | number | null | undefined, naiveZone = 'UTC'): Date[] {
+  const time = procclawTimeOf(value);
+  if (!time) return [];
+  return 'instant' in time ? [time.instant] : instantsOfWallTime(time.wall, naiveZone);
 }
 
 /** ProcClaw's SLA verdict as ours: `partial` (some checks failed) is a breach; `no_sla` is none. */
@@ -127,13 +179,16 @@ function textOf(content: unknown): string {
   return JSON.stringify(content);
 }
 
-/** The last lines of a run's log as one text, newest last, bounded. */
-export function logTailOf(lines: ProcclawLogLine[]): string | null {
-  if (lines.length === 0) return null;
+/**
+ * The last lines of a run's log as one text, newest last, bounded: its stdout, then the stderr
+ * lines it wrote (a marker line stands for the error log's earlier lines); null without any.
+ */
+export function logTailOf(logs: Pick<RunLogs, 'stdout' | 'stderr' | 'errorLogName'>): string | null {
+  if (logs.stdout.length === 0 && logs.stderr.own.length === 0 && logs.stderr.carriedOver === 0) return null;
   const kept: string[] = [];
   let bytes = 0;
-  for (const entry of [...lines].reverse().slice(0, LOG_TAIL_LINES)) {
-    const line = cut(String(entry.line ?? '').replace(/\r?\n$/, ''), LOG_LINE_CHARS);
+  for (const entry of runLogTailLines(logs).reverse().slice(0, LOG_TAIL_LINES)) {
+    const line = cut(String(entry ?? '').replace(/\r?\n$/, ''), LOG_LINE_CHARS);
     bytes += Buffer.byteLength(line) + 1;
     if (bytes > LOG_TAIL_BYTES) break;
     kept.push(line);
@@ -142,32 +197,37 @@ export function logTailOf(lines: ProcclawLogLine[]): string | null {
 }
 
 /** The run as this service stores it, or why it cannot be imported. */
-export function convertRun(row: ProcclawRunRow, logs: ProcclawLogLine[], opts: { naiveZone?: string } = {}): Converted {
+export function convertRun(
+  row: ProcclawRunRow,
+  /** its stored log lines (source.ts runLogs); `logFile` becomes log_path when a finished run has none */
+  logs: RunLogs,
+  /** previousStart: the start of the run ProcClaw recorded before this one, which tells an ambiguous local start apart */
+  opts: { naiveZone?: string; previousStart?: Date | null } = {},
+): Converted {
   const jobId = String(row.job_id ?? '');
   if (!JOB_ID_PATTERN.test(jobId)) return { ok: false, reason: `job id ${JSON.stringify(jobId)} is not a valid job id` };
-  const started = parseProcclawTime(row.started_at, opts.naiveZone);
-  if (!started) return { ok: false, reason: `started_at ${JSON.stringify(row.started_at)} is not a time` };
-  const finished = parseProcclawTime(row.finished_at, opts.naiveZone);
+  const times = procclawRunTimes(row, opts);
+  if ('error' in times) return { ok: false, reason: times.error };
   const exit = typeof row.exit_code === 'number' && Number.isInteger(row.exit_code) && Math.abs(row.exit_code) <= 255 ? row.exit_code : null;
-  const seconds = typeof row.duration_seconds === 'number' && Number.isFinite(row.duration_seconds) && row.duration_seconds >= 0 ? row.duration_seconds : null;
-  const durationMs = seconds !== null ? Math.round(seconds * 1000) : finished ? Math.max(0, finished.getTime() - started.getTime()) : null;
   const sla = slaOf(row);
+  const tail = logTailOf(logs);
   return {
     ok: true,
     run: {
       job_id: jobId,
       external_id: externalIdOf(row.id),
-      started_at: started,
-      finished_at: finished,
+      started_at: times.started,
+      finished_at: times.finished,
       exit_code: exit,
-      duration_ms: durationMs,
+      duration_ms: times.duration_ms,
       trigger: row.trigger ? cut(String(row.trigger), 64) : null,
       error: row.error ? cut(String(row.error), ERROR_CHARS) : null,
       sla_status: sla.sla_status,
       sla_details: sla.sla_details,
-      log_path: null,
-      log_tail: logTailOf(logs),
+      log_path: tail === null && (times.finished !== null || exit !== null) ? logs.logFile : null,
+      log_tail: tail,
       session_messages: sessionMessagesOf(row.session_messages),
+      time_note: times.note,
     },
   };
 }

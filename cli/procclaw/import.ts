@@ -10,19 +10,20 @@
 // such runs are POSTed as run reports; a run still running is held back until it finishes, so
 // the API sees it once, finished) or this process does (`startReview`, a Temporal client).
 // Older history is written to Postgres directly and starts nothing.
+import { existsSync } from 'node:fs';
 import type { Job } from '../../core/job.js';
 import { reactiveTrigger, type Trigger } from '../../core/review.js';
+import { slaVerdict } from '../../core/sla.js';
 import type { ReviewInput } from '../../core/temporal.js';
 import { loadCatalog } from '../../db/catalog.js';
-import { getCursor, saveCursor, storeImportedRun } from '../../db/imports.js';
+import { getCursor, saveCursor, storeImportedRun, type ImportCursor } from '../../db/imports.js';
 import type { Db } from '../../db/knex.js';
 import type { NewRun } from '../../db/runs.js';
-import { convertRun, isManualStop, isRunning, LOG_TAIL_LINES } from './convert.js';
+import { ApiUnreachableError, describeShortening, postRunReport } from './api-report.js';
+import { convertRun, externalIdOf, isManualStop, isRunning, LOG_TAIL_LINES, procclawRunTimes, procclawTimeOf, readingsOfProcclawTime } from './convert.js';
 import { ProcclawSource, ProcclawSourceError, type ProcclawRunRow } from './source.js';
 
 export const CURSOR_KIND = 'procclaw';
-/** A run that was running for longer than this is not looked at again (ProcClaw lost it). */
-const PENDING_MAX_AGE_MS = 7 * 86_400_000;
 /**
  * How long after its finish a run is read again for late log lines and session messages. The
  * first pass after this still reads it once (a re-import hours later gets them too); then it is
@@ -51,6 +52,8 @@ export interface ImportOptions {
   batchSize?: number;
   /** how long after its finish a run is read again for late logs and session messages (SETTLE_MS) */
   settleMs?: number;
+  /** ProcClaw's logs folder ($PROCCLAW_HOME/logs): a finished run ProcClaw stored no log lines for points at its job's log file there */
+  logsDir?: string | null;
   now?: () => Date;
 }
 
@@ -68,6 +71,12 @@ export interface ImportSummary {
   /** fresh problem runs whose review could not be started from here (no API, no Temporal, or Temporal refused) */
   reviews_not_started: number;
   review_errors: string[];
+  /** fresh runs the API refused (a 4xx for that report alone): stored directly, their reviews not started */
+  rejected: { job_id: string; external_id: string; status: number; reason: string; review_not_started: boolean }[];
+  /** fresh runs sent to the API with parts left out to fit its limits (everything is stored directly at their next re-read) */
+  shortened: { job_id: string; external_id: string; left_out: string }[];
+  /** set when the file turned out to be a new database, imported as a new generation */
+  new_generation?: { generation: number; reason: string };
 }
 
 interface Planned {
@@ -96,11 +105,17 @@ export async function importProcclawOnce(deps: ImportDeps, opts: ImportOptions):
     reviews: [],
     reviews_not_started: 0,
     review_errors: [],
+    rejected: [],
+    shortened: [],
   };
   try {
-    const jobs = !deps.api && deps.jobsSource ? await jobsById(deps.jobsSource) : null;
-    const cursor = await getCursor(deps.db, opts.dbFile, CURSOR_KIND);
+    // The catalog, for SLA verdicts and reactive decisions: read only when a pass has runs to store.
+    let jobs: Map<string, Job> | null | undefined;
+    const catalog = async () => (jobs === undefined ? (jobs = deps.jobsSource ? await jobsById(deps.jobsSource) : null) : jobs);
+    const cursor = await sameDatabase(deps.db, source, await getCursor(deps.db, opts.dbFile, CURSOR_KIND), summary);
+    const generation = cursor.generation;
     let lastId = cursor.last_run_id;
+    let lastKey = cursor.last_run_key;
     const pending = new Set(cursor.pending_run_ids);
     // Runs still running last time first, then everything new, a batch at a time.
     let carry = source.runsByIds([...pending]);
@@ -114,14 +129,26 @@ export async function importProcclawOnce(deps: ImportDeps, opts: ImportOptions):
       carry = [];
       if (rows.length === 0) break;
       const plan: Planned[] = [];
+      const known = await catalog();
+      let previous: { id: number; started: Date } | null = null; // the run converted just before, when it is the one ProcClaw recorded before
       for (const row of rows) {
         summary.seen++;
-        const converted = convertRun(row, source.logTail(row.id, LOG_TAIL_LINES), { naiveZone: opts.naiveZone });
+        // A local start the clock went back over is told apart by the run before it (ProcClaw's ids grow in start order).
+        const previousStart =
+          readingsOfProcclawTime(row.started_at, opts.naiveZone).length < 2
+            ? null
+            : previous?.id === row.id - 1
+              ? previous.started
+              : await startOfRunBefore(deps.db, source, row.id, opts.naiveZone, generation);
+        const logs = source.runLogs(row, { stdoutLines: LOG_TAIL_LINES, logsDir: opts.logsDir ?? null, log: known?.get(String(row.job_id))?.config.log });
+        const converted = convertRun(row, logs, { naiveZone: opts.naiveZone, previousStart });
         if (!converted.ok) {
           summary.skipped.push({ procclaw_id: row.id, reason: converted.reason });
           continue;
         }
-        const run = converted.run;
+        previous = { id: row.id, started: converted.run.started_at };
+        const run = withVerdict(converted.run, known?.get(converted.run.job_id));
+        if (generation > 1) run.external_id = externalIdOf(row.id, generation);
         const running = isRunning(run);
         const endedAt = endOf(run);
         // A manual stop is stored as history (directly, not through the API): it calls for no review.
@@ -129,9 +156,11 @@ export async function importProcclawOnce(deps: ImportDeps, opts: ImportOptions):
         plan.push({ row, run, running, fresh, carried: carried.has(row.id) });
       }
       const createdBefore = summary.created;
-      const reviewsToStart = await store(deps, plan, summary, jobs);
+      const reviewsToStart = await store(deps, plan, summary, deps.api ? null : known ?? null);
       // The cursor moves only once the runs are stored: a crash before this repeats the batch, harmlessly.
-      const stillRunning = new Set(plan.filter((p) => p.running && now().getTime() - p.run.started_at.getTime() <= PENDING_MAX_AGE_MS).map((p) => p.row.id));
+      // Every open run is read again until it closes, however long it runs: the cost is the open
+      // runs', not the history's.
+      const stillRunning = new Set(plan.filter((p) => p.running).map((p) => p.row.id));
       const settling = plan.filter((p) => !p.running && now().getTime() - endOf(p.run).getTime() <= settleMs).map((p) => p.row.id);
       for (const row of rows) {
         pending.delete(row.id);
@@ -142,8 +171,20 @@ export async function importProcclawOnce(deps: ImportDeps, opts: ImportOptions):
         runningIds.add(id);
       }
       for (const id of settling) pending.add(id);
-      lastId = Math.max(lastId, ...newRows.map((r) => r.id));
-      await saveCursor(deps.db, { source: opts.dbFile, kind: CURSOR_KIND, last_run_id: lastId, pending_run_ids: [...pending], imported: summary.created - createdBefore });
+      const newest = newRows.at(-1);
+      if (newest && newest.id > lastId) {
+        lastId = newest.id;
+        lastKey = runKey(newest);
+      }
+      await saveCursor(deps.db, {
+        source: opts.dbFile,
+        kind: CURSOR_KIND,
+        last_run_id: lastId,
+        pending_run_ids: [...pending],
+        imported: summary.created - createdBefore,
+        generation,
+        last_run_key: lastKey,
+      });
       await startReviews(deps, reviewsToStart, summary);
       if (newRows.length < batchSize) break;
     }
@@ -152,6 +193,81 @@ export async function importProcclawOnce(deps: ImportDeps, opts: ImportOptions):
   } finally {
     source.close();
   }
+}
+
+/**
+ * The cursor, or a fresh one for a new generation when the file is not the database it was read
+ * from: ProcClaw's recovery moves a damaged file aside and starts anew (db.py `_ensure_db`), so
+ * its run ids restart at 1. Such a file never gave the id the cursor stopped at, or gave it to
+ * another run. (The same file keeps its sequence even when ProcClaw deletes old runs.)
+ */
+async function sameDatabase(db: Db, source: ProcclawSource, cursor: ImportCursor, summary: ImportSummary): Promise<ImportCursor> {
+  if (cursor.last_run_id === 0) return cursor;
+  const highest = source.highestRunId();
+  const anchor = highest >= cursor.last_run_id ? source.runsByIds([cursor.last_run_id])[0] : undefined;
+  const reason =
+    highest < cursor.last_run_id
+      ? `its run ids now end at ${highest}, below the ${cursor.last_run_id} imported from it before`
+      : anchor && cursor.last_run_key !== null && runKey(anchor) !== cursor.last_run_key
+        ? `its run ${cursor.last_run_id} is not the run imported under that id before`
+        : null;
+  if (reason === null) {
+    // A cursor from before generations were kept learns its run's key now.
+    if (cursor.last_run_key === null && anchor) return { ...cursor, last_run_key: runKey(anchor) };
+    return cursor;
+  }
+  const fresh: ImportCursor = { ...cursor, generation: cursor.generation + 1, last_run_id: 0, last_run_key: null, pending_run_ids: [] };
+  // Saved at once: an empty new file would otherwise be taken for a new one again at every pass.
+  await saveCursor(db, { ...fresh, imported: 0 });
+  const aside = existsSync(`${source.file}.corrupt`) || existsSync(source.file.replace(/\.db$/, '.db.corrupt')) ? ' (ProcClaw moved a damaged file aside beside it)' : '';
+  summary.new_generation = {
+    generation: fresh.generation,
+    reason: `${source.file} is a new database${aside}: ${reason}. Its runs are imported as generation ${fresh.generation}, beside the ${cursor.runs_imported} run(s) of the one before.`,
+  };
+  return fresh;
+}
+
+/** What tells one ProcClaw run from another in a file: its job and start as written. */
+const runKey = (row: Pick<ProcclawRunRow, 'job_id' | 'started_at'>): string => `${row.job_id} @ ${String(row.started_at)}`;
+
+/**
+ * A finished run without a verdict gets the one its job's `sla` gives, as the API gives a run
+ * report: ProcClaw itself never stores one in job_runs.
+ */
+function withVerdict(run: NewRun, job: Job | undefined): NewRun {
+  if (!job || run.sla_status !== null || isRunning(run) || run.duration_ms === null) return run;
+  const verdict = slaVerdict(job.config.sla ?? null, run.duration_ms);
+  return verdict ? { ...run, sla_status: verdict.status, sla_details: verdict.details } : run;
+}
+
+/** How many runs back the start of the run before an ambiguous one is looked for. */
+const NEIGHBOUR_WALK = 100;
+
+/**
+ * The start of the run ProcClaw recorded before run `id`, which tells an ambiguous local start
+ * apart: as an earlier pass stored it, else read from ProcClaw's rows, walking back to a run
+ * whose start needs no neighbour (or one stored) and reading forward from there.
+ */
+async function startOfRunBefore(db: Db, source: ProcclawSource, id: number, naiveZone: string | undefined, generation: number): Promise<Date | null> {
+  const unread: ProcclawRunRow[] = [];
+  let start: Date | null = null;
+  for (let before = source.runBefore(id); before && unread.length < NEIGHBOUR_WALK; before = source.runBefore(before.id)) {
+    const readings = readingsOfProcclawTime(before.started_at, naiveZone);
+    const stored = (await db('job_runs').where({ job_id: String(before.job_id), external_id: externalIdOf(before.id, generation) }).first('started_at')) as
+      | { started_at: Date }
+      | undefined;
+    if (stored && readings.some((at) => at.getTime() === stored.started_at.getTime())) {
+      start = stored.started_at;
+      break;
+    }
+    unread.push(before);
+    if (readings.length < 2 && procclawTimeOf(before.started_at)) break; // read alike whatever came before it
+  }
+  for (const row of unread.reverse()) {
+    const times = procclawRunTimes(row, { naiveZone, previousStart: start });
+    if (!('error' in times)) start = times.started;
+  }
+  return start;
 }
 
 function endOf(run: NewRun): Date {
@@ -177,14 +293,27 @@ async function store(deps: ImportDeps, plan: Planned[], summary: ImportSummary, 
     if (deps.api && p.running) continue; // sent once it has finished
     if (deps.api && p.fresh && !reported.has(`${p.run.job_id}\0${p.run.external_id}`)) {
       const answer = await postRunReport(deps.api, p.run);
-      if (answer.status === 404) {
+      if (answer.shortened) summary.shortened.push({ job_id: p.run.job_id, external_id: p.run.external_id, left_out: describeShortening(answer.shortened) });
+      if (answer.outcome === 'unknown_job') {
         direct.push(p); // a job the API's catalog does not know: keep its history anyway
+        continue;
+      }
+      if (answer.outcome === 'rejected') {
+        // The API refuses this report, not every report: its history is stored directly and the
+        // runs after it go on; only its review, which the API would have started, is missed.
+        direct.push(p);
+        const job = jobs?.get(p.run.job_id);
+        const wanted = job ? reactiveTrigger(job.config, p.run) !== null : (p.run.exit_code ?? 0) !== 0 || p.run.sla_status === 'fail';
+        if (wanted) summary.reviews_not_started++;
+        summary.rejected.push({ job_id: p.run.job_id, external_id: p.run.external_id, status: answer.status, reason: answer.reason, review_not_started: wanted });
         continue;
       }
       if (answer.body?.created === true) summary.created++;
       else direct.push(p); // stored before (e.g. while running): bring the stored row up to date
       const review = answer.body?.review as { workflow_id?: string; already_running?: boolean } | null | undefined;
       const runId = (answer.body?.run as { id?: number } | undefined)?.id;
+      // A run report carries no time note: the row the API stored gets it here.
+      if (answer.body?.created === true && runId && p.run.time_note) await deps.db('job_runs').where({ id: runId }).update({ time_note: p.run.time_note });
       if (review?.workflow_id && runId) {
         summary.reviews.push({ job_id: p.run.job_id, run_id: runId, workflow_id: review.workflow_id, already_running: !!review.already_running });
       }
@@ -228,62 +357,28 @@ async function jobsById(jobsSource: string): Promise<Map<string, Job>> {
   return new Map(catalog.jobs.map((j) => [j.id, j]));
 }
 
-export class ApiUnreachableError extends Error {
-  override name = 'ApiUnreachableError';
-}
-
-async function postRunReport(api: { url: string; token: string | null }, run: NewRun): Promise<{ status: number; body: Record<string, unknown> | null }> {
-  const body = {
-    external_id: run.external_id,
-    started_at: run.started_at.toISOString(),
-    finished_at: run.finished_at ? run.finished_at.toISOString() : null,
-    exit_code: run.exit_code,
-    duration_ms: run.duration_ms,
-    trigger: run.trigger,
-    error: run.error,
-    sla_status: run.sla_status,
-    sla_details: run.sla_details as Record<string, unknown> | null,
-    log_tail: run.log_tail,
-    session_messages: run.session_messages as unknown[] | null,
-  };
-  const url = `${api.url.replace(/\/+$/, '')}/api/v1/jobs/${encodeURIComponent(run.job_id)}/runs`;
-  let response: Response;
-  try {
-    response = await fetch(url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', ...(api.token ? { authorization: `Bearer ${api.token}` } : {}) },
-      body: JSON.stringify(body),
-      signal: AbortSignal.timeout(15_000),
-    });
-  } catch (error) {
-    throw new ApiUnreachableError(`the API at ${api.url} is unreachable (${(error as Error).cause ? String(((error as Error).cause as Error).message ?? (error as Error).cause) : (error as Error).message})`);
-  }
-  const text = await response.text();
-  let parsed: Record<string, unknown> | null = null;
-  try {
-    parsed = JSON.parse(text) as Record<string, unknown>;
-  } catch {
-    parsed = null;
-  }
-  if (response.status === 404 || response.ok) return { status: response.status, body: parsed };
-  const message = typeof parsed?.error === 'string' ? parsed.error : text.slice(0, 300);
-  if (response.status >= 500 || response.status === 401 || response.status === 403) {
-    throw new ApiUnreachableError(`the API at ${api.url} refused run ${run.external_id} of ${run.job_id}: ${response.status} ${message}`);
-  }
-  throw new Error(`the API at ${api.url} rejected run ${run.external_id} of ${run.job_id}: ${response.status} ${message}`);
-}
+export { ApiUnreachableError };
 
 /** One line for a pass that did something; null for a pass that found nothing new. */
 export function describeSummary(s: ImportSummary): string | null {
-  if (s.created + s.updated === 0 && s.reviews.length === 0 && s.skipped.length === 0 && s.reviews_not_started === 0) return null;
+  if (s.created + s.updated === 0 && s.reviews.length === 0 && s.skipped.length === 0 && s.reviews_not_started === 0 && s.rejected.length === 0 && s.shortened.length === 0 && !s.new_generation) return null;
   const parts = [`${s.created} new run(s)`, `${s.updated} updated`];
   if (s.running > 0) parts.push(`${s.running} still running`);
   if (s.skipped.length > 0) parts.push(`${s.skipped.length} skipped (${s.skipped.slice(0, 3).map((k) => `#${k.procclaw_id}: ${k.reason}`).join('; ')})`);
   const reviews = s.reviews.map((r) => `${r.workflow_id}${r.already_running ? ' (already running)' : ''}`);
   if (reviews.length > 0) parts.push(`review(s) started: ${reviews.join(', ')}`);
+  for (const r of s.shortened.slice(0, 3)) parts.push(`run ${r.external_id} of job ${r.job_id} sent to the API shortened to fit its size limit (${r.left_out})`);
+  if (s.shortened.length > 3) parts.push(`${s.shortened.length - 3} more run(s) sent shortened`);
+  for (const r of s.rejected.slice(0, 3)) {
+    parts.push(`the API rejected run ${r.external_id} of job ${r.job_id}: ${r.status} ${r.reason}; stored directly${r.review_not_started ? ', review not started (trigger it from the dashboard)' : ''}`);
+  }
+  if (s.rejected.length > 3) parts.push(`the API rejected ${s.rejected.length - 3} more run(s), stored directly`);
+  // Failed runs whose review did not start for no reason named above.
+  const unexplained = s.reviews_not_started - s.rejected.filter((r) => r.review_not_started).length;
   if (s.review_errors.length > 0) parts.push(`${s.review_errors.length} review(s) could not start (${s.review_errors.slice(0, 2).join('; ')}); trigger them from the dashboard`);
-  else if (s.reviews_not_started > 0) parts.push(`${s.reviews_not_started} failed run(s) started no review (pass --api, or set TEMPORAL_ADDRESS and HEALING_JOBS_DIR)`);
-  return `imported from ${s.source}: ${parts.join(', ')}`;
+  else if (unexplained > 0) parts.push(`${unexplained} failed run(s) started no review (pass --api, or set TEMPORAL_ADDRESS and HEALING_JOBS_DIR)`);
+  const line = `imported from ${s.source}: ${parts.join(', ')}`;
+  return s.new_generation ? `${s.new_generation.reason}\n${line}` : line;
 }
 
 /** Imports again every `intervalMs` until the signal aborts. A locked database waits for the next pass. */

@@ -2,7 +2,9 @@
 // (`job_logs`). Opened for each pass and closed after it, so ProcClaw is never held up and each
 // pass sees what ProcClaw committed. Nothing here writes to the file.
 import { statSync } from 'node:fs';
+import os from 'node:os';
 import Database from 'better-sqlite3';
+import { RunLogReader, type RunLogOptions, type RunLogQueries, type RunLogs } from './run-logs.js';
 
 /** A database that cannot be read as ProcClaw's: the message names the file and what is wrong. */
 export class ProcclawSourceError extends Error {
@@ -31,11 +33,6 @@ export interface ProcclawRunRow {
   sla_details: string | null;
 }
 
-export interface ProcclawLogLine {
-  level: string | null;
-  line: string;
-}
-
 const REQUIRED_RUN_COLUMNS = ['id', 'job_id', 'started_at', 'finished_at', 'exit_code'] as const;
 const OPTIONAL_RUN_COLUMNS = ['duration_seconds', 'trigger', 'error', 'session_messages', 'sla_status', 'sla_details'] as const;
 const REQUIRED_LOG_COLUMNS = ['run_id', 'line'] as const;
@@ -47,6 +44,8 @@ export class ProcclawSource {
     private readonly runColumns: Set<string>,
     private readonly logColumns: Set<string> | null,
   ) {}
+
+  private logReader: RunLogReader | null = null;
 
   /** Opens the file read-only and checks it is ProcClaw's; throws ProcclawSourceError otherwise. */
   static open(file: string, opts: { lockTimeoutMs?: number } = {}): ProcclawSource {
@@ -101,6 +100,25 @@ export class ProcclawSource {
     return this.guard(() => this.sqlite.prepare(`${this.selectRuns()} where id > ? order by id limit ?`).all(afterId, limit) as ProcclawRunRow[]);
   }
 
+  /**
+   * The highest run id this file ever gave: job_runs is AUTOINCREMENT, so sqlite_sequence keeps it
+   * even after ProcClaw deleted those runs; a fresh file starts again from 0.
+   */
+  highestRunId(): number {
+    return this.guard(() => {
+      const sequence = this.sqlite.prepare("select name from sqlite_master where type = 'table' and name = 'sqlite_sequence'").get()
+        ? (this.sqlite.prepare("select seq from sqlite_sequence where name = 'job_runs'").get() as { seq: number } | undefined)
+        : undefined;
+      const max = (this.sqlite.prepare('select coalesce(max(id), 0) as id from job_runs').get() as { id: number }).id;
+      return Math.max(Number(sequence?.seq ?? 0), Number(max));
+    });
+  }
+
+  /** The run with the highest id below `id` (the one ProcClaw started before it), if any. */
+  runBefore(id: number): ProcclawRunRow | null {
+    return this.guard(() => (this.sqlite.prepare(`${this.selectRuns()} where id < ? order by id desc limit 1`).get(id) as ProcclawRunRow | undefined) ?? null);
+  }
+
   /** The runs with these ids that still exist. */
   runsByIds(ids: number[]): ProcclawRunRow[] {
     if (ids.length === 0) return [];
@@ -112,16 +130,43 @@ export class ProcclawSource {
     return rows;
   }
 
-  /** The last `max` log lines of a run, oldest first. */
-  logTail(runId: number, max: number): ProcclawLogLine[] {
+  /**
+   * A run's log lines as ProcClaw reads them back (insert order), per stream, with the stderr
+   * lines earlier runs left in the job's error log told apart (run-logs.ts). Each job's last
+   * stderr is remembered for the rest of the pass: a source is opened for one pass.
+   */
+  runLogs(run: Pick<ProcclawRunRow, 'id' | 'job_id' | 'exit_code'>, opts: Omit<RunLogOptions, 'home'> & { home?: string }): RunLogs {
+    this.logReader ??= new RunLogReader(this.guard(() => this.logQueries()));
+    return this.logReader.read(run, { ...opts, home: opts.home ?? os.homedir() });
+  }
+
+  private logQueries(): RunLogQueries {
     const columns = this.logColumns;
-    if (!columns) return [];
-    const level = columns.has('level') ? 'level' : 'null as level';
-    const order = columns.has('line_num') ? 'coalesce(line_num, 0) desc, rowid desc' : 'rowid desc';
-    const rows = this.guard(
-      () => this.sqlite.prepare(`select ${level}, line from job_logs where run_id = ? order by ${order} limit ?`).all(runId, max) as ProcclawLogLine[],
-    );
-    return rows.reverse();
+    const hasLevel = columns?.has('level') ?? false;
+    const lines = (rows: unknown[]) => (rows as { line: unknown }[]).map((r) => String(r.line ?? '')).reverse();
+    // Newest first, to take the last `max`; handed back in ProcClaw's order.
+    const stdout = columns
+      ? this.sqlite.prepare(`select line from job_logs where run_id = ? ${hasLevel ? "and (level is null or level <> 'stderr')" : ''} order by rowid desc limit ?`)
+      : null;
+    const stderr = hasLevel ? this.sqlite.prepare("select line from job_logs where run_id = ? and level = 'stderr' order by rowid desc limit ?") : null;
+    const previous = hasLevel
+      ? this.sqlite.prepare(
+          "select r.id from job_runs r where r.job_id = ? and r.id > ? and r.id < ? and exists (select 1 from job_logs l where l.run_id = r.id and l.level = 'stderr') order by r.id desc limit 1",
+        )
+      : null;
+    const stderrLines = (runId: number, max: number) => (stderr ? lines(this.guard(() => stderr.all(runId, max))) : []);
+    return {
+      runStreams: (runId, stdoutMax, stderrMax) => ({
+        stdout: stdout ? lines(this.guard(() => stdout.all(runId, stdoutMax))) : [],
+        stderr: stderrLines(runId, stderrMax),
+      }),
+      stderrLines,
+      previousStderrRun: (jobId, beforeId, afterId) => {
+        const row = previous ? (this.guard(() => previous.get(jobId, afterId, beforeId)) as { id: number } | undefined) : undefined;
+        return row ? Number(row.id) : null;
+      },
+      isFile: (file) => statSync(file, { throwIfNoEntry: false })?.isFile() ?? false,
+    };
   }
 
   close(): void {

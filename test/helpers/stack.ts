@@ -15,6 +15,8 @@ import type { AnalyzerSettings } from '../../activities/deps.js';
 import { openclawStatus } from '../../activities/openclaw.js';
 import { createApp } from '../../api/app.js';
 import type { ApiToken } from '../../api/auth.js';
+import { resolveDefaultTimeZone } from '../../core/config.js';
+import type { DefaultTimeZone } from '../../core/job.js';
 import type { WaitSettings } from '../../core/running.js';
 import { listenerConnection, startChangeFeed, type ChangeFeed } from '../../db/change-feed.js';
 import type { Db } from '../../db/knex.js';
@@ -36,6 +38,8 @@ export interface Stack {
   analyzer: AnalyzerSettings;
   /** the API's Postgres change feed (GET /events) */
   changes: ChangeFeed;
+  /** the zone of jobs that set none, as the service resolves it (StackOptions.defaultTimeZone, else this machine's) */
+  defaultTimeZone: DefaultTimeZone;
   stopWorker(): Promise<void>;
   startWorker(): Promise<void>;
   stop(): Promise<void>;
@@ -63,6 +67,8 @@ export interface StackOptions {
   log?: Logger;
   /** GET /events: heartbeat and stream bound, short and small in tests */
   events?: { heartbeatMs?: number; maxClients?: number };
+  /** HEALING_DEFAULT_TIMEZONE: the zone of jobs that set none (worker, API, schedules); unset: this machine's */
+  defaultTimeZone?: string;
 }
 
 export async function startStack(opts: StackOptions = {}): Promise<Stack> {
@@ -85,6 +91,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   // Tests set fields of this object to switch analyzers between cases.
   const analyzer: AnalyzerSettings = { mode: 'rules', openclawBin: FAKE_OPENCLAW, agent: null, thinking: null, timeoutSeconds: 20, ...opts.analyzer };
   const namespace = env.namespace ?? 'default';
+  const defaultTimeZone = resolveDefaultTimeZone(opts.defaultTimeZone);
 
   let workers: HealingWorkers | null = null;
   let running: Promise<void> | null = null;
@@ -94,7 +101,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       namespace,
       analysisConcurrency: opts.analysisConcurrency ?? 1,
       log,
-      deps: { db: database.db, jobsSource: jobsDir, dataDir, home: workDir, procclawHome: path.join(workDir, '.procclaw'), analyzer, dashboardUrl: 'http://dashboard.test', logRoots: opts.logRoots, waits: opts.waits, log },
+      deps: { db: database.db, jobsSource: jobsDir, dataDir, home: workDir, procclawHome: path.join(workDir, '.procclaw'), analyzer, dashboardUrl: 'http://dashboard.test', logRoots: opts.logRoots, waits: opts.waits, defaultTimeZone, log },
     });
     running = workers.run();
   };
@@ -118,7 +125,8 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     tokens: opts.tokens ?? [],
     commandRateLimit: opts.commandRateLimit,
     statsCacheMs: 0, // figures checked right after the writes that change them
-    reconcileSchedule: (jobId) => reconcileJobSchedule(env.client, jobsDir, jobId),
+    reconcileSchedule: (jobId) => reconcileJobSchedule(env.client, jobsDir, jobId, defaultTimeZone),
+    defaultTimeZone,
     readPlaces: { home: workDir, procclawHome: path.join(workDir, '.procclaw'), dataDir, logRoots: opts.logRoots },
     changes,
     events: opts.events,
@@ -138,6 +146,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     dataDir,
     analyzer,
     changes,
+    defaultTimeZone,
     startWorker,
     stopWorker,
     stop: async () => {

@@ -251,6 +251,9 @@ export interface Job {
   file?: string;
   schedule?: string | null;
   timezone?: string | null;
+  /** the zone reviews run in, and whose it is: the review schedule's, the job's, or the default for jobs that set none */
+  review_timezone?: string;
+  review_timezone_source?: 'schedule' | 'job' | 'HEALING_DEFAULT_TIMEZONE' | 'machine';
   enabled?: boolean;
   loaded: boolean;
   self_healing?: SelfHealing;

@@ -48,21 +48,29 @@ export function label(value: string | null | undefined): string {
 
 export const DAYS = ['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday'];
 
-/** The review cadence in words: "daily at 03:00", "weekly on Monday at 09:00". */
-export function describeFrequency(schedule: { frequency: string; time?: string; day?: number; day_of_month?: number } | undefined): string {
+/** The review cadence in words: "daily at 03:00", "weekly on Monday at 09:00 Europe/Lisbon" (with the zone when given). */
+export function describeFrequency(schedule: { frequency: string; time?: string; day?: number; day_of_month?: number } | undefined, zone?: string | null): string {
   if (!schedule) return '-';
+  const at = `${schedule.time ?? '03:00'}${zone ? ` ${zone}` : ''}`;
   switch (schedule.frequency) {
     case 'hourly':
       return 'hourly';
     case 'daily':
-      return `daily at ${schedule.time ?? '03:00'}`;
+      return `daily at ${at}`;
     case 'weekly':
-      return `weekly on ${DAYS[schedule.day ?? 1] ?? '?'} at ${schedule.time ?? '03:00'}`;
+      return `weekly on ${DAYS[schedule.day ?? 1] ?? '?'} at ${at}`;
     case 'monthly':
-      return `monthly on day ${schedule.day_of_month ?? 1} at ${schedule.time ?? '03:00'}`;
+      return `monthly on day ${schedule.day_of_month ?? 1} at ${at}`;
     default:
       return label(schedule.frequency);
   }
+}
+
+/** Why reviews run in a zone the job does not set (core/job.ts defaultedZoneReason); null when the job sets it. */
+export function defaultedZoneReason(source: string | null | undefined): string | null {
+  if (source === 'machine') return "this machine's zone; the job sets none";
+  if (source === 'HEALING_DEFAULT_TIMEZONE') return 'HEALING_DEFAULT_TIMEZONE; the job sets none';
+  return null;
 }
 
 export function basename(file: string | null | undefined): string {

@@ -1,0 +1,18 @@
+// A ProcClaw database that was replaced (ProcClaw's recovery moves a damaged file aside and starts
+// a fresh one, whose run ids restart at 1) is imported as a new generation: the cursor remembers
+// which generation it reads and the run it stopped at, to tell the same file from a new one.
+import type { Knex } from 'knex';
+
+export async function up(knex: Knex): Promise<void> {
+  await knex.schema.alterTable('import_cursors', (t) => {
+    t.integer('generation').notNullable().defaultTo(1);
+    t.text('last_run_key'); // job id and start time of the run at last_run_id, as the source wrote them
+  });
+}
+
+export async function down(knex: Knex): Promise<void> {
+  await knex.schema.alterTable('import_cursors', (t) => {
+    t.dropColumn('generation');
+    t.dropColumn('last_run_key');
+  });
+}
