@@ -52,7 +52,8 @@ export async function explainConnectFailure(target: TemporalTarget, address: str
   const where = `Temporal at ${address} (namespace ${target.temporalNamespace}, ${describeTemporalSecurity(target)})`;
   if (probe?.stage === 'network') return new TemporalConnectError(`${address} does not answer: ${probe.message}`, 'network');
   if (probe?.stage === 'tls') return new TemporalConnectError(`${where}: the TLS handshake failed: ${explainTlsFailure(target, probe, address)}`, 'tls');
-  return new TemporalConnectError(`${where} does not answer: ${sdkMessage}`, 'temporal');
+  // The network and the handshake are fine: Temporal itself (or a proxy before it) refused.
+  return new TemporalConnectError(`${where}: the connection failed: ${sdkMessage}`, 'temporal');
 }
 
 type Probe = { stage: 'network' | 'tls'; code?: string; message: string };

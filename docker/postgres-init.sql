@@ -2,7 +2,7 @@
 --
 -- The postgres image runs this file once, as the superuser (POSTGRES_USER, `temporal` in
 -- docker-compose.yml), the first time it initialises an empty data volume. Temporal's databases
--- (`temporal`, `temporal_visibility`) are created separately by the temporal service's auto-setup.
+-- (`temporal`, `temporal_visibility`) are created separately, by the temporal-schema job (docker/temporal-schema.sh).
 -- To change the password, change it here and in DATABASE_URL in docker-compose.yml, then recreate
 -- the volume (or run ALTER ROLE healing PASSWORD '...' by hand on an existing one).
 

@@ -30,9 +30,9 @@ export const DESIGN_ENV_NAMES = [
 const REQUIRED_SERVICES = ['postgres', 'temporal', 'temporal-ui', 'worker', 'api'];
 const APP_SERVICES = ['worker', 'api', 'migrate'];
 
-/** Reads the variable names of the `## Environment` table of a DESIGN.md. */
-export function envNamesFromDesign(text) {
-  const section = text.split(/^## /m).find((s) => s.startsWith('Environment'));
+/** Reads the variable names of the `## Environment` table of a DESIGN.md (or another `## <heading>` table). */
+export function envNamesFromDesign(text, heading = 'Environment') {
+  const section = text.split(/^## /m).find((s) => s.startsWith(heading));
   if (!section) return null;
   const names = new Set();
   for (const line of section.split('\n')) {
@@ -147,6 +147,10 @@ export function checkCompose({ root = ROOT, file = 'docker-compose.yml', designP
   } else if (designPath) {
     errors.push(`${designPath} does not exist`);
   }
+  // Beyond DESIGN's core set, a variable the README's Configuration table documents may be passed too.
+  const readme = path.join(root, 'README.md');
+  const documented = fs.existsSync(readme) ? envNamesFromDesign(fs.readFileSync(readme, 'utf8'), 'Configuration') : null;
+  if (documented) allowed = [...new Set([...allowed, ...documented])];
 
   // Parse.
   const composePath = path.join(root, file);
@@ -245,7 +249,7 @@ export function checkCompose({ root = ROOT, file = 'docker-compose.yml', designP
   // temporal
   const t = services.temporal;
   if (t) {
-    if (!/^temporalio\/(auto-setup|server):1\.29(\b|[.-])/.test(String(t.image))) errors.push(`temporal: image should be temporalio/auto-setup:1.29.x, is ${t.image}`);
+    if (!/^temporalio\/(auto-setup|server):1\.29(\b|[.-])/.test(String(t.image))) errors.push(`temporal: image should be temporalio/server:1.29.x, is ${t.image}`);
     const e = envOf(t);
     const want = { DB: 'postgres12', POSTGRES_SEEDS: 'postgres' };
     for (const [k, v] of Object.entries(want)) if (e[k] !== v) errors.push(`temporal: ${k} should be ${v}, is ${e[k]}`);
@@ -272,7 +276,7 @@ export function checkCompose({ root = ROOT, file = 'docker-compose.yml', designP
     if (!svc) continue;
     const e = envOf(svc);
     for (const k of Object.keys(e)) {
-      if (!allowed.includes(k)) errors.push(`${s}: environment variable ${k} is not in DESIGN's Environment table`);
+      if (!allowed.includes(k)) errors.push(`${s}: environment variable ${k} is neither in DESIGN's Environment table nor in the README's Configuration table`);
     }
     const cmd = commandOf(svc);
     const sub = s === 'migrate' ? 'migrate' : s;

@@ -69,6 +69,8 @@ export async function makeTlsFiles(dir: string): Promise<TlsFiles> {
 export interface TlsProxy {
   /** host:port of the TLS side */
   address: string;
+  /** connections whose TLS handshake succeeded and which were piped to the dev server */
+  accepted(): number;
   /** TLS handshakes the proxy refused (e.g. no client certificate under mTLS) */
   refusals: string[];
   stop(): Promise<void>;
@@ -83,6 +85,7 @@ export async function startTlsProxy(files: TlsFiles, target: string, opts: { cli
   const [host, port] = [target.slice(0, target.lastIndexOf(':')), Number(target.slice(target.lastIndexOf(':') + 1))];
   const refusals: string[] = [];
   const sockets = new Set<net.Socket>();
+  let accepted = 0;
   const server = tls.createServer(
     {
       cert: await readFile(files.serverCert),
@@ -91,6 +94,7 @@ export async function startTlsProxy(files: TlsFiles, target: string, opts: { cli
       ...(opts.clientCa ? { requestCert: true, rejectUnauthorized: true, ca: await readFile(opts.clientCa) } : {}),
     },
     (client) => {
+      accepted += 1;
       const upstream = net.connect(port, host);
       sockets.add(client).add(upstream);
       const close = () => {
@@ -109,6 +113,7 @@ export async function startTlsProxy(files: TlsFiles, target: string, opts: { cli
   const address = `127.0.0.1:${(server.address() as net.AddressInfo).port}`;
   return {
     address,
+    accepted: () => accepted,
     refusals,
     stop: async () => {
       for (const socket of sockets) socket.destroy();
