@@ -17,12 +17,20 @@ export interface ImportCursor {
   generation: number;
   /** the job id and start time of the run at last_run_id, as the source wrote them: tells a new file from this one */
   last_run_key: string | null;
+  /** where each earlier generation's file stopped: one put back (a restored backup) is read on from there */
+  earlier_generations: GenerationMark[];
   updated_at: Date | null;
+}
+
+export interface GenerationMark {
+  generation: number;
+  last_run_id: number;
+  last_run_key: string | null;
 }
 
 export async function getCursor(db: Db, source: string, kind: string): Promise<ImportCursor> {
   const row = await db('import_cursors').where({ source }).first();
-  if (!row) return { source, kind, last_run_id: 0, pending_run_ids: [], runs_imported: 0, generation: 1, last_run_key: null, updated_at: null };
+  if (!row) return { source, kind, last_run_id: 0, pending_run_ids: [], runs_imported: 0, generation: 1, last_run_key: null, earlier_generations: [], updated_at: null };
   return {
     source,
     kind: row.kind as string,
@@ -31,16 +39,33 @@ export async function getCursor(db: Db, source: string, kind: string): Promise<I
     runs_imported: Number(row.runs_imported),
     generation: Number(row.generation ?? 1),
     last_run_key: (row.last_run_key as string | null) ?? null,
+    earlier_generations: Array.isArray(row.earlier_generations) ? (row.earlier_generations as GenerationMark[]) : [],
     updated_at: row.updated_at as Date,
   };
 }
 
 export async function saveCursor(
   db: Db,
-  cursor: { source: string; kind: string; last_run_id: number; pending_run_ids: number[]; imported: number; generation: number; last_run_key: string | null },
+  cursor: {
+    source: string;
+    kind: string;
+    last_run_id: number;
+    pending_run_ids: number[];
+    imported: number;
+    generation: number;
+    last_run_key: string | null;
+    /** left as stored when not given */
+    earlier_generations?: GenerationMark[];
+  },
 ): Promise<void> {
   const pending = JSON.stringify([...new Set(cursor.pending_run_ids)].sort((a, b) => a - b));
-  const position = { last_run_id: cursor.last_run_id, pending_run_ids: pending, generation: cursor.generation, last_run_key: cursor.last_run_key };
+  const position = {
+    last_run_id: cursor.last_run_id,
+    pending_run_ids: pending,
+    generation: cursor.generation,
+    last_run_key: cursor.last_run_key,
+    ...(cursor.earlier_generations ? { earlier_generations: JSON.stringify(cursor.earlier_generations) } : {}),
+  };
   await db('import_cursors')
     .insert({ source: cursor.source, kind: cursor.kind, ...position, runs_imported: cursor.imported })
     .onConflict('source')
@@ -89,7 +114,9 @@ export async function storeImportedRun(db: Db, run: NewRun): Promise<{ run: RunR
     const late = (await db('job_runs')
       .where({ job_id: run.job_id, external_id: run.external_id })
       .whereNotNull('finished_at')
-      .whereRaw('(?::text is not null and ?::text is distinct from log_tail) or (?::jsonb is not null and ?::jsonb is distinct from session_messages)', [
+      // One parenthesised condition: knex joins a raw `where` with `and` as it is, so an `or` left
+      // bare here would match every row of every job.
+      .whereRaw('((?::text is not null and ?::text is distinct from log_tail) or (?::jsonb is not null and ?::jsonb is distinct from session_messages))', [
         row.log_tail,
         row.log_tail,
         row.session_messages,

@@ -22,8 +22,9 @@ beforeAll(async () => {
   await mkdir(stack.jobsDir, { recursive: true });
   await job('nightly-report', 'schedule: 0 2 * * *\nsla:\n  enabled: true\n  max_duration: 600\nself_healing:\n  enabled: true\n  review_schedule:\n    frequency: on_sla_breach\n    min_runs: 1\n');
   await job('stream-consumer', 'type: continuous\n');
+  await job('oc-digest', 'type: openclaw\nschedule: "0 7 * * *"\nself_healing:\n  enabled: true\n  review_schedule:\n    frequency: on_failure\n    min_runs: 1\n');
   // One job a test: ProcClaw's run ids are this service's external ids, so two files must not share a job here.
-  for (const id of ['hourly-sync', 'flaky-webhook', 'outgrown-job', 'cleaned-job']) {
+  for (const id of ['hourly-sync', 'flaky-webhook', 'outgrown-job', 'cleaned-job', 'restored-job', 'quiet-job', 'held-job', 'silent-job']) {
     await job(id, 'schedule: "*/5 * * * *"\nself_healing:\n  enabled: true\n  review_schedule:\n    frequency: on_failure\n    min_runs: 1\n');
   }
   deps = { db: stack.db, jobsSource: stack.jobsDir, startReview: (input) => startReview(stack.env.client, stack.db, input), api: null };
@@ -114,7 +115,7 @@ describe('a database ProcClaw replaced', () => {
 
     const summary = await importProcclawOnce(deps, { dbFile: file });
     expect(summary).toMatchObject({ created: 2, new_generation: { generation: 2 } });
-    expect(summary.new_generation?.reason).toContain('moved a damaged file aside');
+    expect(summary.new_generation?.reason).toContain("ProcClaw's recovery moves a damaged file there");
     expect(describeSummary(summary)).toContain('imported as generation 2');
     const failedRun = await runOf('flaky-webhook', 'procclaw-g2-2');
     expect(failedRun).toMatchObject({ exit_code: 1, log_tail: expect.stringContaining('HTTP 500') });
@@ -165,5 +166,80 @@ describe('a database ProcClaw replaced', () => {
     for (let i = 0; i < 3; i++) passes.push(await importProcclawOnce(deps, { dbFile: file }));
     expect(passes.map((p) => p.new_generation?.generation ?? null)).toEqual([2, null, null]);
     expect((await stack.db('import_cursors').where({ source: file }).first()).generation).toBe(2);
+  });
+
+  it('when a database already imported is put back (a restored backup), it is read on from where its import stopped: nothing is imported twice, no review starts again', async () => {
+    const dir = path.join(stack.workDir, 'restored');
+    const file = path.join(dir, 'procclaw.db');
+    const original = new ProcclawDb(file);
+    for (let i = 0; i < 4; i++) original.run({ job: 'restored-job', at: new Date(Date.now() - (4 - i) * 60 * MINUTE), finishedAt: new Date(Date.now() - (4 - i) * 60 * MINUTE + 1_000), exit: i === 3 ? 1 : 0 });
+    original.close();
+    await importProcclawOnce(deps, { dbFile: file });
+    await rename(file, path.join(dir, 'backup.db'));
+    const fresh = new ProcclawDb(file);
+    fresh.run({ job: 'restored-job', at: new Date(Date.now() - 5 * MINUTE), finishedAt: new Date(Date.now() - 4 * MINUTE), exit: 0 });
+    fresh.close();
+    expect(await importProcclawOnce(deps, { dbFile: file })).toMatchObject({ created: 1, new_generation: { generation: 2 } });
+    const runsBefore = await stack.db('job_runs').where({ job_id: 'restored-job' }).count<{ count: number }[]>({ count: '*' });
+
+    await rename(file, path.join(dir, 'fresh.db'));
+    await rename(path.join(dir, 'backup.db'), file);
+    const back = await importProcclawOnce(deps, { dbFile: file });
+    expect(back).toMatchObject({ created: 0, updated: 0, reviews: [], new_generation: { generation: 1 } });
+    expect(back.new_generation?.reason).toContain('generation 1 again');
+    expect(await stack.db('job_runs').where({ job_id: 'restored-job' }).count<{ count: number }[]>({ count: '*' })).toEqual(runsBefore);
+    // It goes on from there: its next run is imported under generation 1's ids.
+    const reopened = new ProcclawDb(file);
+    const next = reopened.run({ job: 'restored-job', at: new Date(Date.now() - 2 * MINUTE), finishedAt: new Date(Date.now() - MINUTE), exit: 0 });
+    reopened.close();
+    expect(await importProcclawOnce(deps, { dbFile: file })).toMatchObject({ created: 1 });
+    expect(await runOf('restored-job', `procclaw-${next}`)).toBeTruthy();
+  });
+});
+
+describe('what arrives after a finish', () => {
+  it("when an OpenClaw run's session arrives after its finish, only that run gets it: every other stored run keeps its own lines and session", async () => {
+    const procclaw = new ProcclawDb(path.join(stack.workDir, 'late-session', 'procclaw.db'));
+    const others = [
+      procclaw.run({ job: 'quiet-job', at: new Date(Date.now() - 3 * DAY), finishedAt: new Date(Date.now() - 3 * DAY + 1_000), exit: 0, stdout: ['quiet run one'] }),
+      procclaw.run({ job: 'oc-digest', at: new Date(Date.now() - 2 * DAY), finishedAt: new Date(Date.now() - 2 * DAY + 1_000), exit: 0, stdout: ['digest sent'], session: [{ role: 'user', content: 'yesterday' }] }),
+    ];
+    const late = procclaw.run({ job: 'oc-digest', at: new Date(Date.now() - 40_000), finishedAt: new Date(Date.now() - 30_000), exit: 0, stdout: ['digest sent'] });
+    await importProcclawOnce(deps, { dbFile: procclaw.file });
+    const before = await stack.db('job_runs').select('id', 'log_tail', 'session_messages').orderBy('id');
+    procclaw.saveSession(late, [{ role: 'assistant', content: 'today' }]);
+    procclaw.close();
+    expect(await importProcclawOnce(deps, { dbFile: procclaw.file })).toMatchObject({ updated: 1 });
+    expect(await runOf('oc-digest', `procclaw-${late}`)).toMatchObject({ session_messages: [{ role: 'assistant', content: 'today' }] });
+    const after = await stack.db('job_runs').select('id', 'log_tail', 'session_messages').orderBy('id');
+    const lateId = (await runOf('oc-digest', `procclaw-${late}`)).id;
+    expect(after.filter((r) => r.id !== lateId)).toEqual(before.filter((r) => r.id !== lateId));
+    expect(await runOf('oc-digest', `procclaw-${others[1]}`)).toMatchObject({ session_messages: [{ role: 'user', content: 'yesterday' }] });
+  });
+
+  it('when a run has just failed and ProcClaw has not written its lines yet, it is held back, then stored and reviewed with them', async () => {
+    const procclaw = new ProcclawDb(path.join(stack.workDir, 'held', 'procclaw.db'));
+    const id = procclaw.addRun({ job: 'held-job', at: new Date(Date.now() - 3_000) });
+    procclaw.finishRun(id, { finishedAt: new Date(), exit: 1 });
+    const first = await importProcclawOnce(deps, { dbFile: procclaw.file });
+    expect(first).toMatchObject({ created: 0, reviews: [] });
+    expect(await runOf('held-job', `procclaw-${id}`)).toBeUndefined();
+    procclaw.saveRunLogs(id, 'held-job', { stdout: ['exporting'], stderr: ['OSError: disk full'] });
+    procclaw.close();
+    const second = await importProcclawOnce(deps, { dbFile: procclaw.file });
+    const run = await runOf('held-job', `procclaw-${id}`);
+    expect(run).toMatchObject({ exit_code: 1, log_tail: expect.stringContaining('OSError: disk full') });
+    expect(second.reviews).toEqual([expect.objectContaining({ job_id: 'held-job', run_id: run.id })]);
+  });
+
+  it('when a failed run writes no lines at all, it is stored and reviewed once the hold is over', async () => {
+    const procclaw = new ProcclawDb(path.join(stack.workDir, 'silent', 'procclaw.db'));
+    const id = procclaw.run({ job: 'silent-job', at: new Date(Date.now() - 2_000), finishedAt: new Date(), exit: 3 });
+    procclaw.close();
+    expect(await importProcclawOnce(deps, { dbFile: procclaw.file })).toMatchObject({ created: 0 });
+    const later = await importProcclawOnce(deps, { dbFile: procclaw.file, now: () => new Date(Date.now() + 20_000) });
+    expect(later).toMatchObject({ created: 1 });
+    expect(later.reviews).toHaveLength(1);
+    expect(await runOf('silent-job', `procclaw-${id}`)).toMatchObject({ exit_code: 3, log_tail: null });
   });
 });

@@ -580,7 +580,8 @@ describe('what ProcClaw writes after a run has finished', () => {
     const stop = new AbortController();
     const passes: ImportSummary[] = [];
     const errors: Error[] = [];
-    const done = followProcclaw(deps, { dbFile, intervalMs: 200, signal: stop.signal, onPass: (s) => passes.push(s), onError: (e) => errors.push(e) });
+    // holdMs 0: the late writes below come after ProcClaw's usual moment, past the hold (HOLD_MS).
+    const done = followProcclaw(deps, { dbFile, intervalMs: 200, holdMs: 0, signal: stop.signal, onPass: (s) => passes.push(s), onError: (e) => errors.push(e) });
     try {
       await eventually(async () => passes.length >= 1, 10_000, 'the first pass');
       await body(passes);
@@ -621,8 +622,8 @@ describe('what ProcClaw writes after a run has finished', () => {
   });
 
   it("when a run's log lines arrive after an import that stored its finish, the next import adds them, even an hour later, then stops looking", async () => {
-    const id = addRun(sqlite, { job: 'api-sync', startedAgoMs: 3_000, seconds: 2, exit: 0 });
-    const first = await importProcclawOnce(deps, { dbFile });
+    const id = addRun(sqlite, { job: 'api-sync', startedAgoMs: 20_000, seconds: 2, exit: 0 });
+    const first = await importProcclawOnce(deps, { dbFile }); // finished 18 s ago: past the hold, stored without lines
     expect(first).toMatchObject({ created: 1, updated: 0 });
     expect(await runOf('api-sync', id)).toMatchObject({ log_tail: null });
     expect((await stack.db('import_cursors').where({ source: dbFile }).first()).pending_run_ids).toContain(id);

@@ -198,8 +198,9 @@ describe('a run ProcClaw stored no log lines for', () => {
     // Earlier runs' output, and this run's, as the process wrote them to the job's two files.
     await appendFile(path.join(logsDir, 'late-logs.log'), 'run 1 started\nrun 1 done\nrun 2 started\n');
     await appendFile(path.join(logsDir, 'late-logs.error.log'), 'Traceback (most recent call last):\nKeyError: \'customer_id\'\n');
-    const id = procclaw.addRun({ job: 'late-logs', at: new Date(Date.now() - 20_000) });
-    procclaw.finishRun(id, { finishedAt: new Date(Date.now() - 5_000), exit: 1 });
+    const id = procclaw.addRun({ job: 'late-logs', at: new Date(Date.now() - 30_000) });
+    // ProcClaw took longer than the hold to write them (HOLD_MS): the run is stored without them first.
+    procclaw.finishRun(id, { finishedAt: new Date(Date.now() - 16_000), exit: 1 });
     const first = await importProcclawOnce(deps, { dbFile: procclaw.file, logsDir });
     expect(first).toMatchObject({ created: 1 });
     const stored = await runOf('late-logs', id);

@@ -11,12 +11,13 @@
 // the API sees it once, finished) or this process does (`startReview`, a Temporal client).
 // Older history is written to Postgres directly and starts nothing.
 import { existsSync } from 'node:fs';
+import path from 'node:path';
 import type { Job } from '../../core/job.js';
 import { reactiveTrigger, type Trigger } from '../../core/review.js';
 import { slaVerdict } from '../../core/sla.js';
 import type { ReviewInput } from '../../core/temporal.js';
 import { loadCatalog } from '../../db/catalog.js';
-import { getCursor, saveCursor, storeImportedRun, type ImportCursor } from '../../db/imports.js';
+import { getCursor, saveCursor, storeImportedRun, type GenerationMark, type ImportCursor } from '../../db/imports.js';
 import type { Db } from '../../db/knex.js';
 import type { NewRun } from '../../db/runs.js';
 import { ApiUnreachableError, describeShortening, postRunReport } from './api-report.js';
@@ -30,6 +31,12 @@ export const CURSOR_KIND = 'procclaw';
  * left, so a pass costs the runs of the last two minutes, not the history.
  */
 export const SETTLE_MS = 120_000;
+/**
+ * How long a run that has just finished is held back while ProcClaw has not written its log lines
+ * (or an OpenClaw job's session) yet: its review would otherwise read none of them. ProcClaw
+ * writes them right after the finish, the session after an `openclaw sessions` call of up to 10 s.
+ */
+export const HOLD_MS = 15_000;
 
 export interface ImportDeps {
   db: Db;
@@ -52,6 +59,8 @@ export interface ImportOptions {
   batchSize?: number;
   /** how long after its finish a run is read again for late logs and session messages (SETTLE_MS) */
   settleMs?: number;
+  /** how long a fresh run without its log lines (or session) yet is held back before it is stored (HOLD_MS) */
+  holdMs?: number;
   /** ProcClaw's logs folder ($PROCCLAW_HOME/logs): a finished run ProcClaw stored no log lines for points at its job's log file there */
   logsDir?: string | null;
   now?: () => Date;
@@ -93,6 +102,7 @@ export async function importProcclawOnce(deps: ImportDeps, opts: ImportOptions):
   const batchSize = opts.batchSize ?? 500;
   const windowMs = opts.reviewWindowMs ?? 60 * 60_000;
   const settleMs = opts.settleMs ?? SETTLE_MS;
+  const holdMs = opts.holdMs ?? HOLD_MS;
   const source = ProcclawSource.open(opts.dbFile, { lockTimeoutMs: opts.lockTimeoutMs });
   const summary: ImportSummary = {
     source: opts.dbFile,
@@ -129,6 +139,7 @@ export async function importProcclawOnce(deps: ImportDeps, opts: ImportOptions):
       carry = [];
       if (rows.length === 0) break;
       const plan: Planned[] = [];
+      const held: number[] = [];
       const known = await catalog();
       let previous: { id: number; started: Date } | null = null; // the run converted just before, when it is the one ProcClaw recorded before
       for (const row of rows) {
@@ -140,8 +151,7 @@ export async function importProcclawOnce(deps: ImportDeps, opts: ImportOptions):
             : previous?.id === row.id - 1
               ? previous.started
               : await startOfRunBefore(deps.db, source, row.id, opts.naiveZone, generation);
-        const logs = source.runLogs(row, { stdoutLines: LOG_TAIL_LINES, logsDir: opts.logsDir ?? null, log: known?.get(String(row.job_id))?.config.log });
-        const converted = convertRun(row, logs, { naiveZone: opts.naiveZone, previousStart });
+        const converted = convertOne(source, row, { logsDir: opts.logsDir ?? null, job: known?.get(String(row.job_id)), naiveZone: opts.naiveZone, previousStart });
         if (!converted.ok) {
           summary.skipped.push({ procclaw_id: row.id, reason: converted.reason });
           continue;
@@ -152,7 +162,12 @@ export async function importProcclawOnce(deps: ImportDeps, opts: ImportOptions):
         const running = isRunning(run);
         const endedAt = endOf(run);
         // A manual stop is stored as history (directly, not through the API): it calls for no review.
-        const fresh = !running && !isManualStop(row) && now().getTime() - endedAt.getTime() <= windowMs;
+        const sinceEnd = now().getTime() - endedAt.getTime();
+        const fresh = !running && !isManualStop(row) && sinceEnd <= windowMs;
+        if (fresh && sinceEnd < holdMs && awaitsWrites(run, known?.get(run.job_id))) {
+          held.push(row.id); // stored, and reviewed, once its lines are there (or the hold is over)
+          continue;
+        }
         plan.push({ row, run, running, fresh, carried: carried.has(row.id) });
       }
       const createdBefore = summary.created;
@@ -170,7 +185,7 @@ export async function importProcclawOnce(deps: ImportDeps, opts: ImportOptions):
         pending.add(id);
         runningIds.add(id);
       }
-      for (const id of settling) pending.add(id);
+      for (const id of [...settling, ...held]) pending.add(id);
       const newest = newRows.at(-1);
       if (newest && newest.id > lastId) {
         lastId = newest.id;
@@ -196,35 +211,57 @@ export async function importProcclawOnce(deps: ImportDeps, opts: ImportOptions):
 }
 
 /**
- * The cursor, or a fresh one for a new generation when the file is not the database it was read
- * from: ProcClaw's recovery moves a damaged file aside and starts anew (db.py `_ensure_db`), so
- * its run ids restart at 1. Such a file never gave the id the cursor stopped at, or gave it to
- * another run. (The same file keeps its sequence even when ProcClaw deletes old runs.)
+ * The cursor, or another one when the file is not the database it was read from: ProcClaw's
+ * recovery moves a damaged file aside and starts anew (db.py `_ensure_db`), so its run ids restart
+ * at 1. Such a file never gave the id the cursor stopped at, or gave it to another run. (The same
+ * file keeps its sequence even when ProcClaw deletes old runs.) A file that is an earlier
+ * generation's again (a backup put back) is read on from where that generation stopped; any other
+ * is a new generation.
  */
 async function sameDatabase(db: Db, source: ProcclawSource, cursor: ImportCursor, summary: ImportSummary): Promise<ImportCursor> {
-  if (cursor.last_run_id === 0) return cursor;
+  if (cursor.last_run_id === 0 && cursor.earlier_generations.length === 0) return cursor;
   const highest = source.highestRunId();
-  const anchor = highest >= cursor.last_run_id ? source.runsByIds([cursor.last_run_id])[0] : undefined;
+  const holds = (mark: GenerationMark): boolean | null => {
+    if (highest < mark.last_run_id) return false;
+    const anchor = source.runsByIds([mark.last_run_id])[0];
+    if (!anchor || mark.last_run_key === null) return null; // cannot tell: the run is gone, or its key was never taken
+    return runKey(anchor) === mark.last_run_key;
+  };
+  const current: GenerationMark = { generation: cursor.generation, last_run_id: cursor.last_run_id, last_run_key: cursor.last_run_key };
+  const same = cursor.last_run_id === 0 ? null : holds(current);
+  if (same !== false) {
+    // A cursor from before generations were kept learns its run's key now.
+    if (cursor.last_run_key === null && same === null && cursor.last_run_id > 0) {
+      const anchor = source.runsByIds([cursor.last_run_id])[0];
+      if (anchor) return { ...cursor, last_run_key: runKey(anchor) };
+    }
+    return cursor;
+  }
   const reason =
     highest < cursor.last_run_id
       ? `its run ids now end at ${highest}, below the ${cursor.last_run_id} imported from it before`
-      : anchor && cursor.last_run_key !== null && runKey(anchor) !== cursor.last_run_key
-        ? `its run ${cursor.last_run_id} is not the run imported under that id before`
-        : null;
-  if (reason === null) {
-    // A cursor from before generations were kept learns its run's key now.
-    if (cursor.last_run_key === null && anchor) return { ...cursor, last_run_key: runKey(anchor) };
-    return cursor;
-  }
-  const fresh: ImportCursor = { ...cursor, generation: cursor.generation + 1, last_run_id: 0, last_run_key: null, pending_run_ids: [] };
+      : `its run ${cursor.last_run_id} is not the run imported under that id before`;
+  const earlier = [...cursor.earlier_generations.filter((m) => m.generation !== cursor.generation), current];
+  const back = [...cursor.earlier_generations].reverse().find((mark) => mark.generation !== cursor.generation && holds(mark) === true);
+  const next: ImportCursor = back
+    ? { ...cursor, generation: back.generation, last_run_id: back.last_run_id, last_run_key: back.last_run_key, pending_run_ids: [] }
+    : { ...cursor, generation: Math.max(cursor.generation, ...earlier.map((m) => m.generation)) + 1, last_run_id: 0, last_run_key: null, pending_run_ids: [] };
+  next.earlier_generations = earlier.filter((m) => m.generation !== next.generation);
   // Saved at once: an empty new file would otherwise be taken for a new one again at every pass.
-  await saveCursor(db, { ...fresh, imported: 0 });
-  const aside = existsSync(`${source.file}.corrupt`) || existsSync(source.file.replace(/\.db$/, '.db.corrupt')) ? ' (ProcClaw moved a damaged file aside beside it)' : '';
+  await saveCursor(db, { ...next, imported: 0 });
+  if (back) {
+    summary.new_generation = {
+      generation: next.generation,
+      reason: `${source.file} is the database imported as generation ${back.generation} again (put back?): ${reason}. Its runs are read on after run ${back.last_run_id}, where that import stopped; nothing is imported twice.`,
+    };
+    return next;
+  }
+  const aside = existsSync(source.file.replace(/\.db$/, '.db.corrupt')) ? ` (${path.basename(source.file.replace(/\.db$/, '.db.corrupt'))} lies beside it: ProcClaw's recovery moves a damaged file there)` : '';
   summary.new_generation = {
-    generation: fresh.generation,
-    reason: `${source.file} is a new database${aside}: ${reason}. Its runs are imported as generation ${fresh.generation}, beside the ${cursor.runs_imported} run(s) of the one before.`,
+    generation: next.generation,
+    reason: `${source.file} is a new database${aside}: ${reason}. Its runs are imported as generation ${next.generation}, beside the ${cursor.runs_imported} run(s) imported before.`,
   };
-  return fresh;
+  return next;
 }
 
 /** What tells one ProcClaw run from another in a file: its job and start as written. */
@@ -324,7 +361,8 @@ async function store(deps: ImportDeps, plan: Planned[], summary: ImportSummary, 
   if (direct.length === 0) return reviews;
   await deps.db.transaction(async (trx) => {
     for (const p of direct) {
-      const result = await storeImportedRun(trx, p.run);
+      const result = await storeOne(trx, p, summary);
+      if (!result) continue;
       if (result.change === 'created') summary.created++;
       else if (result.change === 'updated') summary.updated++;
       else summary.unchanged++;
@@ -336,6 +374,43 @@ async function store(deps: ImportDeps, plan: Planned[], summary: ImportSummary, 
     }
   });
   return reviews;
+}
+
+/**
+ * One run, in a savepoint of the batch's transaction: a row Postgres refuses for its content (a
+ * data or constraint error) is skipped with the reason, and the batch goes on; anything else
+ * (Postgres away) fails the pass, to be tried again.
+ */
+async function storeOne(trx: Db, p: Planned, summary: ImportSummary) {
+  try {
+    return await trx.transaction((savepoint) => storeImportedRun(savepoint, p.run));
+  } catch (error) {
+    const code = String((error as { code?: unknown }).code ?? '');
+    if (!/^(22|23)/.test(code)) throw error;
+    summary.skipped.push({ procclaw_id: p.row.id, reason: `Postgres refused it: ${(error as Error).message.split('\n')[0]!.slice(-300)}` });
+    return null;
+  }
+}
+
+/** One ProcClaw row as a run; a row that cannot be read (rather than the file) is skipped with the reason, never the pass. */
+function convertOne(
+  source: ProcclawSource,
+  row: ProcclawRunRow,
+  opts: { logsDir: string | null; job: Job | undefined; naiveZone: string | undefined; previousStart: Date | null },
+): ReturnType<typeof convertRun> {
+  try {
+    const logs = source.runLogs(row, { stdoutLines: LOG_TAIL_LINES, logsDir: opts.logsDir, log: opts.job?.config.log });
+    return convertRun(row, logs, { naiveZone: opts.naiveZone, previousStart: opts.previousStart });
+  } catch (error) {
+    if (error instanceof ProcclawSourceError) throw error;
+    return { ok: false, reason: `cannot be read: ${(error as Error).message.slice(0, 300)}` };
+  }
+}
+
+/** Whether ProcClaw has still to write what it writes after a finish: the log lines, an OpenClaw job's session. */
+function awaitsWrites(run: NewRun, job: Job | undefined): boolean {
+  if (run.log_tail === null) return true;
+  return job?.config.type === 'openclaw' && run.session_messages === null;
 }
 
 /** Starts the reviews of a stored batch; one that cannot start is reported, not retried (the run is stored). */
