@@ -20,6 +20,17 @@ import { verifyFileContent } from './verify.js';
 import { loadWriteGuard, realJobFiles } from './write-guard.js';
 
 type FileRole = 'config' | 'script' | 'prompt';
+
+/**
+ * What an apply prepared: the action (null: advice, nothing to write), and the file it writes and
+ * where its backup is, for the suggestion's current details (absent from older workers' answers).
+ */
+export interface PreparedApply {
+  actionId: number | null;
+  needsRewrite?: boolean;
+  file?: string | null;
+  backupPath?: string | null;
+}
 const ACTION_TYPES: Record<FileRole, ActionRecord['action_type']> = { config: 'edit_config', script: 'edit_script', prompt: 'edit_prompt' };
 
 function fail(type: string, message: string, details?: unknown): ApplicationFailure {
@@ -163,9 +174,9 @@ export function createApplyActivities(deps: ActivityDeps) {
      * suggestion is advice (no file, or an edit the job's policy does not allow: advisory_reason),
      * which completeApply records as acknowledged.
      */
-    async prepareApply(input: { suggestionId: number; attempt: number; by: string }): Promise<{ actionId: number | null; needsRewrite?: boolean }> {
+    async prepareApply(input: { suggestionId: number; attempt: number; by: string }): Promise<PreparedApply> {
       const existing = await db('healing_actions').where({ suggestion_id: input.suggestionId, attempt: input.attempt }).first();
-      if (existing) return { actionId: existing.id as number };
+      if (existing) return { actionId: existing.id as number, file: existing.file_path, backupPath: existing.backup_path };
       const suggestion = await getSuggestion(db, input.suggestionId);
       if (!suggestion) throw fail(ERROR_TYPES.guardRefusal, `suggestion ${input.suggestionId} does not exist`);
       if (!suggestion.target_file || suggestion.advisory_reason) return { actionId: null };
@@ -200,7 +211,7 @@ export function createApplyActivities(deps: ActivityDeps) {
         ai_session_key: suggestion.ai_session_key,
         file_mode: (await stat(real)).mode & 0o7777,
       });
-      return { actionId: action.id };
+      return { actionId: action.id, file: real, backupPath };
     },
 
     async writeApplied(input: { actionId: number }): Promise<void> {
@@ -214,7 +225,8 @@ export function createApplyActivities(deps: ActivityDeps) {
       await writeFileAtomic(real, action.new_content!);
     },
 
-    async verifyApplied(input: { actionId: number }): Promise<void> {
+    /** Answers the verification too, for the suggestion's current details in the Temporal UI. */
+    async verifyApplied(input: { actionId: number }): Promise<{ verification: ActionVerification }> {
       const action = await loadAction(input.actionId);
       const { real, role } = await actionTarget(action);
       const content = await readFile(real, 'utf8');
@@ -223,6 +235,7 @@ export function createApplyActivities(deps: ActivityDeps) {
         : { status: 'failed', check: 'sha256', reason: `${action.file_path} does not hold the new content after the write` };
       await updateAction(db, action.id, { verification });
       if (verification.status === 'failed') throw fail(ERROR_TYPES.verifyFailed, verification.reason);
+      return { verification };
     },
 
     /** Compensation: put the original content back, unless someone else has written since. */

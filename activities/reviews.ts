@@ -3,6 +3,7 @@ import { realpath } from 'node:fs/promises';
 import { ApplicationFailure } from '@temporalio/activity';
 import { findApplicationFailure } from '../core/failures.js';
 import { dashboardLink, markdownLink } from '../core/links.js';
+import { suggestionMetadata } from '../core/temporal-ui.js';
 import { suggestionFingerprint } from '../core/fingerprint.js';
 import { autoApplyDecision, requiredApprovals, severityRank } from '../core/policy.js';
 import { redactContext, rehydrate, type Redactor } from '../core/redact.js';
@@ -30,6 +31,8 @@ export interface StoredSuggestion {
   /** for its workflow's static summary and details in the Temporal UI: what it is, and its dashboard link (absent from older workers) */
   summary?: string;
   details?: string;
+  /** the file it edits, for the HealingTargetFile search attribute (absent from older workers) */
+  targetFile?: string | null;
 }
 
 export function createReviewActivities(deps: ActivityDeps) {
@@ -178,12 +181,17 @@ export function createReviewActivities(deps: ActivityDeps) {
           analyzer_auto_apply: row.analyzer_auto_apply,
           advisory_reason: row.advisory_reason,
         });
+        const shown = suggestionMetadata(
+          { id: row.id, jobId: row.job_id, severity: row.severity, category: row.category, title: row.title, targetFile: row.target_file, advisoryReason: row.advisory_reason },
+          deps.dashboardUrl,
+        );
         return {
           id: row.id,
           category: row.category,
           severity: row.severity,
-          summary: `Suggestion #${row.id} for ${row.job_id}: ${row.severity} ${row.category}`,
-          details: markdownLink(`Suggestion #${row.id} in the dashboard`, dashboardLink(deps.dashboardUrl, 'suggestions', row.id)),
+          summary: shown.staticSummary,
+          details: shown.staticDetails,
+          targetFile: row.target_file,
           input: {
             suggestionId: row.id,
             jobId: row.job_id,
@@ -191,6 +199,7 @@ export function createReviewActivities(deps: ActivityDeps) {
             ttlMs,
             rollbackWindowMs: policy.rollback_window_days * DAY_MS,
             requiredApprovals: approvals,
+            targetFile: row.target_file,
           },
         };
       });

@@ -18,6 +18,7 @@ import {
   type ReviewInput,
 } from '../core/temporal.js';
 import { findApplicationFailure } from '../core/failures.js';
+import { dashboardUrlFrom, reviewMetadata } from '../core/temporal-ui.js';
 import type { Db } from '../db/knex.js';
 import { HttpError, isUnavailable } from './errors.js';
 
@@ -27,9 +28,15 @@ export interface StartedReview {
   alreadyRunning: boolean;
 }
 
-export async function startReview(client: Client, db: Db, input: ReviewInput): Promise<StartedReview> {
+/**
+ * Starts the job's review, or finds the running one. `dashboardUrl` is where the review's static
+ * details in the Temporal UI link to (default: HEALING_PUBLIC_URL, else the local API's address).
+ */
+export async function startReview(client: Client, db: Db, input: ReviewInput, opts: { dashboardUrl?: string } = {}): Promise<StartedReview> {
   const workflowId = reviewWorkflowId(input.jobId);
-  const start = () => client.workflow.start('reviewWorkflow', { workflowId, taskQueue: TASK_QUEUE, args: [input] });
+  // What it is and its job's dashboard page, in the Temporal UI (user metadata: not part of replay).
+  const shown = reviewMetadata(input, opts.dashboardUrl ?? dashboardUrlFrom(process.env));
+  const start = () => client.workflow.start('reviewWorkflow', { workflowId, taskQueue: TASK_QUEUE, args: [input], ...shown });
   try {
     const handle = await start();
     return { workflowId, runId: handle.firstExecutionRunId, alreadyRunning: false };

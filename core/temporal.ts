@@ -26,14 +26,34 @@ export const RETENTION_WORKFLOW_ID = 'healing-retention';
 export const UPDATE_NAMES = { approve: 'approve', reject: 'reject', apply: 'apply', rollback: 'rollback' } as const;
 export const QUERY_NAMES = { state: 'state' } as const;
 
-/** Custom search attributes (all Keyword), registered by the worker at start-up. */
+/** Custom search attributes, registered by the worker at start-up (types below). */
 export const SEARCH_ATTRIBUTES = {
   jobId: 'HealingJobId',
   trigger: 'HealingTrigger',
   category: 'HealingCategory',
   severity: 'HealingSeverity',
   status: 'HealingStatus',
+  /** a suggestion's file to edit, set at its start: "everything that touched this file" */
+  targetFile: 'HealingTargetFile',
+  /** who approved (each approver) or rejected a suggestion, set when decided */
+  decidedBy: 'HealingDecidedBy',
+  /** when its last decision was taken: "what alice approved this week" (a workflow closes weeks later) */
+  decidedAt: 'HealingDecidedAt',
 } as const;
+
+export type SearchAttributeName = (typeof SEARCH_ATTRIBUTES)[keyof typeof SEARCH_ATTRIBUTES];
+
+/** Each one's Temporal type: Keyword, but a list for the deciders (a two-person rule has two) and a time for the decision. */
+export const SEARCH_ATTRIBUTE_TYPES: Record<SearchAttributeName, 'Keyword' | 'KeywordList' | 'Datetime'> = {
+  HealingJobId: 'Keyword',
+  HealingTrigger: 'Keyword',
+  HealingCategory: 'Keyword',
+  HealingSeverity: 'Keyword',
+  HealingStatus: 'Keyword',
+  HealingTargetFile: 'Keyword',
+  HealingDecidedBy: 'KeywordList',
+  HealingDecidedAt: 'Datetime',
+};
 
 /** Error types activities throw that retrying cannot fix. */
 export const ERROR_TYPES = {
@@ -81,6 +101,8 @@ export interface SuggestionInput {
   rollbackWindowMs: number;
   /** distinct approvers needed before it applies (two for critical or security suggestions) */
   requiredApprovals: number;
+  /** the file it edits, named in its timers' and steps' summaries (absent from older reviews' input) */
+  targetFile?: string | null;
 }
 
 export interface ApproveArgs {

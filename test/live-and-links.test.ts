@@ -433,10 +433,11 @@ describe('links to the exact review, in the dashboard and in the Temporal UI', (
     expect(review.suggestions.length).toBeGreaterThan(0);
     for (const s of review.suggestions) {
       const description = await stack.env.client.workflow.getHandle(suggestionWorkflowId(s.id)).describe();
-      expect(await description.staticSummary()).toBe(`Suggestion #${s.id} for nightly-backup: ${s.severity} ${s.category}`);
-      expect(await description.staticDetails()).toBe(`[Suggestion #${s.id} in the dashboard](http://dashboard.test/#/suggestions/${s.id})`);
+      expect(await description.staticSummary()).toContain('nightly-backup');
+      expect(await description.staticSummary()).toContain(`${s.severity} ${s.category}`);
+      expect(await description.staticDetails()).toContain(`(http://dashboard.test/#/suggestions/${s.id})`);
     }
     const metadata = await stack.env.client.workflow.getHandle(review.workflow_id, review.workflow_run_id).query<{ currentDetails?: string }>('__temporal_workflow_metadata');
-    expect(metadata.currentDetails).toBe(`[Review #${reviewId} of nightly-backup in the dashboard](http://dashboard.test/#/reviews/${reviewId})`);
+    expect(metadata.currentDetails).toContain(`(http://dashboard.test/#/reviews/${reviewId})`);
   });
 });

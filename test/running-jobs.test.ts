@@ -140,7 +140,10 @@ describe('an apply while the job runs', () => {
     }, 30_000, 'the apply after the run ended');
     expect(applied.applying_step).toBeNull();
     expect(await readFile(yamlFile, 'utf8')).toBe(WITH_RETRY);
-    expect(await currentDetails(suggestionWorkflowId(id))).toBe('');
+    // The wait is over: the details say what was written, no longer what it waits for.
+    const details = await currentDetails(suggestionWorkflowId(id));
+    expect(details).toContain('**applied**');
+    expect(details).not.toContain('waiting for run');
     await expectReplays(suggestionWorkflowId(id));
   });
 

@@ -29,6 +29,7 @@ import {
   type RetentionInput,
   type ScheduledReviewInput,
 } from '../core/temporal.js';
+import { DASHBOARD_URL_MEMO, dashboardUrlFrom, retentionMetadata, scheduledReviewMetadata, type StaticMetadata } from '../core/temporal-ui.js';
 import { loadCatalog } from '../db/catalog.js';
 
 /** Missed actions older than this are skipped: a worker down for a day fires no burst on restart. */
@@ -145,30 +146,43 @@ function targetFor(jobId: string, intent: ScheduleIntent): Target {
 }
 
 function jobScheduleOptions(jobId: string, spec: ScheduleOptions['spec'], note: string, paused: boolean): { options: ScheduleOptions; hash: string } {
+  const dashboardUrl = dashboardUrlFrom(process.env);
+  const purpose = spec.calendars?.[0]?.comment ?? 'on its schedule';
+  const shown = scheduledReviewMetadata(jobId, purpose, dashboardUrl);
   const action: ScheduleOptionsStartWorkflowAction<Workflow> = {
     type: 'startWorkflow',
     workflowType: 'scheduledReviewWorkflow',
     workflowId: scheduledReviewWorkflowId(jobId),
     taskQueue: TASK_QUEUE,
     args: [{ jobId } satisfies ScheduledReviewInput],
+    staticSummary: shown.staticSummary,
   };
-  return withHash({ scheduleId: scheduleId(jobId), spec, action, memo: { jobId }, state: { paused, note } });
+  return withHash({ scheduleId: scheduleId(jobId), spec, action, memo: { jobId }, state: { paused, note } }, shown, dashboardUrl);
 }
 
 function retentionTarget(): Target {
+  const dashboardUrl = dashboardUrlFrom(process.env);
+  const shown = retentionMetadata(`daily at ${String(RETENTION_CALENDAR.hour).padStart(2, '0')}:${String(RETENTION_CALENDAR.minute).padStart(2, '0')} UTC`, dashboardUrl);
   const action: ScheduleOptionsStartWorkflowAction<Workflow> = {
     type: 'startWorkflow',
     workflowType: 'retentionWorkflow',
     workflowId: RETENTION_WORKFLOW_ID,
     taskQueue: TASK_QUEUE,
     args: [{} satisfies RetentionInput],
+    staticSummary: shown.staticSummary,
   };
   const spec = { calendars: [RETENTION_CALENDAR], timezone: 'UTC' };
-  return { kind: 'active', ...withHash({ scheduleId: RETENTION_SCHEDULE_ID, spec, action, state: { note: 'deletes healing data older than HEALING_RETENTION_DAYS' } }) };
+  return { kind: 'active', ...withHash({ scheduleId: RETENTION_SCHEDULE_ID, spec, action, state: { note: 'deletes healing data older than HEALING_RETENTION_DAYS' } }, shown, dashboardUrl) };
 }
 
-/** Adds the policies and stores the hash of spec, action and policies where describe() returns it. */
-function withHash(options: Omit<ScheduleOptions, 'policies'>): { options: ScheduleOptions; hash: string } {
+/**
+ * Adds the policies and stores the hash of spec, action and policies where describe() returns it.
+ * The action's static details and the dashboard address it carries in its memo (for the metadata
+ * of the review it starts) are added after hashing: they depend on this process's settings
+ * (HEALING_PUBLIC_URL, PORT), and a worker and an API set up differently must not take turns
+ * rewriting every schedule. They follow when anything hashed changes (SHAPE_VERSION).
+ */
+function withHash(options: Omit<ScheduleOptions, 'policies'>, shown: StaticMetadata, dashboardUrl: string): { options: ScheduleOptions; hash: string } {
   const policies = { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: CATCHUP_WINDOW, pauseOnFailure: false };
   const hash = stableHash({ v: SHAPE_VERSION, spec: options.spec, action: options.action, policies });
   return {
@@ -176,7 +190,7 @@ function withHash(options: Omit<ScheduleOptions, 'policies'>): { options: Schedu
     options: {
       ...options,
       policies,
-      action: { ...options.action, memo: { [HASH_KEY]: hash } },
+      action: { ...options.action, staticDetails: shown.staticDetails, memo: { [HASH_KEY]: hash, [DASHBOARD_URL_MEMO]: dashboardUrl } },
       memo: { ...options.memo, [HASH_KEY]: hash },
     },
   };

@@ -4,7 +4,7 @@ import { createWriteStream } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
-import { SEARCH_ATTRIBUTES } from '../core/temporal.js';
+import { SEARCH_ATTRIBUTE_TYPES, SEARCH_ATTRIBUTES } from '../core/temporal.js';
 import { portTaken } from '../db/embedded.js';
 
 export interface DevServer {
@@ -29,7 +29,7 @@ export async function startDevServer(opts: { cliPath: string; dataDir: string; p
     '--db-filename', path.join(opts.dataDir, 'temporal.db'),
     '--namespace', opts.namespace,
     '--log-level', 'warn',
-    ...Object.values(SEARCH_ATTRIBUTES).flatMap((name) => ['--search-attribute', `${name}=Keyword`]),
+    ...Object.values(SEARCH_ATTRIBUTES).flatMap((name) => ['--search-attribute', `${name}=${SEARCH_ATTRIBUTE_TYPES[name]}`]),
   ];
   const logFile = createWriteStream(path.join(opts.dataDir, 'temporal.log'), { flags: 'a' });
   const child: ChildProcess = spawn(opts.cliPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });

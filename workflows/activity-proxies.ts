@@ -3,6 +3,7 @@
 import { proxyActivities, proxyLocalActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
 import { ANALYSIS_TASK_QUEUE, NON_RETRYABLE_ERROR_TYPES } from '../core/temporal.js';
+import { oneLine } from '../core/temporal-ui.js';
 
 const IO_RETRY = {
   initialInterval: '500 milliseconds',
@@ -44,3 +45,16 @@ export const analysis = proxyActivities<Activities>({
     nonRetryableErrorTypes: NON_RETRYABLE_ERROR_TYPES,
   },
 });
+
+/**
+ * Calls an activity (of any proxy above, local or not) with a one-line summary, which the Temporal
+ * UI shows on its scheduled event or marker: `withSummary(steps.writeApplied, 'write x.yaml (action
+ * 12)', { actionId: 12 })`. User metadata only: replay does not compare it, so wording may change.
+ */
+export function withSummary<A extends unknown[], R>(
+  activity: { executeWithOptions(options: { summary?: string }, args: A): Promise<R> },
+  summary: string,
+  ...args: A
+): Promise<R> {
+  return activity.executeWithOptions({ summary: oneLine(summary) }, args);
+}

@@ -1,8 +1,9 @@
 // retentionWorkflow: deletes data older than the retention window in batches, then records how
 // much it removed. The cut-off is fixed once, so every batch and every continued run agree on it.
-import { continueAsNew, proxyActivities, workflowInfo } from '@temporalio/workflow';
+import { continueAsNew, proxyActivities, setCurrentDetails, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
 import type { RetentionCounts, RetentionInput, RetentionOutcome } from '../core/temporal.js';
+import { withSummary } from './activity-proxies.js';
 
 const retention = proxyActivities<Activities>({
   startToCloseTimeout: '5 minutes',
@@ -18,17 +19,22 @@ export async function retentionWorkflow(input: RetentionInput = {}): Promise<Ret
   let cutoff = input.cutoff;
   let retentionDays = input.retentionDaysUsed;
   if (cutoff === undefined || retentionDays === undefined) {
-    const fixed = await retention.retentionCutoff({ retentionDays: input.retentionDays });
+    const fixed = await withSummary(retention.retentionCutoff, 'fix the cut-off: now less HEALING_RETENTION_DAYS', { retentionDays: input.retentionDays });
     cutoff = fixed.cutoff;
     retentionDays = fixed.retentionDays;
   }
   const totals: RetentionCounts = { ...ZERO, ...input.totals };
 
+  const progress = (state: string) =>
+    setCurrentDetails(`${state}: rows older than ${cutoff} (${retentionDays} days); removed so far: ${Object.entries(totals).map(([table, n]) => `${n} ${table}`).join(', ')}`);
+  progress('deleting');
   for (let batch = 0; batch < batchesPerRun; batch++) {
-    const { removed, more } = await retention.retentionBatch({ cutoff, batchSize });
+    const { removed, more } = await withSummary(retention.retentionBatch, `delete up to ${batchSize} rows per table older than ${cutoff} (batch ${batch + 1})`, { cutoff, batchSize });
     for (const key of Object.keys(totals) as (keyof RetentionCounts)[]) totals[key] += removed[key];
+    progress('deleting');
     if (!more) {
-      await retention.recordRetention({ workflowId: workflowInfo().workflowId, cutoff, retentionDays, startedAt, removed: totals });
+      await withSummary(retention.recordRetention, 'record what this pass removed', { workflowId: workflowInfo().workflowId, cutoff, retentionDays, startedAt, removed: totals });
+      progress('done');
       return { cutoff, retentionDays, removed: totals };
     }
   }

@@ -16,7 +16,8 @@ import {
 import { findApplicationFailure, innermostMessage } from '../core/failures.js';
 import { describeOpenclawRuns } from '../core/running.js';
 import { notifyWorkflowId, SEARCH_ATTRIBUTES, suggestionWorkflowId, type ReviewInput, type ReviewOutcome } from '../core/temporal.js';
-import { analysis, io, ioLocal, notify } from './activity-proxies.js';
+import { notifyMetadata, oneLine, searchableKeyword, shortTime, triggerText } from '../core/temporal-ui.js';
+import { analysis, io, ioLocal, notify, withSummary } from './activity-proxies.js';
 import { notifyWorkflow } from './notify.js';
 import { suggestionWorkflow } from './suggestion.js';
 
@@ -63,7 +64,7 @@ export async function reviewWorkflow(input: ReviewInput): Promise<ReviewOutcome>
   const info = workflowInfo();
   const local = patched(LOCAL_REVIEW_STEPS);
   const steps = local ? ioLocal : io;
-  const review = await steps.openReview({
+  const review = await withSummary(steps.openReview, `open the review row of ${input.jobId} (${triggerText(input.trigger, input.runId)})`, {
     jobId: input.jobId,
     trigger: input.trigger,
     runId: input.runId ?? null,
@@ -72,7 +73,10 @@ export async function reviewWorkflow(input: ReviewInput): Promise<ReviewOutcome>
   });
   // The review's dashboard page, shown in the Temporal UI (absent from the answers of older workers).
   const details = review.details ?? '';
-  if (details) setCurrentDetails(details);
+  /** The step the review is at, above its dashboard link, in the Temporal UI's current details. */
+  const phase = (text: string) => setCurrentDetails(details ? `${text}\n\n${details}` : text);
+  const of = `review ${review.id} of ${input.jobId}`;
+  phase(`**collecting** the context of ${input.jobId} (${triggerText(input.trigger, input.runId)})`);
   const outcome: ReviewOutcome = { reviewId: review.id, status: 'completed', suggestionIds: [], duplicates: 0, autoApplied: 0 };
   const markStatus = (status: string) => upsertSearchAttributes({ [SEARCH_ATTRIBUTES.status]: [status] });
   const identity = { [SEARCH_ATTRIBUTES.jobId]: [input.jobId], [SEARCH_ATTRIBUTES.trigger]: [input.trigger] };
@@ -85,27 +89,42 @@ export async function reviewWorkflow(input: ReviewInput): Promise<ReviewOutcome>
 
   try {
     const waits = patched(WAIT_FOR_OPENCLAW_JOBS);
-    let collected = await steps.collectContext({ reviewId: review.id, ...input });
+    const collect = () => withSummary(steps.collectContext, `collect the context of ${of}`, { reviewId: review.id, ...input });
+    let collected = await collect();
     if (collected.skip === undefined && waits) {
       const waited = await waitForOpenclawJobs(review.id, steps, markStatus, details);
       if (waited.skip !== undefined) collected = { skip: waited.skip };
-      else if (waited.waited) collected = await steps.collectContext({ reviewId: review.id, ...input }); // what changed meanwhile
+      else if (waited.waited) {
+        phase(`**collecting** the context of ${input.jobId} again, after the wait`);
+        collected = await collect(); // what changed meanwhile
+      }
     }
     if (collected.skip !== undefined) {
+      const skipped = `skip ${of}: ${collected.skip}`;
       if (!waits) {
-        await steps.finishReview({ reviewId: review.id, status: 'skipped', skipReason: collected.skip });
+        await withSummary(steps.finishReview, skipped, { reviewId: review.id, status: 'skipped', skipReason: collected.skip });
         markStatus('skipped');
+        phase(`**skipped**: ${collected.skip}`);
         return { ...outcome, status: 'skipped' };
       }
-      const closed = await steps.closeSkippedReview({ reviewId: review.id, jobId: input.jobId, skipReason: collected.skip });
+      const closed = await withSummary(steps.closeSkippedReview, skipped, { reviewId: review.id, jobId: input.jobId, skipReason: collected.skip });
       markStatus('skipped');
+      phase(`**skipped**: ${collected.skip}${closed.reviewId !== review.id ? ` (counted on review ${closed.reviewId}, the job's streak of skipped scheduled reviews)` : ''}`);
       return { ...outcome, reviewId: closed.reviewId, status: 'skipped' };
     }
     const context = collected.context;
-    const result = await analysis.analyze({ reviewId: review.id, context });
-    const stored = await steps.storeSuggestions({ reviewId: review.id, context, analysis: result });
+    const read = `${plural(context.runs.length, 'run')}, ${plural(context.files.length, 'file')}, ${plural(context.logs.length, 'log')}`;
+    phase(`**analysing** ${read}`);
+    const result = await withSummary(analysis.analyze, `analyse ${of}: ${read}`, { reviewId: review.id, context });
+    phase(`**storing** ${plural(result.suggestions.length, 'suggestion')} (analyzer: ${result.analyzer})`);
+    const stored = await withSummary(steps.storeSuggestions, `store the ${plural(result.suggestions.length, 'suggestion')} of ${of} (analyzer: ${result.analyzer})`, {
+      reviewId: review.id,
+      context,
+      analysis: result,
+    });
     outcome.suggestionIds = stored.suggestions.map((s) => s.id);
     outcome.duplicates = stored.duplicates;
+    phase(`**starting** ${plural(stored.suggestions.length, 'suggestion workflow')}`);
 
     const start = (suggestion: (typeof stored.suggestions)[number]) =>
       startChild(suggestionWorkflow, {
@@ -115,12 +134,14 @@ export async function reviewWorkflow(input: ReviewInput): Promise<ReviewOutcome>
         // what it is and its dashboard link, in the Temporal UI (user metadata: not part of replay)
         staticSummary: suggestion.summary,
         staticDetails: suggestion.details,
+        // part of the start command, whose attributes replay does not compare: no patch needed
         searchAttributes: {
           [SEARCH_ATTRIBUTES.jobId]: [input.jobId],
           [SEARCH_ATTRIBUTES.trigger]: [input.trigger],
           [SEARCH_ATTRIBUTES.category]: [suggestion.category],
           [SEARCH_ATTRIBUTES.severity]: [suggestion.severity],
           [SEARCH_ATTRIBUTES.status]: ['pending'],
+          ...targetFileAttribute(suggestion.targetFile),
         },
       });
     if (local) await Promise.all(stored.suggestions.map(start));
@@ -131,12 +152,16 @@ export async function reviewWorkflow(input: ReviewInput): Promise<ReviewOutcome>
     const notifyAfterClose = patched(NOTIFY_AFTER_CLOSE);
     if (pending.length > 0 && !notifyAfterClose) {
       try {
-        await notify.notifySuggestions({ reviewId: review.id, jobId: input.jobId, suggestionIds: pending });
+        await withSummary(notify.notifySuggestions, `notify about ${plural(pending.length, 'pending suggestion')} of ${of}`, { reviewId: review.id, jobId: input.jobId, suggestionIds: pending });
       } catch {
         // The notification activity records its own failure; a review never fails for it.
       }
     }
-    await steps.finishReview({
+    const shown = outcome.suggestionIds.slice(0, 10).map((sid) => `#${sid}`).join(', ');
+    const more = outcome.suggestionIds.length > 10 ? ` and ${outcome.suggestionIds.length - 10} more` : '';
+    const made = `${plural(outcome.suggestionIds.length, 'suggestion')}${shown ? ` (${shown}${more})` : ''}`;
+    const counts = `${made}, ${plural(stored.duplicates, 'duplicate')} left out, ${outcome.autoApplied} applying by policy`;
+    await withSummary(steps.finishReview, `close ${of}: completed, ${counts}`, {
       reviewId: review.id,
       status: 'completed',
       suggestionsCount: stored.suggestions.length,
@@ -144,12 +169,14 @@ export async function reviewWorkflow(input: ReviewInput): Promise<ReviewOutcome>
       autoAppliedCount: outcome.autoApplied,
     });
     markStatus('completed');
+    phase(`**completed**: ${counts}; ${pending.length} waiting for a person`);
     if (pending.length > 0 && notifyAfterClose) {
       await startChild(notifyWorkflow, {
         workflowId: notifyWorkflowId(review.id),
         args: [{ reviewId: review.id, jobId: input.jobId, suggestionIds: pending }],
         parentClosePolicy: ParentClosePolicy.ABANDON,
         searchAttributes: identity,
+        ...notifyMetadata({ reviewId: review.id, jobId: input.jobId, pending: pending.length }, details || null),
       }).catch((error: unknown) => {
         // The review is complete and stays so: a notice that could not even start is only logged.
         log.warn('notification not started', { reviewId: review.id, jobId: input.jobId, error: innermostMessage(error) });
@@ -158,9 +185,11 @@ export async function reviewWorkflow(input: ReviewInput): Promise<ReviewOutcome>
     return outcome;
   } catch (error) {
     const message = innermostMessage(error);
-    const closeRow = () => steps.finishReview({ reviewId: review.id, status: 'failed', error: message, rawResponse: rawAnswer(error) });
+    const closeRow = () =>
+      withSummary(steps.finishReview, `close ${of}: failed: ${message}`, { reviewId: review.id, status: 'failed', error: message, rawResponse: rawAnswer(error) });
     await (patched(FAILED_REVIEW_CLOSES_ROW) ? CancellationScope.nonCancellable(closeRow) : closeRow());
     markStatus('failed');
+    phase(`**failed**: ${oneLine(message, 1_000)}`);
     throw ApplicationFailure.nonRetryable(`review ${review.id} of ${input.jobId} failed: ${message}`, 'ReviewFailed');
   }
 }
@@ -176,7 +205,8 @@ async function waitForOpenclawJobs(
   /** the review's own current details (its dashboard link), shown again once the wait ends */
   details: string,
 ): Promise<{ waited: boolean; skip?: string }> {
-  let check = await steps.openclawRuns();
+  const look = () => withSummary(steps.openclawRuns, `look for running OpenClaw jobs before the analysis of review ${reviewId}`);
+  let check = await look();
   if (check.runs.length === 0) return { waited: false };
   const until = Date.now() + check.waitS * 1000;
   markStatus('waiting');
@@ -194,17 +224,29 @@ async function waitForOpenclawJobs(
     }
     const reason = `${running}; the OpenClaw analysis waits until they end (at most until ${new Date(until).toISOString()}) so they do not compete for tokens`;
     if (reason !== shown) {
-      await steps.markReviewWaiting({ reviewId, reason });
+      await withSummary(steps.markReviewWaiting, `mark review ${reviewId} waiting: ${running}`, { reviewId, reason });
       shown = reason;
     }
-    setCurrentDetails(details ? `waiting: ${reason}\n\n${details}` : `waiting: ${reason}`);
-    await sleep(Math.min(check.checkS * 1000, left), { summary: `waiting for OpenClaw jobs to end before the analysis of review ${reviewId}` });
-    check = await steps.openclawRuns();
+    setCurrentDetails(details ? `**waiting**: ${reason}\n\n${details}` : `**waiting**: ${reason}`);
+    await sleep(Math.min(check.checkS * 1000, left), {
+      summary: oneLine(`wait for OpenClaw jobs to end before the analysis of review ${reviewId}, at most until ${shortTime(until)}`),
+    });
+    check = await look();
   }
   setCurrentDetails(details);
-  await steps.markReviewWaiting({ reviewId, reason: null });
+  await withSummary(steps.markReviewWaiting, `review ${reviewId} no longer waits`, { reviewId, reason: null });
   markStatus('running');
   return { waited: true };
+}
+
+/** The HealingTargetFile search attribute of a suggestion that names a file (absent when too long to store). */
+function targetFileAttribute(file: string | null | undefined): Record<string, string[]> {
+  const value = searchableKeyword(file);
+  return value ? { [SEARCH_ATTRIBUTES.targetFile]: [value] } : {};
+}
+
+function plural(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? '' : 's'}`;
 }
 
 /** The analyzer's raw answer, which a failed analysis carries in its failure details. */

@@ -12,9 +12,11 @@ import {
   upsertSearchAttributes,
   allHandlersFinished,
 } from '@temporalio/workflow';
+import type { Activities } from '../activities/index.js';
 import { findApplicationFailure, innermostMessage } from '../core/failures.js';
 import { describeRun, JOB_STILL_RUNNING, type OpenRun } from '../core/running.js';
 import { ADVICE_STATUS, APPLYING_STEP_TEXT, refusal, type ApplyingStep, type SuggestionCommand, type SuggestionStatus } from '../core/suggestion-state.js';
+import { inertText, oneLine, searchableKeyword, shortTime } from '../core/temporal-ui.js';
 import {
   ERROR_TYPES,
   SEARCH_ATTRIBUTES,
@@ -24,7 +26,7 @@ import {
   type RollbackArgs,
   type SuggestionInput,
 } from '../core/temporal.js';
-import { analysis, io, ioLocal } from './activity-proxies.js';
+import { analysis, io, ioLocal, withSummary } from './activity-proxies.js';
 import { applyUpdate, approveUpdate, rejectUpdate, rollbackUpdate, stateQuery } from './definitions.js';
 
 /**
@@ -80,6 +82,15 @@ export const WAIT_FOR_RUNNING_JOB = 'suggestion-wait-for-running-job';
  */
 export const ADVICE_ACKNOWLEDGED = 'suggestion-advice-acknowledged';
 
+/**
+ * Who decided, and when, is searchable: HealingDecidedBy (a keyword list) holds each approver and
+ * the rejecter, HealingDecidedAt the time of the last decision, written with the status a decision
+ * sets (and alone for a first of two approvals, a new command), so "everything alice approved this
+ * week" is one query. Decisions made before replay without them; deprecate the patch once no
+ * history from before it is read (the retention window after this shipped).
+ */
+export const DECIDERS_SEARCHABLE = 'temporal-ui-decided-by';
+
 export async function suggestionWorkflow(input: SuggestionInput): Promise<SuggestionStatus> {
   const id = input.suggestionId;
   let status: SuggestionStatus = 'pending';
@@ -88,13 +99,40 @@ export async function suggestionWorkflow(input: SuggestionInput): Promise<Sugges
   let attempt = 0;
   let actionId: number | null = null;
   const approvers: string[] = [];
+  /** the file it edits, as the steps' summaries name it */
+  const file = input.targetFile ?? `the target file of suggestion ${id}`;
+
+  // Its current details in the Temporal UI: the state, what it waits for, and what happened (who
+  // decided and when, what was written, verified, restored or rolled back), one line each.
+  const story: string[] = [];
+  let waitingFor: string | null = null;
+  const showDetails = () => {
+    const state = `**${status}**${applying ? `, ${APPLYING_STEP_TEXT[applying]}` : ''}`;
+    setCurrentDetails([state, ...(waitingFor ? [`waiting: ${waitingFor}`] : []), '', ...story.map((line) => `- ${line}`)].join('\n'));
+  };
+  const tell = (line: string) => {
+    story.push(`${oneLine(line, 1_000)} (${shortTime(Date.now())})`);
+    showDetails();
+  };
+  const waitingOn = (what: string | null) => {
+    waitingFor = what;
+    showDetails();
+  };
 
   const currentStatus = (): SuggestionStatus => status;
   /** Nothing is being carried out: the state a person sees is the one the workflow waits in. */
   const idle = () => !busy && applying === null;
-  const setStatus = (next: SuggestionStatus) => {
+  /** The deciders as HealingDecidedBy values (each a keyword short enough to store), and now (the workflow's clock) as HealingDecidedAt. */
+  const decidedBy = (deciders: string[]) => ({
+    [SEARCH_ATTRIBUTES.decidedBy]: [...new Set(deciders)].map(searchableKeyword).filter((name): name is string => name !== null),
+    [SEARCH_ATTRIBUTES.decidedAt]: [new Date()],
+  });
+  /** `deciders`: a decision, recorded with the status in one visibility write (DECIDERS_SEARCHABLE). */
+  const setStatus = (next: SuggestionStatus, deciders?: string[]) => {
     status = next;
-    upsertSearchAttributes({ [SEARCH_ATTRIBUTES.status]: [next] });
+    const searchable = deciders !== undefined && patched(DECIDERS_SEARCHABLE) ? decidedBy(deciders) : {};
+    upsertSearchAttributes({ [SEARCH_ATTRIBUTES.status]: [next], ...searchable });
+    showDetails();
   };
   const check = (command: SuggestionCommand) => {
     if (applying) throw refused(`suggestion ${id} is being applied (${APPLYING_STEP_TEXT[applying]}); wait until it is applied or failed`, status);
@@ -125,25 +163,39 @@ export async function suggestionWorkflow(input: SuggestionInput): Promise<Sugges
     const { steps, first = steps, answerEarly = false } = how;
     attempt += 1;
     const compensations: (() => Promise<unknown>)[] = [];
-    let prepared: { actionId: number | null; needsRewrite?: boolean } = { actionId: null };
+    let prepared: PreparedApply = { actionId: null };
+    /** Guard, staleness check, backup and the action row; told in the details once backed up. */
+    const prepare = async (prepareWith: typeof io) => {
+      prepared = await withSummary(prepareWith.prepareApply, `check and back up ${file} for suggestion ${id} (attempt ${attempt})`, { suggestionId: id, attempt, by });
+      if (prepared.actionId !== null) tell(`backed up ${prepared.file ?? file}${prepared.backupPath ? ` to ${prepared.backupPath}` : ''} (action ${prepared.actionId})`);
+    };
 
     const finish = async (): Promise<CommandResult> => {
       if (prepared.needsRewrite) {
-        await analysis.rewriteProposal({ suggestionId: id });
-        prepared = await steps.prepareApply({ suggestionId: id, attempt, by });
+        await withSummary(analysis.rewriteProposal, `the AI writes the new content of ${file} for suggestion ${id}`, { suggestionId: id });
+        await prepare(steps);
       }
       if (prepared.actionId === null) {
         // Nothing to edit: the suggestion is advice, acknowledged (ADVICE_ACKNOWLEDGED); before
         // the patch it was marked applied.
-        await steps.completeApply({ suggestionId: id, actionId: null, by });
+        await withSummary(steps.completeApply, `record suggestion ${id} acknowledged: advice, nothing to write`, { suggestionId: id, actionId: null, by });
         setStatus(patched(ADVICE_ACKNOWLEDGED) ? ADVICE_STATUS : 'applied');
+        tell('advice: nothing written');
         return { status, action_id: null };
       }
       const action = prepared.actionId;
-      compensations.push(() => steps.restoreBackup({ actionId: action }));
-      await steps.writeApplied({ actionId: action });
-      await steps.verifyApplied({ actionId: action });
-      await steps.completeApply({ suggestionId: id, actionId: action, by });
+      const written = prepared.file ?? file;
+      const backup = prepared.backupPath ? `; backup ${prepared.backupPath}` : '';
+      compensations.push(async () => {
+        await withSummary(steps.restoreBackup, `restore ${written} from its backup (action ${action})`, { actionId: action });
+        tell(`restored ${written} from its backup (action ${action})`);
+      });
+      await withSummary(steps.writeApplied, `write ${written} (action ${action}${backup})`, { actionId: action });
+      tell(`wrote ${written} (action ${action})`);
+      const verified = await withSummary(steps.verifyApplied, `verify ${written} (action ${action})`, { actionId: action });
+      // absent from older workers' answers
+      if (verified?.verification) tell(verificationText(verified.verification));
+      await withSummary(steps.completeApply, `record suggestion ${id} applied (action ${action})`, { suggestionId: id, actionId: action, by });
       actionId = action;
       setStatus('applied');
       return { status, action_id: action };
@@ -154,7 +206,8 @@ export async function suggestionWorkflow(input: SuggestionInput): Promise<Sugges
       if (failureType(error) === ERROR_TYPES.noChange) {
         // Nothing was written or recorded as applied: the suggestion stays as it is, to be
         // rejected or to expire, and the command is refused with the reason (HTTP 409).
-        await CancellationScope.nonCancellable(() => steps.noteRefusedApply({ suggestionId: id, error: message }));
+        await CancellationScope.nonCancellable(() => withSummary(steps.noteRefusedApply, `note suggestion ${id} not applied: no change`, { suggestionId: id, error: message }));
+        tell(`not applied: ${message}`);
         throw refused(message, status, ERROR_TYPES.noChange);
       }
       await CancellationScope.nonCancellable(async () => {
@@ -165,9 +218,10 @@ export async function suggestionWorkflow(input: SuggestionInput): Promise<Sugges
             log.error('compensation failed', { suggestionId: id, error: innermostMessage(undoError) });
           }
         }
-        await steps.failApply({ suggestionId: id, actionId: prepared.actionId, error: message });
+        await withSummary(steps.failApply, `record suggestion ${id} failed: ${message}`, { suggestionId: id, actionId: prepared.actionId, error: message });
       });
       setStatus('failed');
+      tell(`apply failed: ${message}`);
       const type = failureType(error);
       if (type === ERROR_TYPES.staleFile || type === ERROR_TYPES.guardRefusal) throw refused(message, status, type);
       return { status, action_id: prepared.actionId, error: message };
@@ -176,20 +230,22 @@ export async function suggestionWorkflow(input: SuggestionInput): Promise<Sugges
     /** Goes on after the command's answer; its end is read from the suggestion. */
     const afterAnswer = (step: ApplyingStep, work: () => Promise<CommandResult>) => {
       applying = step;
+      showDetails();
       void work()
         .catch(failed)
         // A refusal after the answer has nobody to go to: the row holds it (failApply ran).
         .catch((error: unknown) => log.warn('apply refused after its command was answered', { suggestionId: id, status: currentStatus(), error: innermostMessage(error) }))
         .finally(() => {
           applying = null;
+          showDetails();
         });
     };
 
     /** From the saga's first write on; `answered`: the command already has its answer. */
     const prepareAndFinish = async (prepareWith: typeof io, answered: boolean): Promise<CommandResult> => {
-      prepared = await prepareWith.prepareApply({ suggestionId: id, attempt, by });
+      await prepare(prepareWith);
       if (prepared.needsRewrite && patched(REWRITE_AFTER_ANSWER)) {
-        await steps.markApplying({ suggestionId: id, step: 'rewrite' });
+        await withSummary(steps.markApplying, `mark suggestion ${id} applying: ${APPLYING_STEP_TEXT.rewrite}`, { suggestionId: id, step: 'rewrite' });
         if (currentStatus() !== 'approved') setStatus('approved'); // a retry of a failed apply, as the row now says
         if (answered) {
           applying = 'rewrite'; // the row says so too; cleared where the early answer's work ends
@@ -203,9 +259,9 @@ export async function suggestionWorkflow(input: SuggestionInput): Promise<Sugges
 
     try {
       if (patched(WAIT_FOR_RUNNING_JOB)) {
-        const check = await first.openJobRun({ jobId: input.jobId });
+        const check = await withSummary(first.openJobRun, `is ${input.jobId} running? nothing is applied while it runs`, { jobId: input.jobId });
         if (check.run) {
-          await steps.markApplying({ suggestionId: id, step: 'job_running' });
+          await withSummary(steps.markApplying, `mark suggestion ${id} applying: ${APPLYING_STEP_TEXT.job_running}`, { suggestionId: id, step: 'job_running' });
           if (currentStatus() !== 'approved') setStatus('approved');
           const waitUntil = Date.now() + check.waitS * 1000;
           const afterWait = async () => {
@@ -252,12 +308,12 @@ export async function suggestionWorkflow(input: SuggestionInput): Promise<Sugges
               `(HEALING_APPLY_WAIT_S); nothing was written. Apply again once the run has ended (a run that ended without saying so: report its finished_at to POST /api/v1/jobs/${open.job_id}/runs)`,
           });
         }
-        setCurrentDetails(`${what} (until ${new Date(until).toISOString()})`);
-        await sleep(Math.min(checkS * 1000, left), { summary: what });
-        open = (await steps.openJobRun({ jobId: input.jobId })).run;
+        waitingOn(`${what} (at most until ${shortTime(until)})`);
+        await sleep(Math.min(checkS * 1000, left), { summary: oneLine(`${what}, at most until ${shortTime(until)}`) });
+        open = (await withSummary(steps.openJobRun, `is ${input.jobId} still running? (${describeRun(open)})`, { jobId: input.jobId })).run;
       }
     } finally {
-      setCurrentDetails('');
+      waitingOn(null);
     }
   };
 
@@ -268,12 +324,18 @@ export async function suggestionWorkflow(input: SuggestionInput): Promise<Sugges
     (args) =>
       exclusive(async () => {
         const steps = stepsFor();
-        const approvals = await firstStep(steps).recordApproval({ suggestionId: id, by: args.by, comment: args.comment ?? null });
+        const approvals = await withSummary(firstStep(steps).recordApproval, `record ${args.by}'s approval of suggestion ${id}`, { suggestionId: id, by: args.by, comment: args.comment ?? null });
         approvers.splice(0, approvers.length, ...approvals);
         const needed = input.requiredApprovals - approvers.length;
-        if (needed > 0) return { status, action_id: null, approvals_needed: needed };
-        await steps.recordDecision({ suggestionId: id, status: 'approved', by: args.by, comment: args.comment ?? null });
-        setStatus('approved');
+        if (needed > 0) {
+          // A first of two approvals: searchable at once, though the status stays pending.
+          if (patched(DECIDERS_SEARCHABLE)) upsertSearchAttributes(decidedBy(approvers));
+          tell(`approved by ${args.by}; ${needed} more approver${needed === 1 ? '' : 's'} needed`);
+          return { status, action_id: null, approvals_needed: needed };
+        }
+        await withSummary(steps.recordDecision, `record suggestion ${id} approved by ${approvers.join(' and ')}`, { suggestionId: id, status: 'approved', by: args.by, comment: args.comment ?? null });
+        setStatus('approved', approvers);
+        tell(`approved by ${args.by}${args.comment ? `: "${inertText(args.comment)}"` : ''}`);
         if (args.apply === false) return { status, action_id: null };
         return apply(args.by, { steps, answerEarly: true });
       }),
@@ -295,8 +357,9 @@ export async function suggestionWorkflow(input: SuggestionInput): Promise<Sugges
     rejectUpdate,
     (args) =>
       exclusive(async () => {
-        await firstStep(stepsFor()).recordDecision({ suggestionId: id, status: 'rejected', by: args.by, reason: args.reason });
-        setStatus('rejected');
+        await withSummary(firstStep(stepsFor()).recordDecision, `record suggestion ${id} rejected by ${args.by}`, { suggestionId: id, status: 'rejected', by: args.by, reason: args.reason });
+        setStatus('rejected', [...approvers, args.by]);
+        tell(`rejected by ${args.by}: "${inertText(args.reason)}"`);
         return { status, action_id: null };
       }),
     { validator: (_args: RejectArgs) => check('reject') },
@@ -317,7 +380,12 @@ export async function suggestionWorkflow(input: SuggestionInput): Promise<Sugges
     (args) =>
       exclusive(async () => {
         try {
-          await io.rollbackAction({ suggestionId: id, actionId: args.actionId, by: args.by, force: args.force ?? false });
+          await withSummary(io.rollbackAction, `roll back action ${args.actionId}: restore ${file} as it was before the apply (by ${args.by}${args.force ? ', forced' : ''})`, {
+            suggestionId: id,
+            actionId: args.actionId,
+            by: args.by,
+            force: args.force ?? false,
+          });
         } catch (error) {
           // The update fails with the activity's own reason (a conflict carries the diff); the
           // suggestion stays applied.
@@ -325,6 +393,7 @@ export async function suggestionWorkflow(input: SuggestionInput): Promise<Sugges
           throw ApplicationFailure.create({ message: innermostMessage(error), type: cause?.type ?? 'RollbackFailed', nonRetryable: true, details: cause?.details ?? [] });
         }
         setStatus('rolled_back');
+        tell(`rolled back by ${args.by}${args.force ? ' (forced)' : ''}: ${file} restored as it was before action ${args.actionId}`);
         return { status, action_id: actionId };
       }),
     {
@@ -341,8 +410,14 @@ export async function suggestionWorkflow(input: SuggestionInput): Promise<Sugges
     try {
       await exclusive(async () => {
         const steps = stepsFor();
-        await steps.recordDecision({ suggestionId: id, status: 'approved', by: 'auto', comment: 'applied by the job\'s auto-apply policy' });
-        setStatus('approved');
+        await withSummary(steps.recordDecision, `record suggestion ${id} approved by the job's auto-apply policy`, {
+          suggestionId: id,
+          status: 'approved',
+          by: 'auto',
+          comment: 'applied by the job\'s auto-apply policy',
+        });
+        setStatus('approved', ['auto']);
+        tell('approved by auto (the job\'s auto-apply policy)');
         return apply('auto', { steps });
       });
     } catch (error) {
@@ -360,30 +435,51 @@ export async function suggestionWorkflow(input: SuggestionInput): Promise<Sugges
   // The steps below throw none of NON_RETRYABLE_ERROR_TYPES: they retry until Postgres answers,
   // so none can end the workflow while its row still takes commands.
   // Pending: wait for a decision until the TTL runs out.
-  if (!(await condition(() => status !== 'pending' && idle(), input.ttlMs))) {
+  const expire = async (undecided: string) => {
+    await withSummary(io.expireSuggestion, `expire suggestion ${id}: ${undecided}`, { suggestionId: id });
+    setStatus('expired');
+    tell(`expired: ${undecided}`);
+  };
+  showDetails();
+  const decisionBy = shortTime(Date.now() + input.ttlMs);
+  if (!(await condition(() => status !== 'pending' && idle(), input.ttlMs, { summary: `wait for approval until ${decisionBy}` }))) {
     await condition(idle);
-    if (currentStatus() === 'pending') {
-      await io.expireSuggestion({ suggestionId: id });
-      setStatus('expired');
-    }
+    if (currentStatus() === 'pending') await expire(`no decision by ${decisionBy}`);
   }
   // Approved but not applied, or failed: wait for an apply (or a retry) or a rejection; left
   // undecided for another TTL it expires too, so no suggestion is left open with no workflow.
-  if (!(await condition(() => idle() && status !== 'approved' && status !== 'failed', input.ttlMs))) {
+  const applyBy = shortTime(Date.now() + input.ttlMs);
+  if (!(await condition(() => idle() && status !== 'approved' && status !== 'failed', input.ttlMs, { summary: `wait for an apply or a rejection until ${applyBy}` }))) {
     await condition(idle);
-    if (currentStatus() === 'approved' || currentStatus() === 'failed') {
-      await io.expireSuggestion({ suggestionId: id });
-      setStatus('expired');
-    }
+    if (currentStatus() === 'approved' || currentStatus() === 'failed') await expire(`${currentStatus()} and not applied by ${applyBy}`);
   }
   // Applied: keep the rollback window open, then close it. (status changes in handlers, so read it fresh)
   if (currentStatus() === 'applied') {
-    const rolledBack = await condition(() => idle() && status !== 'applied', input.rollbackWindowMs);
-    if (!rolledBack && actionId !== null) await io.closeRollbackWindow({ actionId });
+    const windowEnd = shortTime(Date.now() + input.rollbackWindowMs);
+    waitingOn(`a rollback, possible until ${windowEnd}`);
+    const rolledBack = await condition(() => idle() && status !== 'applied', input.rollbackWindowMs, {
+      summary: `keep the rollback window${actionId === null ? '' : ` of action ${actionId}`} open until ${windowEnd}`,
+    });
+    waitingOn(null);
+    if (!rolledBack && actionId !== null) {
+      const action = actionId;
+      await withSummary(io.closeRollbackWindow, `close the rollback window of action ${action}`, { actionId: action });
+      tell(`rollback window closed: the change of action ${action} stays`);
+    }
   }
   await condition(idle);
   await condition(allHandlersFinished);
   return status;
+}
+
+type PreparedApply = Awaited<ReturnType<Activities['prepareApply']>>;
+type Verification = Awaited<ReturnType<Activities['verifyApplied']>>['verification'];
+
+/** An apply's verification in words, for the current details. */
+function verificationText(verification: Verification): string {
+  if (verification.status === 'verified') return `verified (${verification.check})`;
+  if (verification.status === 'skipped') return `not verified: ${verification.reason}`;
+  return `verification failed (${verification.check}): ${verification.reason}`;
 }
 
 function refused(message: string, status: SuggestionStatus, type: string = ERROR_TYPES.refused): ApplicationFailure {
