@@ -4,8 +4,7 @@
 import type { Job } from '../core/job.js';
 import type { ReadPlacesEnv } from '../core/read-places.js';
 import { redactText } from '../core/redact.js';
-import { readableLogPath } from './context.js';
-import { readTailLines } from './log-tail.js';
+import { fileErrorReason, HARD_LINKED, inspectLogPath, LogFileRefused, NOT_READABLE, readLogTailLines } from './context.js';
 import { checkReadPath } from './read-guard.js';
 
 /** At most this much of the file's end is read, whatever the line count asks. */
@@ -32,14 +31,20 @@ export async function businessLogView(job: Job, env: ReadPlacesEnv, lines?: numb
 
   const place = await checkReadPath(spec.path, job, env);
   if (!place.ok) return { ...empty, configured: true, refused: true, reason: `business_log.path ${place.reason}` };
-  const real = await readableLogPath(spec.path, job, env);
-  if (real === 'outside') return { ...empty, configured: true, refused: true, reason: "business_log.path resolves outside the job's folders" };
-  if (!real) return { ...empty, configured: true, refused: false, reason: `${spec.path} does not exist (yet), or is not a regular file a review may read` };
+  const found = await inspectLogPath(spec.path, job, env);
+  if (!found.ok && found.outside) return { ...empty, configured: true, refused: true, reason: "business_log.path resolves outside the job's folders" };
+  if (!found.ok) {
+    // Refused: what the file is (a pipe, a credential, a second name); a missing file or a permission is no refusal of ours.
+    const refused = found.reason === NOT_READABLE || found.reason === HARD_LINKED;
+    return { ...empty, configured: true, refused, reason: `${spec.path} ${found.reason === 'does not exist' ? 'does not exist (yet)' : found.reason}` };
+  }
   let raw: string[];
   try {
-    raw = await readTailLines(real, maxLines, BUSINESS_LOG_VIEW_BYTES);
+    raw = await readLogTailLines(found.real, maxLines, BUSINESS_LOG_VIEW_BYTES);
   } catch (error) {
-    return { ...empty, configured: true, refused: false, reason: `${spec.path} could not be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})` };
+    if (error instanceof LogFileRefused) return { ...empty, configured: true, refused: true, reason: `${spec.path} ${error.message}` };
+    const reason = fileErrorReason(error) ?? `could not be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`;
+    return { ...empty, configured: true, refused: false, reason: `${spec.path} ${reason}` };
   }
   // One text, so a secret spread over lines (a private key) is found; the job's env values are
   // known secrets, as in the prompt.

@@ -1,4 +1,5 @@
 // Collects what a review looks at, per the job's review_scope, every piece bounded in size.
+import { constants, type Stats } from 'node:fs';
 import { realpath, stat } from 'node:fs/promises';
 import { resolveDefaultTimeZone } from '../core/config.js';
 import { cronIntervalSeconds } from '../core/cron-interval.js';
@@ -146,13 +147,65 @@ const UNREADABLE = /^\/(?:proc|sys|dev)(?:\/|$)|^\/(?:private\/)?etc\/(?:shadow|
  * (a job may run /usr/local/bin/backup.sh; the apply step still never writes there).
  */
 export async function readablePath(file: string, home: string): Promise<string | null> {
-  const real = await realpath(file).catch(() => null);
-  if (!real) return null;
-  const info = await stat(real).catch(() => null);
-  if (!info?.isFile()) return null;
+  const found = await inspectReadable(file, home);
+  return found.ok ? found.real : null;
+}
+
+/** What a review is told of a file it may not read: the generic words, unless a more useful reason is known. */
+export const NOT_READABLE = 'is not a regular file a review may read';
+
+/** readablePath with the file's stat, or why it cannot be read (only a missing file or a permission says more than NOT_READABLE). */
+async function inspectReadable(file: string, home: string): Promise<{ ok: true; real: string; info: Stats } | { ok: false; reason: string }> {
+  let real: string;
+  let info: Stats;
+  try {
+    real = await realpath(file);
+    info = await stat(real);
+  } catch (error) {
+    return { ok: false, reason: fileErrorReason(error) ?? NOT_READABLE };
+  }
+  if (!info.isFile()) return { ok: false, reason: NOT_READABLE };
   const reason = forbiddenReason(real, home);
-  if (reason && !/is a system folder$/.test(reason)) return null;
-  return UNREADABLE.test(real) ? null : real;
+  if ((reason && !/is a system folder$/.test(reason)) || UNREADABLE.test(real)) return { ok: false, reason: NOT_READABLE };
+  return { ok: true, real, info };
+}
+
+/** What a failed look-up or read means for a person, or null when no plainer word than the code exists. */
+export function fileErrorReason(error: unknown): string | null {
+  const code = (error as NodeJS.ErrnoException | null)?.code;
+  if (code === 'ENOENT' || code === 'ENOTDIR') return 'does not exist';
+  if (code === 'EACCES' || code === 'EPERM') return "cannot be read: this service's user may not read it, or a folder on its way (permission denied)";
+  return null;
+}
+
+/** Why a review does not read a log file it may otherwise: one with a second name. */
+export const HARD_LINKED = "is a hard-linked file: it may be another file's second name, so a review does not read it";
+
+export class LogFileRefused extends Error {
+  override name = 'LogFileRefused';
+}
+
+/**
+ * The last lines of a log file `real` (as readableLogPath answered), checked again on the opened
+ * descriptor, so a file swapped in after the check is not read: a regular file (opened without
+ * following a symlink, and without blocking on a pipe) with one name. A second hard link, in a job's
+ * folder or ProcClaw's logs, could be a name for any file this user may read, a secret of mode 600
+ * among them. Throws LogFileRefused saying why.
+ */
+export async function readLogTailLines(real: string, maxLines: number, maxBytes: number): Promise<string[]> {
+  return readTailLines(real, maxLines, maxBytes, {
+    flags: constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK,
+    check: (info) => {
+      if (!info.isFile()) throw new LogFileRefused(NOT_READABLE);
+      if (info.nlink > 1) throw new LogFileRefused(HARD_LINKED);
+    },
+  });
+}
+
+/** Why reading a log failed, for the line that stands for it. */
+function readFailure(error: unknown): string {
+  if (error instanceof LogFileRefused) return error.message;
+  return fileErrorReason(error) ?? 'could not be read';
 }
 
 async function readJobFile(role: JobFile['role'], file: string, home: string): Promise<JobFile | null> {
@@ -178,12 +231,12 @@ async function runLogLines(run: RunRecord, job: Job, env: ReadPlacesEnv): Promis
     const procclaw = asProcclawLogFile(run.log_path, job.id, job.config.log, { home: env.home, logsDir: procclawLogsDir(env.procclawHome, env.home) });
     if (procclaw) return procclawJobLogLines(run.log_path, procclaw, job, env);
     try {
-      const real = await readableLogPath(run.log_path, job, env);
-      if (real === 'outside') return [`(log file ${run.log_path} is outside the job's folders; a review does not read it)`];
-      if (!real) return [`(log file ${run.log_path} is not a regular file a review may read)`];
-      return (await readTailLines(real, LIMITS.logLinesPerRun, LIMITS.logBytesPerRun)).map(boundLine);
-    } catch {
-      return [`(log file ${run.log_path} could not be read)`];
+      const found = await inspectLogPath(run.log_path, job, env);
+      if (!found.ok && found.outside) return [`(log file ${run.log_path} is outside the job's folders; a review does not read it)`];
+      if (!found.ok) return [`(log file ${run.log_path} ${found.reason})`];
+      return (await readLogTailLines(found.real, LIMITS.logLinesPerRun, LIMITS.logBytesPerRun)).map(boundLine);
+    } catch (error) {
+      return [`(log file ${run.log_path} ${readFailure(error)})`];
     }
   }
   return [];
@@ -202,19 +255,21 @@ async function procclawJobLogLines(named: string, files: ProcclawLogFiles, job: 
     ['error log', files.stderr],
   ] as const) {
     if (!file) continue;
-    const real = await readableLogPath(file, job, env).catch(() => null);
-    if (real === 'outside') notes.push(`(the job's ProcClaw ${what} ${file} is outside the job's folders; a review does not read it)`);
-    else if (real) readable.push({ what, file, real });
+    const found = await inspectLogPath(file, job, env).catch(() => null);
+    if (found?.ok) readable.push({ what, file, real: found.real });
+    else if (found?.outside) notes.push(`(the job's ProcClaw ${what} ${file} is outside the job's folders; a review does not read it)`);
+    // Missing is usual (a job that never wrote to stderr); a file refused for what it is, or for a permission, is said.
+    else if (found && found.reason !== 'does not exist' && found.reason !== NOT_READABLE) notes.push(`(the job's ProcClaw ${what} ${file} ${found.reason})`);
   }
-  if (readable.length === 0) return notes.length > 0 ? notes : [`(log file ${named} is not a regular file a review may read)`];
+  if (readable.length === 0) return notes.length > 0 ? notes : [`(log file ${named} ${NOT_READABLE})`];
   const lines = [...notes];
   const perFile = Math.floor((LIMITS.logLinesPerRun - readable.length - notes.length) / readable.length);
   for (const { what, file, real } of readable) {
     lines.push(`(the last lines of the job's ProcClaw ${what} ${file}: it holds the job's earlier runs' output too, not only this run's)`);
     try {
-      lines.push(...(await readTailLines(real, perFile, Math.floor(LIMITS.logBytesPerRun / readable.length))).map(boundLine));
-    } catch {
-      lines.push(`(the job's ${what} ${file} could not be read)`);
+      lines.push(...(await readLogTailLines(real, perFile, Math.floor(LIMITS.logBytesPerRun / readable.length))).map(boundLine));
+    } catch (error) {
+      lines.push(`(the job's ${what} ${file} ${readFailure(error)})`);
     }
   }
   return lines;
@@ -227,11 +282,23 @@ async function procclawJobLogLines(named: string, files: ProcclawLogFiles, job: 
  * changed since, must not lead a review elsewhere.
  */
 export async function readableLogPath(file: string, job: Job, env: ReadPlacesEnv): Promise<string | 'outside' | null> {
+  const found = await inspectLogPath(file, job, env);
+  return found.ok ? found.real : found.outside ? 'outside' : null;
+}
+
+/**
+ * readableLogPath with the reason a file is not read: outside the job's places, or, inside them,
+ * missing, not a regular file, not readable by this user, or hard-linked (HARD_LINKED; checked
+ * again on the descriptor when it is read, readLogTailLines).
+ */
+export async function inspectLogPath(file: string, job: Job, env: ReadPlacesEnv): Promise<{ ok: true; real: string } | { ok: false; outside: boolean; reason: string }> {
   const expanded = file.startsWith('~/') ? `${env.home}/${file.slice(2)}` : file;
-  const real = await readablePath(expanded, env.home);
-  if (!real) return null;
-  const verdict = await checkReadPath(real, job, env);
-  return verdict.ok ? real : 'outside';
+  const found = await inspectReadable(expanded, env.home);
+  if (!found.ok) return { ok: false, outside: false, reason: found.reason };
+  const verdict = await checkReadPath(found.real, job, env);
+  if (!verdict.ok) return { ok: false, outside: true, reason: "is outside the job's folders" };
+  if (found.info.nlink > 1) return { ok: false, outside: false, reason: HARD_LINKED };
+  return { ok: true, real: found.real };
 }
 
 function boundLine(line: string): string {
@@ -272,14 +339,17 @@ function slaReason(run: RunRecord): string {
 async function readBusinessLog(job: Job, env: ReadPlacesEnv): Promise<ReviewContext['business_log']> {
   const spec = job.config.self_healing.business_log;
   if (!spec || (!spec.path && !spec.summary_path)) return null;
-  const logPath = spec.path ? await readableLogPath(spec.path, job, env) : null;
+  const logPath = spec.path ? await inspectLogPath(spec.path, job, env) : null;
   const summaryPath = spec.summary_path ? await readableLogPath(spec.summary_path, job, env) : null;
-  const lines =
-    logPath === 'outside'
+  const lines = !logPath
+    ? []
+    : !logPath.ok && logPath.outside
       ? [`(business log ${spec.path} is outside the job's folders; a review does not read it)`]
-      : logPath
-        ? await readTailLines(logPath, spec.max_lines, LIMITS.businessLogBytes).catch(() => [])
-        : [];
+      : !logPath.ok
+        ? logPath.reason === 'does not exist'
+          ? []
+          : [`(business log ${spec.path} ${logPath.reason})`]
+        : await readLogTailLines(logPath.real, spec.max_lines, LIMITS.businessLogBytes).catch((error: unknown) => (error instanceof LogFileRefused ? [`(business log ${spec.path} ${error.message})`] : []));
   const summary = summaryPath && summaryPath !== 'outside' ? await readHead(summaryPath, 16 * 1024).then((r) => r.text).catch(() => null) : null;
   return { lines: lines.map(boundLine), summary, context_prompt: spec.context_prompt ?? null };
 }

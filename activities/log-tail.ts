@@ -1,13 +1,24 @@
 // Reads the end of a file without reading the whole of it: logs grow to gigabytes.
+import type { Stats } from 'node:fs';
 import { open } from 'node:fs/promises';
 
 const CHUNK = 64 * 1024;
 
-/** The last `maxLines` lines of a file, reading at most `maxBytes` from its end. */
-export async function readTailLines(file: string, maxLines: number, maxBytes = 256 * 1024): Promise<string[]> {
-  const handle = await open(file, 'r');
+/**
+ * The last `maxLines` lines of a file, reading at most `maxBytes` from its end. `check` sees the
+ * opened file's stat (the file read, whatever its name points at by then) and throws to refuse it.
+ */
+export async function readTailLines(
+  file: string,
+  maxLines: number,
+  maxBytes = 256 * 1024,
+  opts: { flags?: number; check?: (info: Stats) => void } = {},
+): Promise<string[]> {
+  const handle = await open(file, opts.flags ?? 'r');
   try {
-    const { size } = await handle.stat();
+    const info = await handle.stat();
+    opts.check?.(info);
+    const { size } = info;
     let position = size;
     let text = '';
     let newlines = 0;

@@ -106,6 +106,7 @@ async function runImport(flags: ImportFlags, cfg: ServiceConfig): Promise<number
       lockTimeoutMs: lockTimeout * 1000,
       // where ProcClaw writes its jobs' logs (its DEFAULT_LOGS_DIR), whichever database --db names
       logsDir: procclawLogsDir(cfg.procclawHome, cfg.home),
+      logRoots: cfg.logRoots,
     };
     if (!api && !review) {
       console.error('healing import procclaw: runs are imported, but no reactive review is started from here: pass --api <url> of the running service, or set TEMPORAL_ADDRESS (and HEALING_JOBS_DIR)');

@@ -2,15 +2,21 @@
 // the job's `log.stdout` / `log.stderr` when set, else `<logs folder>/<id>.log` and
 // `<id>.error.log`. Both files keep every run's output, not only one run's. Pure path arithmetic.
 import path from 'node:path';
+import { JOB_ID_PATTERN } from './job.js';
 
 export interface ProcclawLogFiles {
-  /** null when the job names a relative path: ProcClaw reads it from its daemon's folder, unknown here */
+  /** null when the job names a relative path (ProcClaw reads it from its daemon's folder, unknown here), or its id is no valid id */
   stdout: string | null;
   stderr: string | null;
 }
 
-/** `log` is the job's `log` block as ProcClaw's YAML has it (any shape: only string paths count). */
+/**
+ * `log` is the job's `log` block as ProcClaw's YAML has it (any shape: only string paths count).
+ * A job id that is no valid id here (a "/" in it, or longer than a file name may be) has no files:
+ * its `<id>.log` would lie outside the logs folder, or not be a name the file system accepts.
+ */
 export function procclawLogFiles(jobId: string, log: unknown, env: { home: string; logsDir: string }): ProcclawLogFiles {
+  if (!JOB_ID_PATTERN.test(jobId)) return { stdout: null, stderr: null };
   const configured = (key: 'stdout' | 'stderr'): string | null | undefined => {
     const value = typeof log === 'object' && log !== null ? (log as Record<string, unknown>)[key] : undefined;
     if (typeof value !== 'string' || value.trim() === '') return undefined;

@@ -21,10 +21,16 @@ export interface Catalog {
   errors: JobLoadError[];
 }
 
+/** One file's jobs as parsed, before ProcClaw's defaults (those follow its folder as it is at each load). */
+interface ParsedFile extends Catalog {
+  /** the folder whose procclaw.yaml or procclaw.db would make these jobs ProcClaw's (isProcclawFile), or null */
+  procclawHome: string | null;
+}
+
 interface CachedFile {
   mtimeMs: number;
   size: number;
-  result: Catalog;
+  result: ParsedFile;
 }
 
 const cache = new Map<string, CachedFile>();
@@ -46,7 +52,9 @@ export async function loadCatalog(configured: string): Promise<Catalog> {
   const catalog: Catalog = { jobs: [], errors: [] };
   const seen = new Set<string>();
   // All files at once: one by one, the stat calls alone cost 3-6 times the CPU (bench/stats.ts).
-  const parts = await Promise.all(files.map((file) => loadFile(file, !info.isDirectory())));
+  const parsed = await Promise.all(files.map((file) => loadFile(file, !info.isDirectory())));
+  const homes = new Map<string, Promise<boolean>>();
+  const parts = await Promise.all(parsed.map((part) => withProcclawDefaults(part, homes)));
   for (const [i, part] of parts.entries()) {
     const file = files[i]!;
     for (const job of part.jobs) {
@@ -86,19 +94,19 @@ export async function findJob(configured: string, jobId: string): Promise<Job | 
   const known = index.get(source);
   const file = known?.files.get(jobId);
   if (file && (await stat(source).catch(() => null))?.mtimeMs === known!.dirMtimeMs) {
-    const job = (await loadFile(file, false)).jobs.find((j) => j.id === jobId);
+    const job = (await withProcclawDefaults(await loadFile(file, false), new Map())).jobs.find((j) => j.id === jobId);
     if (job) return job;
   }
   return (await loadCatalog(configured)).jobs.find((j) => j.id === jobId);
 }
 
-async function loadFile(file: string, isMapFile: boolean): Promise<Catalog> {
+async function loadFile(file: string, isMapFile: boolean): Promise<ParsedFile> {
   const info = await stat(file).catch(() => null);
-  if (!info) return { jobs: [], errors: [{ job_id: null, file, field: '(file)', reason: 'file vanished while loading' }] };
+  if (!info) return { jobs: [], errors: [{ job_id: null, file, field: '(file)', reason: 'file vanished while loading' }], procclawHome: null };
   if (!info.isFile()) {
     // A FIFO or a device (a symlink to /dev/zero) would block or never end: never read one.
     const id = isMapFile ? null : path.basename(file).replace(/\.ya?ml$/i, '');
-    return { jobs: [], errors: [{ job_id: id, file, field: '(file)', reason: 'not a regular file (a folder, device or pipe); a job file is a plain YAML file' }] };
+    return { jobs: [], errors: [{ job_id: id, file, field: '(file)', reason: 'not a regular file (a folder, device or pipe); a job file is a plain YAML file' }], procclawHome: null };
   }
   const cached = cache.get(file);
   if (cached && cached.mtimeMs === info.mtimeMs && cached.size === info.size) return cached.result;
@@ -107,11 +115,12 @@ async function loadFile(file: string, isMapFile: boolean): Promise<Catalog> {
   return result;
 }
 
-async function parseJobFile(file: string, size: number, isMapFile: boolean): Promise<Catalog> {
+async function parseJobFile(file: string, size: number, isMapFile: boolean): Promise<ParsedFile> {
   const fileId = path.basename(file).replace(/\.ya?ml$/i, '');
-  const fail = (field: string, reason: string, jobId: string | null = isMapFile ? null : fileId): Catalog => ({
+  const fail = (field: string, reason: string, jobId: string | null = isMapFile ? null : fileId): ParsedFile => ({
     jobs: [],
     errors: [{ job_id: jobId, file, field, reason }],
+    procclawHome: null,
   });
   const limit = isMapFile ? MAX_JOB_FILE_BYTES : MAX_SINGLE_JOB_FILE_BYTES;
   if (size > limit) return fail('(file)', `file is ${size} bytes; a ${isMapFile ? 'jobs.yaml' : 'job'} file may be at most ${limit}: split it or remove what it does not need`);
@@ -137,20 +146,23 @@ async function parseJobFile(file: string, size: number, isMapFile: boolean): Pro
   } catch (error) {
     return fail('(yaml)', yamlReason((error as Error).message));
   }
-  if (isPlainObject(value) && isPlainObject(value.jobs) && !('cmd' in value)) return procclawDefaults(parseJobMap(file, value.jobs), await isProcclawFile(file, true));
+  if (isPlainObject(value) && isPlainObject(value.jobs) && !('cmd' in value)) return { ...parseJobMap(file, value.jobs), procclawHome: procclawHomeOf(file, true) };
   if (isMapFile) return fail('jobs', 'a jobs.yaml file needs a top-level "jobs:" map of job id to job');
-  if (!JOB_ID_PATTERN.test(fileId)) return fail('(file name)', 'the file name is the job id: letters, digits, ".", "_" or "-"');
-  return procclawDefaults(toCatalog(file, fileId, value, ''), await isProcclawFile(file, false));
+  if (!JOB_ID_PATTERN.test(fileId)) {
+    const tooLong = fileId.length > 128 && JOB_ID_PATTERN.test(fileId.slice(0, 128));
+    return fail('(file name)', tooLong ? `the file name is the job id, at most 128 characters; this one has ${fileId.length}` : 'the file name is the job id: letters, digits, ".", "_" or "-"');
+  }
+  return { ...toCatalog(file, fileId, value, ''), procclawHome: procclawHomeOf(file, false) };
 }
 
 /**
- * Whether ProcClaw itself reads this file: a job file in the `jobs/` folder, or the `jobs.yaml`,
- * of ProcClaw's home (a folder holding procclaw.yaml or procclaw.db, as procclawJobsSource tells).
+ * The folder that makes this file one ProcClaw itself reads, when that folder holds procclaw.yaml
+ * or procclaw.db (as procclawJobsSource tells): the home of a job file in its `jobs/` folder, or of
+ * its `jobs.yaml`. Path arithmetic only: whether the folder is ProcClaw's is asked at each load.
  */
-async function isProcclawFile(file: string, isMap: boolean): Promise<boolean> {
+function procclawHomeOf(file: string, isMap: boolean): string | null {
   const dir = path.dirname(file);
-  const home = isMap ? (path.basename(file) === 'jobs.yaml' ? dir : null) : path.basename(dir) === 'jobs' ? path.dirname(dir) : null;
-  return home !== null && isProcclawHome(home);
+  return isMap ? (path.basename(file) === 'jobs.yaml' ? dir : null) : path.basename(dir) === 'jobs' ? path.dirname(dir) : null;
 }
 
 /** A folder ProcClaw lives in: it holds procclaw.yaml or procclaw.db. Two stats, not a listing: every job lookup passes here, and a folder may hold 10,000 jobs. */
@@ -163,14 +175,20 @@ async function isProcclawHome(dir: string): Promise<boolean> {
 /**
  * A job ProcClaw reads keeps ProcClaw's meaning where its defaults differ from this service's:
  * ProcClaw's `sla.enabled` defaults to false (models.py SLAConfig; sla.py then checks nothing), so
- * an `sla` without `enabled` is off there, while in the service's own catalogs it is on.
+ * an `sla` without `enabled` is off there, while in the service's own catalogs it is on. Decided
+ * at every load from the folder as it is then (procclaw.db appears when ProcClaw first starts,
+ * maybe after this service), not in the parse cache, which holds until the YAML changes. `homes`
+ * asks each folder once per load: two stats. The cached jobs are never changed: copies are.
  */
-function procclawDefaults(catalog: Catalog, procclaw: boolean): Catalog {
-  if (!procclaw) return catalog;
-  for (const job of catalog.jobs) {
-    if (job.config.sla && job.config.sla.enabled === undefined) job.config.sla = { ...job.config.sla, enabled: false };
-  }
-  return catalog;
+async function withProcclawDefaults(part: ParsedFile, homes: Map<string, Promise<boolean>>): Promise<Catalog> {
+  if (part.procclawHome === null || !part.jobs.some((job) => job.config.sla && job.config.sla.enabled === undefined)) return part;
+  let procclaw = homes.get(part.procclawHome);
+  if (!procclaw) homes.set(part.procclawHome, (procclaw = isProcclawHome(part.procclawHome)));
+  if (!(await procclaw)) return part;
+  const jobs = part.jobs.map((job) =>
+    job.config.sla && job.config.sla.enabled === undefined ? { ...job, config: { ...job.config, sla: { ...job.config.sla, enabled: false } } } : job,
+  );
+  return { jobs, errors: part.errors };
 }
 
 function parseJobMap(file: string, jobs: Record<string, unknown>): Catalog {

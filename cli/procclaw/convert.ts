@@ -2,16 +2,24 @@
 import { JOB_ID_PATTERN } from '../../core/job.js';
 import type { SlaStatus } from '../../core/review.js';
 import type { NewRun } from '../../db/runs.js';
-import { clockChangedBetween, instantsOfWallTime, latestInstantOf, readFinishedAt, readStartedAt, readWallTime } from './local-time.js';
+import { clockChangedBetween, describeInstant, instantsOfWallTime, latestInstantOf, readFinishedAt, readStartedAt, readWallTime } from './local-time.js';
 import { runLogTailLines, type RunLogs } from './run-logs.js';
 import type { ProcclawRunRow } from './source.js';
 
 export const LOG_TAIL_LINES = 200;
+/** JOB_ID_PATTERN's length limit, for the reason a longer ProcClaw job id is skipped with. */
+const JOB_ID_MAX_LENGTH = 128;
 const LOG_LINE_CHARS = 2_000;
 const LOG_TAIL_BYTES = 64 * 1024;
 const ERROR_CHARS = 20_000;
 const SESSION_MESSAGES = 500;
 const SESSION_MESSAGE_CHARS = 4_000;
+/** How far ahead of this machine's clock a run may start, as the API allows a run report (api/schemas.ts RUN_CLOCK_SKEW_MS). */
+export const FUTURE_SKEW_MS = 5 * 60_000;
+/** The longest duration stored, as the API bounds a run report's duration_ms: ten years. */
+export const MAX_DURATION_MS = 10 * 365 * 86_400_000;
+/** Runs before this are none a scheduler of today recorded (the API refuses them too). */
+const EARLIEST_RUN_MS = Date.UTC(2000, 0, 1);
 
 /** A run's id here: the first database's runs keep their plain ids; a replaced file's (generation 2 on) are told apart. */
 export const externalIdOf = (procclawRunId: number, generation = 1): string =>
@@ -28,7 +36,11 @@ export type ProcclawTime = { instant: Date } | { wall: number };
  */
 export function procclawTimeOf(value: string | number | null | undefined): ProcclawTime | null {
   if (value === null || value === undefined || value === '') return null;
-  if (typeof value === 'number') return Number.isFinite(value) ? { instant: new Date(value > 1e12 ? value : value * 1000) } : null;
+  if (typeof value === 'number') {
+    // Epoch seconds (or ms); beyond the range of a Date (±8.64e15 ms) it is no time.
+    const at = new Date(value > 1e12 ? value : value * 1000);
+    return Number.isFinite(value) && !Number.isNaN(at.getTime()) ? { instant: at } : null;
+  }
   const m = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?)?\s*(Z|[+-]\d{2}(?::?\d{2})?)?$/i.exec(value.trim());
   if (!m) return null;
   const [, y, mo, d, h = '0', mi = '0', s = '0', frac = '0', offset] = m;
@@ -92,18 +104,53 @@ export function procclawRunTimes(
     finished = reading.at;
     if (reading.note) notes.push(reading.note);
   }
-  const seconds = typeof row.duration_seconds === 'number' && Number.isFinite(row.duration_seconds) ? row.duration_seconds : null;
-  const recordedMs = seconds !== null ? Math.round(seconds * 1000) : null;
-  let durationMs = recordedMs !== null && recordedMs >= 0 ? recordedMs : finished ? Math.max(0, finished.getTime() - started.getTime()) : null;
+  if (row.finished_at !== null && row.finished_at !== undefined && row.finished_at !== '' && !finishTime) {
+    notes.push(`finished_at ${shown(row.finished_at)} is not a time; the run is stored without a finish`);
+  }
+  // Every duration stored is a real one: a number Postgres's bigint holds, not negative, at most MAX_DURATION_MS.
+  const seconds = typeof row.duration_seconds === 'number' ? row.duration_seconds : null;
+  const recordedMs = seconds !== null && Number.isFinite(seconds) ? Math.round(seconds * 1000) : null;
+  const measuredMs = finished ? finished.getTime() - started.getTime() : null;
   const naive = !('instant' in startTime) || (finishTime !== null && !('instant' in finishTime));
-  if (finished && naive && clockChangedBetween(zone, started, finished)) {
-    const real = Math.max(0, finished.getTime() - started.getTime());
-    if (recordedMs !== null && recordedMs !== real) {
-      notes.push(`duration_seconds ${seconds} is the difference of ProcClaw's wall clocks across the clock change; stored the real ${real / 1000} s (finished_at - started_at)`);
+  let durationMs: number | null;
+  if (measuredMs !== null && measuredMs < 0) {
+    // Not invented: ProcClaw's clock was set back during the run, or the row was written by hand.
+    notes.push(`finished_at ${describeTime(finished!, zone)} is before started_at ${describeTime(started, zone)}: no duration is stored`);
+    durationMs = null;
+  } else if (finished && naive && clockChangedBetween(zone, started, finished)) {
+    if (recordedMs !== null && recordedMs !== measuredMs) {
+      notes.push(`duration_seconds ${seconds} is the difference of ProcClaw's wall clocks across the clock change; stored the real ${measuredMs! / 1000} s (finished_at - started_at)`);
     }
-    durationMs = real;
+    durationMs = measuredMs;
+  } else if (recordedMs !== null && isDuration(recordedMs)) {
+    durationMs = recordedMs;
+  } else if (seconds !== null) {
+    const measured = measuredMs !== null && isDuration(measuredMs);
+    durationMs = measured ? measuredMs : null;
+    const instead = measured ? `stored finished_at - started_at, ${measuredMs! / 1000} s, instead` : `no duration is stored${measuredMs !== null ? ` (finished_at - started_at is ${daysOf(measuredMs)} days)` : ''}`;
+    notes.push(`duration_seconds ${seconds} is not a run's duration (negative, not finite, or over ten years); ${instead}`);
+  } else {
+    durationMs = measuredMs;
+  }
+  if (durationMs !== null && !isDuration(durationMs)) {
+    notes.push(`the run would have lasted ${daysOf(durationMs)} days, more than ten years: no duration is stored`);
+    durationMs = null;
   }
   return { started, finished, duration_ms: durationMs, note: notes.length > 0 ? notes.join('; ') : null };
+}
+
+const isDuration = (ms: number): boolean => Number.isSafeInteger(ms) && ms >= 0 && ms <= MAX_DURATION_MS;
+const daysOf = (ms: number): number => Math.round(ms / 86_400_000);
+
+/** An instant for a note: ISO, with the wall time in `zone` where that is not UTC. */
+function describeTime(at: Date, zone: string): string {
+  return zone === 'UTC' ? at.toISOString() : `${at.toISOString()} (${describeInstant(at, zone)})`;
+}
+
+/** A value as a note quotes it: JSON, at most 80 characters. */
+function shown(value: unknown): string {
+  const text = typeof value === 'string' ? value : String(value);
+  return JSON.stringify(text.length > 80 ? `${text.slice(0, 79)}…` : text);
 }
 
 /** The instants a ProcClaw timestamp may name: one; two for a naive time the clock went back over; none for one it skipped, or no time. */
@@ -196,18 +243,44 @@ export function logTailOf(logs: Pick<RunLogs, 'stdout' | 'stderr' | 'errorLogNam
   return kept.reverse().join('\n');
 }
 
-/** The run as this service stores it, or why it cannot be imported. */
+/**
+ * The run as this service stores it, or why it cannot be imported. Every value is one the API
+ * would accept in a run report: a run it would refuse is skipped here with the reason, not stored
+ * behind its back.
+ */
 export function convertRun(
   row: ProcclawRunRow,
   /** its stored log lines (source.ts runLogs); `logFile` becomes log_path when a finished run has none */
   logs: RunLogs,
-  /** previousStart: the start of the run ProcClaw recorded before this one, which tells an ambiguous local start apart */
-  opts: { naiveZone?: string; previousStart?: Date | null } = {},
+  /**
+   * previousStart: the start of the run ProcClaw recorded before this one, which tells an
+   * ambiguous local start apart; now: this machine's clock (a run may not start in its future)
+   */
+  opts: { naiveZone?: string; previousStart?: Date | null; now?: Date } = {},
 ): Converted {
+  const idProblem = runIdProblem(row);
+  if (idProblem) return { ok: false, reason: idProblem };
   const jobId = String(row.job_id ?? '');
-  if (!JOB_ID_PATTERN.test(jobId)) return { ok: false, reason: `job id ${JSON.stringify(jobId)} is not a valid job id` };
+  const jobProblem = jobIdProblem(jobId);
+  if (jobProblem) return { ok: false, reason: jobProblem };
   const times = procclawRunTimes(row, opts);
   if ('error' in times) return { ok: false, reason: times.error };
+  const now = (opts.now ?? new Date()).getTime();
+  if (times.started.getTime() > now + FUTURE_SKEW_MS) {
+    return {
+      ok: false,
+      reason: `started_at ${shown(row.started_at)} (read as ${times.started.toISOString()}) is in the future, more than ${FUTURE_SKEW_MS / 60_000} minutes ahead of this machine's clock: ProcClaw's clock was wrong, or its local times are read in the wrong zone (see --timezone)`,
+    };
+  }
+  if (times.started.getTime() < EARLIEST_RUN_MS) {
+    return { ok: false, reason: `started_at ${shown(row.started_at)} (read as ${times.started.toISOString()}) is before 2000-01-01: ProcClaw's clock was wrong when it recorded the run` };
+  }
+  if (times.finished && times.finished.getTime() > now + FUTURE_SKEW_MS) {
+    // The run happened (it started in the past); a finish ahead of the clock is none to store.
+    const note = `finished_at ${shown(row.finished_at)} (read as ${times.finished.toISOString()}) is in the future, more than ${FUTURE_SKEW_MS / 60_000} minutes ahead of this machine's clock: the run is stored without a finish`;
+    times.note = times.note ? `${times.note}; ${note}` : note;
+    times.finished = null;
+  }
   const exit = typeof row.exit_code === 'number' && Number.isInteger(row.exit_code) && Math.abs(row.exit_code) <= 255 ? row.exit_code : null;
   const sla = slaOf(row);
   const tail = logTailOf(logs);
@@ -244,6 +317,26 @@ export function isManualStop(row: Pick<ProcclawRunRow, 'error'>): boolean {
 /** A run ProcClaw has not finished yet. */
 export function isRunning(run: Pick<NewRun, 'finished_at' | 'exit_code'>): boolean {
   return run.finished_at === null && run.exit_code === null;
+}
+
+/** Why a run's id cannot be its external id, or null: it must be a whole number from 1 to 2^53 - 1, which a JavaScript number holds exactly. */
+function runIdProblem(row: Pick<ProcclawRunRow, 'id' | 'id_text'>): string | null {
+  const id = row.id as unknown;
+  if (typeof id === 'number' && Number.isSafeInteger(id) && id > 0) return null;
+  if (typeof id === 'number' && Number.isInteger(id) && id > 0) {
+    return `run id ${row.id_text ?? String(id)} is above ${Number.MAX_SAFE_INTEGER}, beyond which this import cannot tell neighbouring ids apart (it would store it as another run)`;
+  }
+  if (typeof id === 'number' && Number.isInteger(id)) return `run id ${row.id_text ?? String(id)} is not above 0: ProcClaw numbers its runs from 1, so the row was not written by it`;
+  return `run id ${shown(row.id_text ?? id)} is not a whole number`;
+}
+
+/** Why a ProcClaw job id is no job id here, or null; a long one is named by its start and length. */
+function jobIdProblem(jobId: string): string | null {
+  if (JOB_ID_PATTERN.test(jobId)) return null;
+  if (jobId.length > JOB_ID_MAX_LENGTH && JOB_ID_PATTERN.test(jobId.slice(0, JOB_ID_MAX_LENGTH))) {
+    return `job id ${shown(jobId)} has ${jobId.length} characters; a job id here has at most ${JOB_ID_MAX_LENGTH}`;
+  }
+  return `job id ${shown(jobId)} is not a valid job id: letters, digits, ".", "_" or "-", starting with a letter or digit, at most ${JOB_ID_MAX_LENGTH} characters`;
 }
 
 function parseJsonObject(text: string | null): Record<string, unknown> | null {

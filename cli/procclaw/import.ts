@@ -63,6 +63,8 @@ export interface ImportOptions {
   holdMs?: number;
   /** ProcClaw's logs folder ($PROCCLAW_HOME/logs): a finished run ProcClaw stored no log lines for points at its job's log file there */
   logsDir?: string | null;
+  /** HEALING_LOG_ROOTS: where else a job's log file may lie for a review to read it */
+  logRoots?: readonly string[];
   now?: () => Date;
 }
 
@@ -151,7 +153,7 @@ export async function importProcclawOnce(deps: ImportDeps, opts: ImportOptions):
             : previous?.id === row.id - 1
               ? previous.started
               : await startOfRunBefore(deps.db, source, row.id, opts.naiveZone, generation);
-        const converted = convertOne(source, row, { logsDir: opts.logsDir ?? null, job: known?.get(String(row.job_id)), naiveZone: opts.naiveZone, previousStart });
+        const converted = convertOne(source, row, { logsDir: opts.logsDir ?? null, logRoots: opts.logRoots ?? [], job: known?.get(String(row.job_id)), naiveZone: opts.naiveZone, previousStart });
         if (!converted.ok) {
           summary.skipped.push({ procclaw_id: row.id, reason: converted.reason });
           continue;
@@ -396,10 +398,10 @@ async function storeOne(trx: Db, p: Planned, summary: ImportSummary) {
 function convertOne(
   source: ProcclawSource,
   row: ProcclawRunRow,
-  opts: { logsDir: string | null; job: Job | undefined; naiveZone: string | undefined; previousStart: Date | null },
+  opts: { logsDir: string | null; logRoots: readonly string[]; job: Job | undefined; naiveZone: string | undefined; previousStart: Date | null },
 ): ReturnType<typeof convertRun> {
   try {
-    const logs = source.runLogs(row, { stdoutLines: LOG_TAIL_LINES, logsDir: opts.logsDir, log: opts.job?.config.log });
+    const logs = source.runLogs(row, { stdoutLines: LOG_TAIL_LINES, logsDir: opts.logsDir, logRoots: opts.logRoots, log: opts.job?.config.log, job: opts.job });
     return convertRun(row, logs, { naiveZone: opts.naiveZone, previousStart: opts.previousStart });
   } catch (error) {
     if (error instanceof ProcclawSourceError) throw error;
@@ -439,7 +441,7 @@ export function describeSummary(s: ImportSummary): string | null {
   if (s.created + s.updated === 0 && s.reviews.length === 0 && s.skipped.length === 0 && s.reviews_not_started === 0 && s.rejected.length === 0 && s.shortened.length === 0 && !s.new_generation) return null;
   const parts = [`${s.created} new run(s)`, `${s.updated} updated`];
   if (s.running > 0) parts.push(`${s.running} still running`);
-  if (s.skipped.length > 0) parts.push(`${s.skipped.length} skipped (${s.skipped.slice(0, 3).map((k) => `#${k.procclaw_id}: ${k.reason}`).join('; ')})`);
+  if (s.skipped.length > 0) parts.push(`${s.skipped.length} skipped (${s.skipped.slice(0, 3).map((k) => `#${k.procclaw_id}: ${k.reason}`).join('; ')}${s.skipped.length > 3 ? `; and ${s.skipped.length - 3} more` : ''})`);
   const reviews = s.reviews.map((r) => `${r.workflow_id}${r.already_running ? ' (already running)' : ''}`);
   if (reviews.length > 0) parts.push(`review(s) started: ${reviews.join(', ')}`);
   for (const r of s.shortened.slice(0, 3)) parts.push(`run ${r.external_id} of job ${r.job_id} sent to the API shortened to fit its size limit (${r.left_out})`);

@@ -93,10 +93,13 @@ export function readStartedAt(
     at = afterPrevious[0]!;
     why = `after the run before it (started ${describeInstant(previous, zone)})`;
   } else if (previous && afterPrevious.length === 0) {
-    // ProcClaw recorded the run before it as starting later than either reading: take the nearer.
+    // ProcClaw recorded the run before it as starting later than either reading: take the nearer,
+    // unless it is after the run's finish. The note says which of the two it is.
     const possible = notBeforeFinish(instants);
     at = (possible.length > 0 ? possible : instants).at(-1)!;
-    why = `the later of the two, nearer the run before it (recorded as started ${describeInstant(previous, zone)}, after both)`;
+    const later = at.getTime() === instants.at(-1)!.getTime();
+    const recorded = `the run before it is recorded as started ${describeInstant(previous, zone)}, after both`;
+    why = later ? `the later of the two, nearer the run before it (${recorded})` : `the earlier of the two, as the later is after its finish (${recorded})`;
   } else {
     const possible = notBeforeFinish(instants);
     if (possible.length === 1) {

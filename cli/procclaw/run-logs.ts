@@ -8,7 +8,9 @@
 // traceback. The run's own lines are those after the largest overlap with the end of the previous
 // run's stored stderr.
 import path from 'node:path';
+import type { JobConfig } from '../../core/job.js';
 import { procclawLogFiles } from '../../core/procclaw-log-files.js';
+import { checkInPlaces, jobReadPlaces, usablePlaces, type ReadPlace } from '../../core/read-places.js';
 
 /** ProcClaw stores at most this many lines of the error log with a run (supervisor.py `[-500:]`). */
 export const PROCCLAW_STDERR_LINES = 500;
@@ -105,7 +107,10 @@ export interface RunLogQueries {
   stderrLines(runId: number, max: number): string[];
   /** the latest run of the job with an id between `afterId` and `beforeId` (both excluded) that has stderr lines */
   previousStderrRun(jobId: string, beforeId: number, afterId: number): number | null;
+  /** false for anything that is not a regular file, and when asking fails (a name too long, no permission) */
   isFile(file: string): boolean;
+  /** the path through symlinks, or null when it cannot be resolved; without it a path is taken as written */
+  realPath?(file: string): string | null;
 }
 
 export interface RunLogOptions {
@@ -115,6 +120,10 @@ export interface RunLogOptions {
   home: string;
   /** the job's `log` block, when its YAML is known */
   log?: unknown;
+  /** the job, when its YAML is known: its folders are places its log file may lie in (core/read-places.ts) */
+  job?: { id: string; file: string; config: Pick<JobConfig, 'cwd'> };
+  /** HEALING_LOG_ROOTS: more folders a log file may lie in */
+  logRoots?: readonly string[];
 }
 
 /** What the reader remembers of a job within one pass: the latest run read that has stderr lines. */
@@ -138,14 +147,49 @@ export class RunLogReader {
     const previous = streams.stderr.length > 0 ? this.previousStderr(run) : null;
     this.remember(run, streams.stderr);
     const failed = run.exit_code !== null && run.exit_code !== 0;
-    const logFile =
-      streams.stdout.length === 0 && streams.stderr.length === 0 && files ? ([files.stdout, files.stderr].find((f) => f !== null && this.queries.isFile(f)) ?? null) : null;
+    const logFile = streams.stdout.length === 0 && streams.stderr.length === 0 && files && opts.logsDir ? this.readableLogFile([files.stdout, files.stderr], opts.logsDir, opts) : null;
     return {
       stdout: streams.stdout,
       stderr: splitOwnStderr(streams.stderr, previous?.stderr ?? null, { failed }),
       errorLogName: files?.stderr ? path.basename(files.stderr) : `${run.job_id}.error.log`,
       logFile,
     };
+  }
+
+  /**
+   * The first of the job's log files that is a regular file inside the places a review may read
+   * (the same rule the API applies to a run report's log_path: a `log.stdout` of /etc/shadow is
+   * never stored, and through the API would have the whole report refused). Any error looking a
+   * file up means it is not there: it never fails the pass.
+   */
+  private readableLogFile(candidates: (string | null)[], logsDir: string, opts: RunLogOptions): string | null {
+    let places: ReadPlace[] | null = null;
+    for (const file of candidates) {
+      try {
+        if (file === null || !this.queries.isFile(file)) continue;
+        places ??= this.readPlaces(logsDir, opts);
+        const real = this.queries.realPath ? this.queries.realPath(file) : file;
+        if (real !== null && checkInPlaces(real, places).ok) return file;
+      } catch {
+        // a file that cannot be asked about is no file to point a review at
+      }
+    }
+    return null;
+  }
+
+  /** The job's read places (core/read-places.ts), resolved through symlinks; without its YAML only ProcClaw's logs folder and HEALING_LOG_ROOTS. */
+  private readPlaces(logsDir: string, opts: RunLogOptions): ReadPlace[] {
+    const env = { home: opts.home, procclawHome: path.dirname(logsDir), logRoots: opts.logRoots ?? [] };
+    const written: ReadPlace[] = opts.job
+      ? jobReadPlaces(opts.job, env)
+      : [{ dir: logsDir, what: 'the ProcClaw logs folder' }, ...env.logRoots.map((dir) => ({ dir, what: 'HEALING_LOG_ROOTS' }))];
+    const resolve = (dir: string) => (this.queries.realPath ? this.queries.realPath(dir) : dir);
+    const places = written.flatMap((place) => {
+      const dir = resolve(place.dir);
+      return dir ? [{ ...place, dir }] : [];
+    });
+    // As the API checks them: the home folder, as written or resolved, is too broad to be a place.
+    return usablePlaces(usablePlaces(places, opts.home), resolve(opts.home) ?? opts.home);
   }
 
   private previousStderr(run: { id: number; job_id: string }): { runId: number; stderr: string[] } | null {

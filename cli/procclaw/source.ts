@@ -1,7 +1,7 @@
 // ProcClaw's SQLite database, read-only: its run history (`job_runs`) and per-run log lines
 // (`job_logs`). Opened for each pass and closed after it, so ProcClaw is never held up and each
 // pass sees what ProcClaw committed. Nothing here writes to the file.
-import { statSync } from 'node:fs';
+import { realpathSync, statSync } from 'node:fs';
 import os from 'node:os';
 import Database from 'better-sqlite3';
 import { RunLogReader, type RunLogOptions, type RunLogQueries, type RunLogs } from './run-logs.js';
@@ -20,7 +20,10 @@ export class ProcclawSourceError extends Error {
 }
 
 export interface ProcclawRunRow {
+  /** beyond Number.MAX_SAFE_INTEGER only approximately (see id_text) */
   id: number;
+  /** the id as SQLite holds it, when it is beyond what a JavaScript number holds exactly (2^53 - 1); else null */
+  id_text?: string | null;
   job_id: string;
   started_at: string | number | null;
   finished_at: string | number | null;
@@ -36,6 +39,8 @@ export interface ProcclawRunRow {
 const REQUIRED_RUN_COLUMNS = ['id', 'job_id', 'started_at', 'finished_at', 'exit_code'] as const;
 const OPTIONAL_RUN_COLUMNS = ['duration_seconds', 'trigger', 'error', 'session_messages', 'sla_status', 'sla_details'] as const;
 const REQUIRED_LOG_COLUMNS = ['run_id', 'line'] as const;
+/** The id text of a run whose id a JavaScript number cannot hold exactly (convert.ts skips such a run, naming it). */
+const ID_TEXT = `case when id > ${Number.MAX_SAFE_INTEGER} or id < -${Number.MAX_SAFE_INTEGER} then cast(id as text) end as id_text`;
 
 export class ProcclawSource {
   private constructor(
@@ -46,6 +51,8 @@ export class ProcclawSource {
   ) {}
 
   private logReader: RunLogReader | null = null;
+  /** runs with an id of 0 or below were handed out in this pass (see runsAfter) */
+  private nonPositiveRead = false;
 
   /** Opens the file read-only and checks it is ProcClaw's; throws ProcclawSourceError otherwise. */
   static open(file: string, opts: { lockTimeoutMs?: number } = {}): ProcclawSource {
@@ -95,9 +102,22 @@ export class ProcclawSource {
     }
   }
 
-  /** Runs with an id above `afterId`, oldest first. */
+  /**
+   * Runs with an id above `afterId`, oldest first. ProcClaw's ids start at 1; a row written with
+   * an id of 0 or below comes first in a pass that starts from 0 (once in the pass), so it is
+   * skipped with its reason instead of never being seen. Past 2^53 - 1 a JavaScript number no
+   * longer tells neighbouring ids apart: the runs there are handed out once (convert.ts skips them,
+   * naming each), and a cursor there reads nothing more.
+   */
   runsAfter(afterId: number, limit: number): ProcclawRunRow[] {
-    return this.guard(() => this.sqlite.prepare(`${this.selectRuns()} where id > ? order by id limit ?`).all(afterId, limit) as ProcclawRunRow[]);
+    if (afterId > Number.MAX_SAFE_INTEGER) return [];
+    const nonPositive =
+      afterId === 0 && !this.nonPositiveRead
+        ? this.guard(() => this.sqlite.prepare(`${this.selectRuns()} where id <= 0 order by id limit ?`).all(limit) as ProcclawRunRow[])
+        : [];
+    if (afterId === 0) this.nonPositiveRead = true;
+    const rows = this.guard(() => this.sqlite.prepare(`${this.selectRuns()} where id > ? order by id limit ?`).all(afterId, limit) as ProcclawRunRow[]);
+    return nonPositive.length > 0 ? [...nonPositive, ...rows] : rows;
   }
 
   /**
@@ -119,8 +139,9 @@ export class ProcclawSource {
     return this.guard(() => (this.sqlite.prepare(`${this.selectRuns()} where id < ? order by id desc limit 1`).get(id) as ProcclawRunRow | undefined) ?? null);
   }
 
-  /** The runs with these ids that still exist. */
-  runsByIds(ids: number[]): ProcclawRunRow[] {
+  /** The runs with these ids that still exist. An id past 2^53 - 1 names no run exactly: none is looked up for it. */
+  runsByIds(wanted: number[]): ProcclawRunRow[] {
+    const ids = wanted.filter((id) => Math.abs(id) <= Number.MAX_SAFE_INTEGER);
     if (ids.length === 0) return [];
     const rows: ProcclawRunRow[] = [];
     for (let i = 0; i < ids.length; i += 500) {
@@ -165,7 +186,21 @@ export class ProcclawSource {
         const row = previous ? (this.guard(() => previous.get(jobId, afterId, beforeId)) as { id: number } | undefined) : undefined;
         return row ? Number(row.id) : null;
       },
-      isFile: (file) => statSync(file, { throwIfNoEntry: false })?.isFile() ?? false,
+      // A name too long for the file system (ENAMETOOLONG), or a folder this user may not enter, is no file: never an error for the pass.
+      isFile: (file) => {
+        try {
+          return statSync(file, { throwIfNoEntry: false })?.isFile() ?? false;
+        } catch {
+          return false;
+        }
+      },
+      realPath: (file) => {
+        try {
+          return realpathSync(file);
+        } catch {
+          return null;
+        }
+      },
     };
   }
 
@@ -175,7 +210,7 @@ export class ProcclawSource {
 
   private selectRuns(): string {
     const optional = OPTIONAL_RUN_COLUMNS.map((c) => (this.runColumns.has(c) ? c : `null as ${c}`));
-    return `select ${[...REQUIRED_RUN_COLUMNS, ...optional].join(', ')} from job_runs`;
+    return `select ${[...REQUIRED_RUN_COLUMNS, ...optional, ID_TEXT].join(', ')} from job_runs`;
   }
 
   private guard<T>(read: () => T): T {
