@@ -11,6 +11,7 @@ import {
 import {
   ERROR_TYPES,
   reviewWorkflowId,
+  SEARCH_ATTRIBUTES,
   suggestionWorkflowId,
   TASK_QUEUE,
   UPDATE_NAMES,
@@ -36,7 +37,15 @@ export async function startReview(client: Client, db: Db, input: ReviewInput, op
   const workflowId = reviewWorkflowId(input.jobId);
   // What it is and its job's dashboard page, in the Temporal UI (user metadata: not part of replay).
   const shown = reviewMetadata(input, opts.dashboardUrl ?? dashboardUrlFrom(process.env));
-  const start = () => client.workflow.start('reviewWorkflow', { workflowId, taskQueue: TASK_QUEUE, args: [input], ...shown });
+  const start = () =>
+    client.workflow.start('reviewWorkflow', {
+      workflowId,
+      taskQueue: TASK_QUEUE,
+      args: [input],
+      ...shown,
+      // the summary again as a search attribute: the Temporal UI's list can show it as a column
+      ...(shown.staticSummary ? { searchAttributes: { [SEARCH_ATTRIBUTES.summary]: [shown.staticSummary] } } : {}),
+    });
   try {
     const handle = await start();
     return { workflowId, runId: handle.firstExecutionRunId, alreadyRunning: false };

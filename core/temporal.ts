@@ -39,12 +39,14 @@ export const SEARCH_ATTRIBUTES = {
   decidedBy: 'HealingDecidedBy',
   /** when its last decision was taken: "what alice approved this week" (a workflow closes weeks later) */
   decidedAt: 'HealingDecidedAt',
+  /** the workflow's one-line summary, set at its start: the Temporal UI's list can show it as a column (its static summary it cannot) */
+  summary: 'HealingSummary',
 } as const;
 
 export type SearchAttributeName = (typeof SEARCH_ATTRIBUTES)[keyof typeof SEARCH_ATTRIBUTES];
 
 /** Each one's Temporal type: Keyword, but a list for the deciders (a two-person rule has two) and a time for the decision. */
-export const SEARCH_ATTRIBUTE_TYPES: Record<SearchAttributeName, 'Keyword' | 'KeywordList' | 'Datetime'> = {
+export const SEARCH_ATTRIBUTE_TYPES: Record<SearchAttributeName, 'Keyword' | 'KeywordList' | 'Datetime' | 'Text'> = {
   HealingJobId: 'Keyword',
   HealingTrigger: 'Keyword',
   HealingCategory: 'Keyword',
@@ -53,6 +55,7 @@ export const SEARCH_ATTRIBUTE_TYPES: Record<SearchAttributeName, 'Keyword' | 'Ke
   HealingTargetFile: 'Keyword',
   HealingDecidedBy: 'KeywordList',
   HealingDecidedAt: 'Datetime',
+  HealingSummary: 'Text',
 };
 
 /** Error types activities throw that retrying cannot fix. */

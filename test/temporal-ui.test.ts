@@ -100,12 +100,17 @@ describe('a suggestion in the Temporal UI', () => {
     expect(details).toContain(`Edits \`${applied.target_file}\` when applied`);
     expect(details).toContain(`(${DASHBOARD}/#/suggestions/${applied.id})`);
     expect(description.searchAttributes.HealingTargetFile).toEqual([applied.target_file]);
+    // The list of workflows carries no static summary: the same line is a search attribute, which it does.
+    const listed = [];
+    for await (const w of stack.env.client.workflow.list({ query: `WorkflowId = '${suggestionWorkflowId(applied.id)}'` })) listed.push(w);
+    expect(listed.map((w) => w.searchAttributes.HealingSummary)).toEqual([[summary]]);
   });
 
   it('when the review ran, its workflow says the job and trigger, its step and outcome, and its analysis step what it read', async () => {
     const handle = stack.env.client.workflow.getHandle(reviewWorkflowId('nightly-backup'));
     const description = await handle.describe();
     expect(await description.staticSummary()).toBe('Review of nightly-backup: started by hand');
+    expect(description.searchAttributes.HealingSummary).toEqual(['Review of nightly-backup: started by hand']);
     expect(await description.staticDetails()).toContain(`[Job nightly-backup in the dashboard](${DASHBOARD}/#/jobs/nightly-backup)`);
 
     const details = await currentDetails(handle);

@@ -23,6 +23,7 @@ import {
   RETENTION_SCHEDULE_ID,
   RETENTION_WORKFLOW_ID,
   SCHEDULE_ID_PREFIX,
+  SEARCH_ATTRIBUTES,
   scheduledReviewWorkflowId,
   scheduleId,
   TASK_QUEUE,
@@ -156,6 +157,7 @@ function jobScheduleOptions(jobId: string, spec: ScheduleOptions['spec'], note: 
     taskQueue: TASK_QUEUE,
     args: [{ jobId } satisfies ScheduledReviewInput],
     staticSummary: shown.staticSummary,
+    ...(shown.staticSummary ? { searchAttributes: { [SEARCH_ATTRIBUTES.summary]: [shown.staticSummary] } } : {}),
   };
   return withHash({ scheduleId: scheduleId(jobId), spec, action, memo: { jobId }, state: { paused, note } }, shown, dashboardUrl);
 }
@@ -170,6 +172,7 @@ function retentionTarget(): Target {
     taskQueue: TASK_QUEUE,
     args: [{} satisfies RetentionInput],
     staticSummary: shown.staticSummary,
+    ...(shown.staticSummary ? { searchAttributes: { [SEARCH_ATTRIBUTES.summary]: [shown.staticSummary] } } : {}),
   };
   const spec = { calendars: [RETENTION_CALENDAR], timezone: 'UTC' };
   return { kind: 'active', ...withHash({ scheduleId: RETENTION_SCHEDULE_ID, spec, action, state: { note: 'deletes healing data older than HEALING_RETENTION_DAYS' } }, shown, dashboardUrl) };

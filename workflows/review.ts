@@ -141,6 +141,7 @@ export async function reviewWorkflow(input: ReviewInput): Promise<ReviewOutcome>
           [SEARCH_ATTRIBUTES.category]: [suggestion.category],
           [SEARCH_ATTRIBUTES.severity]: [suggestion.severity],
           [SEARCH_ATTRIBUTES.status]: ['pending'],
+          ...(suggestion.summary ? { [SEARCH_ATTRIBUTES.summary]: [suggestion.summary] } : {}),
           ...targetFileAttribute(suggestion.targetFile),
         },
       });
@@ -171,12 +172,13 @@ export async function reviewWorkflow(input: ReviewInput): Promise<ReviewOutcome>
     markStatus('completed');
     phase(`**completed**: ${counts}; ${pending.length} waiting for a person`);
     if (pending.length > 0 && notifyAfterClose) {
+      const shown = notifyMetadata({ reviewId: review.id, jobId: input.jobId, pending: pending.length }, details || null);
       await startChild(notifyWorkflow, {
         workflowId: notifyWorkflowId(review.id),
         args: [{ reviewId: review.id, jobId: input.jobId, suggestionIds: pending }],
         parentClosePolicy: ParentClosePolicy.ABANDON,
-        searchAttributes: identity,
-        ...notifyMetadata({ reviewId: review.id, jobId: input.jobId, pending: pending.length }, details || null),
+        searchAttributes: { ...identity, [SEARCH_ATTRIBUTES.summary]: [shown.staticSummary] },
+        ...shown,
       }).catch((error: unknown) => {
         // The review is complete and stays so: a notice that could not even start is only logged.
         log.warn('notification not started', { reviewId: review.id, jobId: input.jobId, error: innermostMessage(error) });
