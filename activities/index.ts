@@ -6,6 +6,7 @@ import { createNotifyActivities } from './notify.js';
 import { createRetentionActivities } from './retention.js';
 import { createReviewActivities } from './reviews.js';
 import { createRunActivities } from './runs.js';
+import { createWatchActivities } from './watch.js';
 
 export function createActivities(deps: ActivityDeps) {
   return {
@@ -15,6 +16,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createNotifyActivities(deps),
     ...createRetentionActivities(deps),
     ...createRunActivities(deps),
+    ...createWatchActivities(deps),
   };
 }
 

@@ -2,7 +2,8 @@
 // them, the answers the OpenAPI document describes.
 import { z } from 'zod';
 import { CATEGORIES, JobIdSchema, SEVERITIES } from '../core/job.js';
-import { REVIEW_STATUSES, SLA_STATUSES, TRIGGERS } from '../core/review.js';
+import { VERDICTS } from '../core/regression.js';
+import { EvidenceSchema, MISSING_CONTEXT_KINDS, REVIEW_STATUSES, SLA_STATUSES, TRIGGERS } from '../core/review.js';
 import { RUN_REPORT_LIMITS } from '../core/run-report.js';
 import { ACTION_STATUSES, SUGGESTION_STATUSES } from '../core/suggestion-state.js';
 import type { ActionVerification } from '../db/actions.js';
@@ -115,7 +116,27 @@ export const ApproveBody = z.strictObject({
   apply: z.boolean().default(true),
 }).default({ apply: true });
 
-export const RejectBody = z.strictObject({ reason: z.string().trim().min(1, 'say why it is rejected').max(2_000) });
+/** Longest "not now" a rejection may ask for; past that, "never" (which can be lifted) says it better. */
+export const SILENCE_MAX_DAYS = 365;
+
+export const SilenceSpec = z.discriminatedUnion('kind', [
+  z.strictObject({ kind: z.literal('never') }),
+  z.strictObject({
+    kind: z.literal('not_now'),
+    days: z.number().int('days is a whole number of days').min(1, 'days is at least 1').max(SILENCE_MAX_DAYS, `days is at most ${SILENCE_MAX_DAYS}; use kind "never" (it can be lifted) for longer`),
+  }),
+]).meta({
+  description:
+    'Silence the finding for this job: `never` (until lifted) or `not_now` for `days` days. A review then does not store a suggestion with its fingerprint ' +
+    '(counted in the review\'s silenced_count). Lift it with DELETE /jobs/{id}/silences/{silenceId}',
+});
+
+export const RejectBody = z.strictObject({
+  reason: z.string().trim().min(1, 'say why it is rejected').max(2_000),
+  silence: SilenceSpec.nullable().optional(),
+});
+
+export const SilenceIdParam = z.object({ id: JobIdSchema, silenceId: IdParam.shape.id });
 
 export const ApplyBody = z.strictObject({}).default({});
 
@@ -178,6 +199,19 @@ const ActionVerificationAnswer = z
       'Null while the apply runs and for actions applied before it was recorded.',
   }) satisfies z.ZodType<ActionVerification | null>;
 
+/** The regression watch after an apply (README: "After an apply: the regression watch"). */
+const WatchFields = {
+  watch_status: z.enum(['watching', 'done']).nullable().meta({ description: 'null: not watched (watching disabled for the job, or applied before the watch existed); watching; done' }),
+  verdict: z.enum(VERDICTS).nullable().meta({ description: 'improved, no_change, regressed or inconclusive; null while watching, and when a rollback ended the watch first' }),
+  verdict_details: z.unknown().meta({
+    description:
+      'the figures behind the verdict: runs_before, runs_after (and the runs read after), each measure before and after with its margin, ' +
+      'the rule, summary; while watching, how far it has got ("not enough runs yet: 2 of 5"); `stopped` when a rollback ended it',
+  }),
+  verdict_at: isoDate.nullable(),
+  auto_reverted: z.boolean().meta({ description: 'true when the watch rolled the change back by itself' }),
+};
+
 export const ActionAnswer = z.strictObject({
   id: z.number().int(),
   suggestion_id: z.number().int(),
@@ -195,6 +229,7 @@ export const ActionAnswer = z.strictObject({
   execution_duration_ms: z.number().int().nullable(),
   ai_session_key: z.string().nullable(),
   verification: ActionVerificationAnswer,
+  ...WatchFields,
   created_at: isoDate,
 });
 
@@ -236,6 +271,7 @@ export const ReviewAnswer = z.strictObject({
   sla_violations_count: z.number().int(),
   suggestions_count: z.number().int(),
   duplicates_count: z.number().int(),
+  silenced_count: z.number().int().meta({ description: 'suggestions left out because a person silenced their finding for the job (never, or not now)' }),
   dropped_count: z.number().int(),
   auto_applied_count: z.number().int(),
   error_message: z.string().nullable(),
@@ -286,6 +322,18 @@ export const SuggestionDetailAnswer = z.looseObject({
   api_open: z.boolean().meta({ description: 'true when the API has no tokens: one anonymous person, who cannot be the second approver of a two-person suggestion' }),
   viewer: z.strictObject({ name: z.string(), role: z.enum(ROLES).nullable() }).meta({ description: 'who asks: the token\'s name and role ("human" and admin when the API is open)' }),
   advice: z.boolean().meta({ description: "true when it edits no file, or an edit the job's policy does not allow (advisory_reason): approving it acknowledges it (status acknowledged), nothing is written" }),
+  evidence: EvidenceSchema.nullable().optional().meta({
+    description: "what it stands on: the runs it cites (with their external ids), log and file line ranges with the lines quoted (secrets masked), SLA figures, and dropped_citations: the analyzer's citations of anything the review did not send, dropped. null for suggestions stored before evidence was kept",
+  }),
+  missing_context: z
+    .array(z.strictObject({ kind: z.enum(MISSING_CONTEXT_KINDS), detail: z.string() }))
+    .nullable()
+    .optional()
+    .meta({ description: 'what its review could not see (truncated logs, a missing script, secrets redacted, runs beyond the look-back...): the suggestion was made without it' }),
+  watch: z
+    .strictObject({ action_id: z.number().int(), ...WatchFields })
+    .nullable()
+    .meta({ description: 'the regression watch of its applied change (its action\'s watch fields); null when nothing applied was watched' }),
 });
 
 const RunWindowAnswer = z.strictObject({

@@ -90,6 +90,30 @@ export const RemediationSchema = z.looseObject({
   forbidden_paths: absent(z.array(z.string().min(1).max(4096)).max(1_000)),
 });
 
+/**
+ * The regression watch after an apply (core/regression.ts judges it): the job's next `runs` runs
+ * against the runs before the apply, for at most `max_days` (a fraction is allowed: 0.5 is twelve
+ * hours). "Worse" is beyond a margin, never on fewer than `min_runs` runs a side. `auto_revert`
+ * absent: on for auto-applied changes, off for human-approved ones (which get a notification with
+ * a rollback link instead).
+ */
+export const WatchSchema = z.looseObject({
+  enabled: z.boolean().default(true),
+  runs: z.number().int().min(1).max(100).default(5),
+  max_days: z.number().positive().max(365).default(14),
+  /** fewer runs than this on either side (after, or before the apply) are "not enough runs": inconclusive */
+  min_runs: z.number().int().min(1).max(100).default(3),
+  /** percentage points the success rate may fall before it counts as worse */
+  success_rate_drop: z.number().min(0).max(100).default(20),
+  /** percent the p95 duration of successful runs may grow before it counts as worse */
+  p95_increase_pct: z.number().min(0).max(10_000).default(50),
+  /** percentage points the SLA breach rate may rise before it counts as worse */
+  sla_breach_increase: z.number().min(0).max(100).default(20),
+  /** runs after the apply that must show an error never seen before it for that to count as worse */
+  new_error_min_runs: z.number().int().min(1).max(100).default(2),
+  auto_revert: absent(z.boolean()),
+});
+
 export const SelfHealingSchema = z.looseObject({
   enabled: z.boolean().default(false),
   mode: z.enum(['reactive', 'proactive']).default('reactive'),
@@ -98,6 +122,7 @@ export const SelfHealingSchema = z.looseObject({
   suggestions: SuggestionBehaviorSchema.default(() => SuggestionBehaviorSchema.parse({})),
   business_log: BusinessLogSchema.optional(),
   remediation: absent(RemediationSchema),
+  watch: WatchSchema.default(() => WatchSchema.parse({})),
 });
 
 export const SlaSchema = z.looseObject({
@@ -130,6 +155,7 @@ export type ReviewScope = z.infer<typeof ReviewScopeSchema>;
 export type SuggestionBehavior = z.infer<typeof SuggestionBehaviorSchema>;
 export type SelfHealing = z.infer<typeof SelfHealingSchema>;
 export type Remediation = z.infer<typeof RemediationSchema>;
+export type WatchSettings = z.infer<typeof WatchSchema>;
 export type JobConfig = z.infer<typeof JobSchema>;
 
 export const JOB_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;

@@ -28,7 +28,12 @@ export interface WaitSettings {
   openclawWaitS: number;
   openclawWaitTimeout: OpenclawWaitTimeout;
   checkIntervalS: number;
+  /** how often the regression watch after an apply counts the job's runs (activities/watch.ts); DEFAULT_WATCH_CHECK_S when unset */
+  watchCheckS?: number;
 }
+
+/** The regression watch looks at the job's runs once an hour (a durable timer, then one short read). */
+export const DEFAULT_WATCH_CHECK_S = 3_600;
 
 export const DEFAULT_WAITS: WaitSettings = {
   applyWaitS: DEFAULT_APPLY_WAIT_S,

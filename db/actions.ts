@@ -1,6 +1,7 @@
 // healing_actions: one row per apply attempt of a suggestion.
 import type { Db } from './knex.js';
 import { fetchPage, type Page, type Paged } from './paging.js';
+import type { Verdict } from '../core/regression.js';
 import type { ActionStatus } from '../core/suggestion-state.js';
 
 /**
@@ -36,8 +37,19 @@ export interface ActionRecord {
   verification: ActionVerification | null;
   /** the mode of the file the apply replaced, so a forced rollback recreates a deleted one as it was */
   file_mode: number | null;
+  /** the regression watch after the apply (migrations/013): null (not watched), 'watching', 'done' */
+  watch_status: WatchStatus | null;
+  /** null while watching, and for a watch a rollback ended first */
+  verdict: Verdict | null;
+  /** the figures behind the verdict (core/regression.ts Judgement), or how far the watch has got */
+  verdict_details: unknown;
+  verdict_at: Date | null;
+  /** rolled back by the watch itself */
+  auto_reverted: boolean;
   created_at: Date;
 }
+
+export type WatchStatus = 'watching' | 'done';
 
 export type NewAction = Pick<
   ActionRecord,
@@ -77,7 +89,7 @@ export async function listActions(
   const query = db('healing_actions').select(
     'id', 'suggestion_id', 'attempt', 'job_id', 'action_type', 'file_path', 'original_sha256', 'new_sha256',
     'status', 'error_message', 'can_rollback', 'rolled_back_at', 'rolled_back_by', 'execution_duration_ms',
-    'ai_session_key', 'verification', 'created_at',
+    'ai_session_key', 'verification', 'watch_status', 'verdict', 'verdict_details', 'verdict_at', 'auto_reverted', 'created_at',
   );
   if (filters.job_id) query.where('job_id', filters.job_id);
   if (filters.status) query.where('status', filters.status);

@@ -26,7 +26,8 @@ import {
   type RollbackArgs,
   type SuggestionInput,
 } from '../core/temporal.js';
-import { analysis, io, ioLocal, withSummary } from './activity-proxies.js';
+import type { WatchOutcome, WatchPlan } from '../activities/watch.js';
+import { analysis, io, ioLocal, notify, withSummary } from './activity-proxies.js';
 import { applyUpdate, approveUpdate, rejectUpdate, rollbackUpdate, stateQuery } from './definitions.js';
 
 /**
@@ -91,6 +92,19 @@ export const ADVICE_ACKNOWLEDGED = 'suggestion-advice-acknowledged';
  */
 export const DECIDERS_SEARCHABLE = 'temporal-ui-decided-by';
 
+/**
+ * After an apply the workflow watches the job's next runs against the runs before (core/regression.ts),
+ * on durable timers alongside the rollback window: it stores a verdict on the action and, on
+ * `regressed`, rolls back by itself where the job allows (auto_revert), else notifies with a
+ * rollback link. A rollback by a person ends the watch; so does its max_days bound (inconclusive).
+ * Applies from before replay without it; deprecate the patch once no history from before it is
+ * read (the retention window after this shipped).
+ */
+export const REGRESSION_WATCH = 'suggestion-regression-watch';
+
+/** Who the regression watch rolls back as (rolled_back_by). */
+export const WATCH_ACTOR = 'regression-watch';
+
 export async function suggestionWorkflow(input: SuggestionInput): Promise<SuggestionStatus> {
   const id = input.suggestionId;
   let status: SuggestionStatus = 'pending';
@@ -98,6 +112,9 @@ export async function suggestionWorkflow(input: SuggestionInput): Promise<Sugges
   let applying: ApplyingStep | null = null; // an apply goes on after its command answered
   let attempt = 0;
   let actionId: number | null = null;
+  let appliedBy: string | null = null;
+  /** the rollback window has closed: a rollback (a person's or the watch's) is refused */
+  let windowClosed = false;
   const approvers: string[] = [];
   /** the file it edits, as the steps' summaries name it */
   const file = input.targetFile ?? `the target file of suggestion ${id}`;
@@ -106,9 +123,12 @@ export async function suggestionWorkflow(input: SuggestionInput): Promise<Sugges
   // decided and when, what was written, verified, restored or rolled back), one line each.
   const story: string[] = [];
   let waitingFor: string | null = null;
+  /** how the regression watch stands (REGRESSION_WATCH), shown beside what it waits for */
+  let watchLine: string | null = null;
   const showDetails = () => {
     const state = `**${status}**${applying ? `, ${APPLYING_STEP_TEXT[applying]}` : ''}`;
-    setCurrentDetails([state, ...(waitingFor ? [`waiting: ${waitingFor}`] : []), '', ...story.map((line) => `- ${line}`)].join('\n'));
+    const watchShown = watchLine ? [`regression watch: ${watchLine}`] : [];
+    setCurrentDetails([state, ...(waitingFor ? [`waiting: ${waitingFor}`] : []), ...watchShown, '', ...story.map((line) => `- ${line}`)].join('\n'));
   };
   const tell = (line: string) => {
     story.push(`${oneLine(line, 1_000)} (${shortTime(Date.now())})`);
@@ -197,6 +217,7 @@ export async function suggestionWorkflow(input: SuggestionInput): Promise<Sugges
       if (verified?.verification) tell(verificationText(verified.verification));
       await withSummary(steps.completeApply, `record suggestion ${id} applied (action ${action})`, { suggestionId: id, actionId: action, by });
       actionId = action;
+      appliedBy = by;
       setStatus('applied');
       return { status, action_id: action };
     };
@@ -399,6 +420,7 @@ export async function suggestionWorkflow(input: SuggestionInput): Promise<Sugges
     {
       validator: (args: RollbackArgs) => {
         check('rollback');
+        if (windowClosed) throw refused(`the rollback window of action ${args.actionId} has closed: the change stays; edit ${file} by hand to undo it`, status);
         if (args.actionId !== actionId) {
           throw refused(`action ${args.actionId} is not the applied change of suggestion ${id}${actionId === null ? '' : `; roll back action ${actionId}`}`, status);
         }
@@ -453,9 +475,106 @@ export async function suggestionWorkflow(input: SuggestionInput): Promise<Sugges
     await condition(idle);
     if (currentStatus() === 'approved' || currentStatus() === 'failed') await expire(`${currentStatus()} and not applied by ${applyBy}`);
   }
+  /** Tells the job's channel what the watch did about a regression; a failed notice never ends the watch. */
+  const notifyWatch = async (action: number, outcome: WatchOutcome, reason: string | null = null) => {
+    try {
+      const sent = await withSummary(notify.notifyWatch, `notify: action ${action} made ${input.jobId} worse (${outcome.replace('_', ' ')})`, { actionId: action, outcome, reason });
+      tell(`notified: ${sent.detail}`);
+    } catch (error) {
+      tell(`notification failed: ${innermostMessage(error)}`);
+    }
+  };
+
+  /** On `regressed`: roll back through the same conflict-aware step as a person's rollback, where allowed; else notify. */
+  const onRegressed = async (action: number, plan: WatchPlan) => {
+    await condition(idle);
+    if (currentStatus() !== 'applied') return; // rolled back meanwhile
+    if (windowClosed) return notifyWatch(action, 'window_closed');
+    if (!plan.autoRevert) return notifyWatch(action, 'needs_person');
+    let refusedReason: string | null = null;
+    await exclusive(async () => {
+      try {
+        await withSummary(io.rollbackAction, `roll back action ${action}: the regression watch found ${input.jobId} worse; restore ${file} unless it was edited since`, {
+          suggestionId: id,
+          actionId: action,
+          by: WATCH_ACTOR,
+          force: false,
+        });
+        setStatus('rolled_back');
+        tell(`rolled back by the regression watch: ${file} restored as it was before action ${action}`);
+      } catch (error) {
+        refusedReason = innermostMessage(error);
+        tell(`not rolled back by the regression watch: ${refusedReason}`);
+      }
+      return { status, action_id: action };
+    });
+    if (refusedReason !== null) return notifyWatch(action, 'revert_refused', refusedReason);
+    await withSummary(io.markAutoReverted, `mark action ${action} rolled back by the regression watch`, { actionId: action });
+    return notifyWatch(action, 'auto_reverted');
+  };
+
+  /**
+   * The regression watch (REGRESSION_WATCH): durable timers, each followed by one short count of
+   * the runs since the apply, until a verdict, the max_days bound, or a rollback. It ends with the
+   * rollback window at the latest (`windowEndsAt`), so the workflow lives no longer than before.
+   */
+  const watchRuns = async (action: number, windowEndsAt: number) => {
+    const plan = await withSummary(io.startWatch, `start the regression watch of action ${action}: the next runs of ${input.jobId} against the runs before`, {
+      actionId: action,
+      autoApplied: appliedBy === 'auto',
+    });
+    if (!plan.watching) {
+      tell(`not watched: ${plan.reason}`);
+      return;
+    }
+    const until = Math.min(Date.now() + plan.maxMs, windowEndsAt);
+    const untilText = shortTime(until);
+    tell(`watching the next ${plan.rule.runs} runs of ${input.jobId}, until ${untilText} at most${plan.autoRevert ? '; a regression is rolled back automatically' : ''}`);
+    let runsAfter = 0;
+    let verdictLine: string | null = null;
+    try {
+      for (;;) {
+        const left = until - Date.now();
+        if (left > 0) {
+          watchLine = `${runsAfter} of ${plan.rule.runs} runs since the apply; judged after ${plan.rule.runs} runs, or at ${untilText}`;
+          showDetails();
+          await condition(() => status !== 'applied', Math.min(plan.checkMs, left), { summary: oneLine(`regression watch of action ${action}: look at the runs of ${input.jobId} again (until ${untilText})`) });
+        }
+        await condition(idle);
+        if (currentStatus() !== 'applied') {
+          const reason = `the change was ${currentStatus().replace('_', ' ')} before a verdict`;
+          await withSummary(io.stopWatch, `end the regression watch of action ${action}: ${reason}`, { actionId: action, reason });
+          tell(`regression watch ended: ${reason}`);
+          return;
+        }
+        const final = Date.now() >= until;
+        const judged = await withSummary(io.judgeWatch, `count the runs of ${input.jobId} since action ${action}${final ? ' (the watch ends)' : ''}`, {
+          actionId: action,
+          rule: plan.rule,
+          final,
+          autoRevert: plan.autoRevert,
+          until: new Date(until).toISOString(),
+        });
+        runsAfter = judged.runsAfter;
+        if (judged.verdict === null) continue;
+        verdictLine = `**${judged.verdict}**: ${judged.summary}`;
+        watchLine = verdictLine;
+        tell(`verdict ${judged.verdict}: ${judged.summary}`);
+        if (judged.verdict === 'regressed') await onRegressed(action, plan);
+        return;
+      }
+    } finally {
+      watchLine = verdictLine;
+      showDetails();
+    }
+  };
+
   // Applied: keep the rollback window open, then close it. (status changes in handlers, so read it fresh)
+  let watching: Promise<void> | null = null;
   if (currentStatus() === 'applied') {
-    const windowEnd = shortTime(Date.now() + input.rollbackWindowMs);
+    const windowEndsAt = Date.now() + input.rollbackWindowMs;
+    if (actionId !== null && patched(REGRESSION_WATCH)) watching = watchRuns(actionId, windowEndsAt);
+    const windowEnd = shortTime(windowEndsAt);
     waitingOn(`a rollback, possible until ${windowEnd}`);
     const rolledBack = await condition(() => idle() && status !== 'applied', input.rollbackWindowMs, {
       summary: `keep the rollback window${actionId === null ? '' : ` of action ${actionId}`} open until ${windowEnd}`,
@@ -463,10 +582,12 @@ export async function suggestionWorkflow(input: SuggestionInput): Promise<Sugges
     waitingOn(null);
     if (!rolledBack && actionId !== null) {
       const action = actionId;
+      windowClosed = true;
       await withSummary(io.closeRollbackWindow, `close the rollback window of action ${action}`, { actionId: action });
       tell(`rollback window closed: the change of action ${action} stays`);
     }
   }
+  if (watching) await watching;
   await condition(idle);
   await condition(allHandlersFinished);
   return status;

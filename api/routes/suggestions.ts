@@ -8,6 +8,7 @@ import { describeRun } from '../../core/running.js';
 import { APPLYING_STEP_TEXT, type SuggestionStatus } from '../../core/suggestion-state.js';
 import type { CommandResult } from '../../core/temporal.js';
 import { findJob } from '../../db/catalog.js';
+import { createSilence } from '../../db/silences.js';
 import { countByStatus, getSuggestion, listSuggestions, type SuggestionRecord } from '../../db/suggestions.js';
 import type { Role } from '../auth.js';
 import type { ApiDeps } from '../context.js';
@@ -44,10 +45,11 @@ export function suggestionsRouter(deps: ApiDeps): Router {
       suggestion.target_file && suggestion.proposed_content !== null
         ? createTwoFilesPatch(suggestion.target_file, suggestion.target_file, suggestion.current_content ?? '', suggestion.proposed_content, 'current', 'proposed')
         : null;
-    res.json({ ...suggestion, diff, masked: !inFull, secrets_masked: hidden, ...(await staleness(stored)), ...(await whoDecides(deps, res, stored)) });
+    res.json({ ...suggestion, diff, masked: !inFull, secrets_masked: hidden, ...(await staleness(stored)), ...(await whoDecides(deps, res, stored)), watch: await watchOf(deps, stored.action_id) });
   });
 
-  const command = async (res: Response, id: number, name: 'approve' | 'reject' | 'apply', args: object) => {
+  /** `after` runs once the command succeeded, and adds to the answer. */
+  const command = async (res: Response, id: number, name: 'approve' | 'reject' | 'apply', args: object, after?: (s: SuggestionRecord, result: { status: string | null }) => Promise<object>) => {
     const suggestion = await getSuggestion(deps.db, id);
     if (!suggestion) throw notFound(`suggestion ${id}`);
     const by = actor(res);
@@ -57,7 +59,8 @@ export function suggestionsRouter(deps: ApiDeps): Router {
     const applying = 'applying' in result && result.applying
       ? { note: `the apply goes on (${applyingText(result)}); GET /api/v1/healing/suggestions/${id} shows applying_step until it is applied or failed` }
       : {};
-    res.status(commandHttpStatus(result)).json({ success: true, suggestion_id: id, ...result, ...applying });
+    const more = after ? await after(suggestion, result) : {};
+    res.status(commandHttpStatus(result)).json({ success: true, suggestion_id: id, ...result, ...applying, ...more });
   };
 
   router.post('/healing/suggestions/:id/approve', async (req, res) => {
@@ -68,8 +71,23 @@ export function suggestionsRouter(deps: ApiDeps): Router {
 
   router.post('/healing/suggestions/:id/reject', async (req, res) => {
     const { id } = parseInput(IdParam, req.params, 'suggestion id');
-    const body = parseInput(RejectBody, req.body ?? {}, 'body');
-    await command(res, id, 'reject', body);
+    const { silence, ...body } = parseInput(RejectBody, req.body ?? {}, 'body');
+    // The silence is the job's, not the suggestion's state: written once the workflow recorded the
+    // rejection, so a refused reject silences nothing.
+    await command(res, id, 'reject', body, async (suggestion, result) => {
+      if (!silence || result.status !== 'rejected') return {};
+      const now = new Date();
+      const row = await createSilence(deps.db, {
+        job_id: suggestion.job_id,
+        fingerprint: suggestion.fingerprint,
+        kind: silence.kind,
+        until: silence.kind === 'not_now' ? new Date(now.getTime() + silence.days * 86_400_000) : null,
+        suggestion_id: suggestion.id,
+        title: suggestion.title,
+        created_by: actor(res),
+      }, now);
+      return { silence: row };
+    });
   });
 
   router.post('/healing/suggestions/:id/apply', async (req, res) => {
@@ -123,6 +141,15 @@ async function whoDecides(deps: ApiDeps, res: Response, s: SuggestionRecord) {
     viewer: { name: actor(res), role: (res.locals.role as Role | undefined) ?? null },
     advice: !s.target_file || s.advisory_reason !== null,
   };
+}
+
+/** The regression watch of the suggestion's applied change (its action's fields); null when none was watched. */
+async function watchOf(deps: ApiDeps, actionId: number | null) {
+  if (actionId === null) return null;
+  const row = await deps.db('healing_actions')
+    .where({ id: actionId })
+    .first('id as action_id', 'watch_status', 'verdict', 'verdict_details', 'verdict_at', 'auto_reverted');
+  return row && row.watch_status !== null ? row : null;
 }
 
 /** Who is asking: the token's name when auth is on, else "human". */

@@ -174,7 +174,30 @@ export interface Action {
   execution_duration_ms: number | null;
   ai_session_key: string | null;
   verification: ActionVerification | null;
+  /** the regression watch after the apply: null (not watched), watching, done */
+  watch_status: 'watching' | 'done' | null;
+  /** null while watching, and when a rollback ended the watch first */
+  verdict: Verdict | null;
+  /** the figures behind the verdict, or how far the watch has got */
+  verdict_details: WatchDetails | null;
+  verdict_at: string | null;
+  /** rolled back by the watch itself */
+  auto_reverted: boolean;
   created_at: string;
+}
+
+export type Verdict = 'improved' | 'no_change' | 'regressed' | 'inconclusive';
+
+/** What the watch stored (core/regression.ts): the summary always; the measures once judged. */
+export interface WatchDetails {
+  summary?: string;
+  runs_before?: number;
+  runs_after?: number;
+  measures?: { measure: string; before: number | null; after: number | null; change: 'worse' | 'better' | 'same' | 'not_judged'; text: string }[];
+  auto_revert?: boolean;
+  until?: string;
+  /** why the watch ended without a verdict */
+  stopped?: string;
 }
 
 export interface ActionDetail extends Action {
@@ -287,4 +310,25 @@ export interface Health {
 export interface FieldError {
   field: string;
   reason: string;
+}
+
+/** A silence asked for with a rejection (api/schemas.ts SilenceSpec). */
+export type SilenceSpec = { kind: 'never' } | { kind: 'not_now'; days: number };
+
+/** GET /jobs/{id}/silences (db/silences.ts): a person's "never" or "not now" on a rejected finding of the job. */
+export interface JobSilence {
+  id: number;
+  job_id: string;
+  fingerprint: string;
+  kind: 'never' | 'not_now';
+  /** a not_now silence ends then */
+  until: string | null;
+  suggestion_id: number | null;
+  title: string | null;
+  created_by: string | null;
+  created_at: string;
+  lifted_at: string | null;
+  lifted_by: string | null;
+  /** still keeping the finding away */
+  active: boolean;
 }
