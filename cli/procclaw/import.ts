@@ -361,38 +361,55 @@ async function store(deps: ImportDeps, plan: Planned[], summary: ImportSummary, 
     direct.push(p);
   }
   if (direct.length === 0) return reviews;
-  await deps.db.transaction(async (trx) => {
-    for (const p of direct) {
-      const result = await storeOne(trx, p, summary);
-      if (!result) continue;
-      if (result.change === 'created') summary.created++;
-      else if (result.change === 'updated') summary.updated++;
-      else summary.unchanged++;
-      if (!result.finishedNow || !p.fresh || deps.api) continue;
-      const job = jobs?.get(p.run.job_id);
-      const trigger = job ? reactiveTrigger(job.config, result.run) : null;
-      if (trigger && deps.startReview) reviews.push({ job_id: p.run.job_id, run_id: result.run.id, trigger });
-      else if (trigger || (!jobs && (result.run.exit_code ?? 0) !== 0)) summary.reviews_not_started++;
+  // The batch in one transaction; only when Postgres refuses a row for its content is it written
+  // again a row per savepoint, so that row is skipped and the others kept (savepoints would triple
+  // the statements of every batch).
+  let stored: Stored[];
+  try {
+    stored = await deps.db.transaction((trx) => storeBatch(trx, direct, false));
+  } catch (error) {
+    if (!refusedForContent(error)) throw error;
+    stored = await deps.db.transaction((trx) => storeBatch(trx, direct, true));
+  }
+  for (const { p, result, refusal } of stored) {
+    if (refusal !== null) {
+      summary.skipped.push({ procclaw_id: p.row.id, reason: `Postgres refused it: ${refusal}` });
+      continue;
     }
-  });
+    if (result.change === 'created') summary.created++;
+    else if (result.change === 'updated') summary.updated++;
+    else summary.unchanged++;
+    if (!result.finishedNow || !p.fresh || deps.api) continue;
+    const job = jobs?.get(p.run.job_id);
+    const trigger = job ? reactiveTrigger(job.config, result.run) : null;
+    if (trigger && deps.startReview) reviews.push({ job_id: p.run.job_id, run_id: result.run.id, trigger });
+    else if (trigger || (!jobs && (result.run.exit_code ?? 0) !== 0)) summary.reviews_not_started++;
+  }
   return reviews;
 }
 
-/**
- * One run, in a savepoint of the batch's transaction: a row Postgres refuses for its content (a
- * data or constraint error) is skipped with the reason, and the batch goes on; anything else
- * (Postgres away) fails the pass, to be tried again.
- */
-async function storeOne(trx: Db, p: Planned, summary: ImportSummary) {
-  try {
-    return await trx.transaction((savepoint) => storeImportedRun(savepoint, p.run));
-  } catch (error) {
-    const code = String((error as { code?: unknown }).code ?? '');
-    if (!/^(22|23)/.test(code)) throw error;
-    summary.skipped.push({ procclaw_id: p.row.id, reason: `Postgres refused it: ${(error as Error).message.split('\n')[0]!.slice(-300)}` });
-    return null;
+type Stored = { p: Planned; result: Awaited<ReturnType<typeof storeImportedRun>>; refusal: null } | { p: Planned; result: null; refusal: string };
+
+/** Stores the runs; `isolated`: each in a savepoint, a row Postgres refuses for its content skipped. */
+async function storeBatch(trx: Db, direct: Planned[], isolated: boolean): Promise<Stored[]> {
+  const out: Stored[] = [];
+  for (const p of direct) {
+    if (!isolated) {
+      out.push({ p, result: await storeImportedRun(trx, p.run), refusal: null });
+      continue;
+    }
+    try {
+      out.push({ p, result: await trx.transaction((savepoint) => storeImportedRun(savepoint, p.run)), refusal: null });
+    } catch (error) {
+      if (!refusedForContent(error)) throw error;
+      out.push({ p, result: null, refusal: (error as Error).message.split('\n')[0]!.slice(-300) });
+    }
   }
+  return out;
 }
+
+/** A data or constraint error: this row's content, not Postgres being away, which fails the pass to be tried again. */
+const refusedForContent = (error: unknown): boolean => /^(22|23)/.test(String((error as { code?: unknown }).code ?? ''));
 
 /** One ProcClaw row as a run; a row that cannot be read (rather than the file) is skipped with the reason, never the pass. */
 function convertOne(
