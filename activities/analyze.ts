@@ -1,7 +1,7 @@
 // The analyze activity: the openclaw analyzer when its CLI works (or is asked for), else rules.
 import { randomUUID } from 'node:crypto';
 import { parseAnalyzerOutput } from '../core/parse-ai/index.js';
-import { buildAnalysisPrompt } from '../core/prompt.js';
+import { buildAnalysisPromptWithIndex } from '../core/prompt.js';
 import { contextRedactor, redactContext } from '../core/redact.js';
 import { analyzeWithRules } from '../core/rules/index.js';
 import type { AnalysisResult, ReviewContext, SuggestionDraft } from '../core/review.js';
@@ -63,10 +63,12 @@ async function analyzeWithOpenClaw(settings: AnalyzerSettings, context: ReviewCo
   // A file the context holds only in part may be named, never rewritten whole.
   const noContentTargets = context.files.filter((f) => f.truncated).map((f) => f.path);
   const sessionId = `healing-${context.job_id}-${randomUUID()}`; // a reused id would resend old turns
+  // Each suggestion's citations are checked against what this prompt sent (its evidence).
+  const { prompt, sent } = buildAnalysisPromptWithIndex(redacted);
   const { answer, raw, record } = await runAgentTurn(settings, {
     sessionId,
-    message: buildAnalysisPrompt(redacted),
-    parse: (stdout) => parseAnalyzerOutput(stdout, allowed, { noContentTargets }),
+    message: prompt,
+    parse: (stdout) => parseAnalyzerOutput(stdout, allowed, { noContentTargets, sent }),
     redact: (text) => redactor.redact(text).text,
   });
   // proposed_content keeps its markers: storeSuggestions puts the file's own values back.
@@ -95,6 +97,16 @@ function scrubTexts(s: SuggestionDraft, scrub: (text: string) => string): Sugges
     current_state: opt(s.current_state)?.slice(0, 200_000) ?? null,
     suggested_change: opt(s.suggested_change)?.slice(0, 200_000) ?? null,
     expected_impact: opt(s.expected_impact)?.slice(0, 5_000) ?? null,
+    // The lines it quotes are stored and shown like its texts.
+    ...(s.evidence
+      ? {
+          evidence: {
+            ...s.evidence,
+            log_lines: s.evidence.log_lines.map((r) => ({ ...r, lines: r.lines.map(scrub) })),
+            config_lines: s.evidence.config_lines.map((r) => ({ ...r, lines: r.lines.map(scrub) })),
+          },
+        }
+      : {}),
   };
 }
 

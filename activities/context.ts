@@ -9,7 +9,7 @@ import { forbiddenReason } from '../core/path-guard.js';
 import { asProcclawLogFile, procclawLogsDir, type ProcclawLogFiles } from '../core/procclaw-log-files.js';
 import type { ReadPlacesEnv } from '../core/read-places.js';
 import { jobTimeZone, type DefaultTimeZone, type Job } from '../core/job.js';
-import { belowMinRunsReason, type JobFile, type ReviewContext, type RunLog, type RunSummary, type SessionMessage, type Trigger } from '../core/review.js';
+import { belowMinRunsReason, type JobFile, type MissingContext, type RejectionNote, type ReviewContext, type RunLog, type RunSummary, type SessionMessage, type Trigger } from '../core/review.js';
 import type { Db } from '../db/knex.js';
 import { lastCompletedReview } from '../db/reviews.js';
 import { getRun, runsSince, type RunRecord } from '../db/runs.js';
@@ -49,6 +49,8 @@ export async function collectReviewContext(
   };
 
   let runs: RunRecord[];
+  /** what the review will not see, recorded on every suggestion it makes */
+  const missing: MissingContext[] = [];
   /** the run that triggered the review, whose log is read first */
   let focus: RunRecord | undefined;
   if (reactive) {
@@ -60,6 +62,7 @@ export async function collectReviewContext(
     const lookback = new Date(env.now.getTime() - healing.review_schedule.max_lookback_days * 86_400_000);
     const since = last && last.started_at > lookback ? last.started_at : lookback;
     runs = await runsSince(db, job.id, since, LIMITS.runs);
+    missing.push(...(await unseenRuns(db, job.id, { runs: runs.length, since, lookback, lookbackDays: healing.review_schedule.max_lookback_days })));
     if (problemTrigger) {
       focus = await problemRun();
       const found = focus && runs.find((r) => r.id === focus!.id);
@@ -86,18 +89,30 @@ export async function collectReviewContext(
     }
   }
 
+  missing.push(...missingFiles(files, { config: scope.analyze_config ? paths.config : null, script: scope.analyze_script ? paths.script : null }));
+
   const logs: RunLog[] = [];
   if (scope.analyze_logs) {
     // Several runs ProcClaw stored no lines for point at the same job log file: it is read once.
     const filesRead = new Set<string>();
-    for (const run of (focus ? [focus, ...runs.filter((r) => r !== focus)] : runs).slice(0, LIMITS.logRuns)) {
+    const ordered = focus ? [focus, ...runs.filter((r) => r !== focus)] : runs;
+    const cutShort: number[] = [];
+    const unreadable: string[] = [];
+    for (const run of ordered.slice(0, LIMITS.logRuns)) {
       if (!run.log_tail && run.log_path) {
         if (filesRead.has(run.log_path)) continue;
         filesRead.add(run.log_path);
       }
       const lines = await runLogLines(run, job, env);
       if (lines.length > 0) logs.push({ run_id: run.id, exit_code: run.exit_code, lines });
+      if (run.log_tail ? run.log_tail.split('\n').length > LIMITS.logLinesPerRun : lines.length >= LIMITS.logLinesPerRun) cutShort.push(run.id);
+      const note = lines.length === 1 ? UNREAD_LOG_NOTE.exec(lines[0] as string) : null;
+      if (note) unreadable.push(`run #${run.id}: ${note[1]}`);
     }
+    if (cutShort.length) missing.push({ kind: 'truncated_log', detail: `only the last ${LIMITS.logLinesPerRun} lines of the log of run(s) ${idList(cutShort)} were read; earlier lines were not seen` });
+    if (unreadable.length) missing.push({ kind: 'unreadable_log', detail: `log(s) not read: ${unreadable.slice(0, 3).join('; ')}${unreadable.length > 3 ? `; and ${unreadable.length - 3} more` : ''}` });
+    const unread = ordered.slice(LIMITS.logRuns).filter((r) => r.log_tail || r.log_path).length;
+    if (unread > 0) missing.push({ kind: 'logs_not_read', detail: `the logs of ${unread} more run(s) were not read: a review reads the logs of ${LIMITS.logRuns} runs` });
   }
 
   const sessions: ReviewContext['ai_sessions'] = [];
@@ -123,8 +138,47 @@ export async function collectReviewContext(
       ai_sessions: sessions,
       business_log: await readBusinessLog(job, env),
       config_changed_at: configStat ? configStat.mtime.toISOString() : null,
+      rejections: await recentRejections(db, job.id, env.now),
+      missing,
     },
   };
+}
+
+/** How much of what people rejected a review is told: the newest few of the last 90 days, each bounded. */
+export const REJECTION_LIMITS = { days: 90, count: 10, titleChars: 200, reasonChars: 500 };
+
+/**
+ * The job's suggestions people rejected lately, newest first, with the silence each still has:
+ * the next analysis is told not to propose them again unless the evidence changed. Redacted with
+ * the rest of the context before any analyzer sees it (core/redact.ts).
+ */
+export async function recentRejections(db: Db, jobId: string, now: Date): Promise<RejectionNote[]> {
+  const since = new Date(now.getTime() - REJECTION_LIMITS.days * 86_400_000);
+  const rows = (await db('healing_suggestions')
+    .where({ job_id: jobId, status: 'rejected' })
+    .andWhere('reviewed_at', '>', since)
+    .orderBy('reviewed_at', 'desc')
+    .orderBy('id', 'desc')
+    .limit(REJECTION_LIMITS.count)
+    .select('fingerprint', 'title', 'category', 'rejection_reason', 'reviewed_at')) as { fingerprint: string; title: string; category: string; rejection_reason: string | null; reviewed_at: Date }[];
+  if (rows.length === 0) return [];
+  const silences = (await db('job_silences')
+    .where('job_id', jobId)
+    .whereIn('fingerprint', rows.map((r) => r.fingerprint))
+    .whereNull('lifted_at')
+    .andWhere((w) => w.where('kind', 'never').orWhere('until', '>', now))
+    .select('fingerprint', 'kind', 'until')) as { fingerprint: string; kind: 'never' | 'not_now'; until: Date | null }[];
+  const bound = (text: string, max: number) => (text.length > max ? `${text.slice(0, max)}…` : text);
+  return rows.map((r) => {
+    const silence = silences.find((x) => x.fingerprint === r.fingerprint && x.kind === 'never') ?? silences.find((x) => x.fingerprint === r.fingerprint);
+    return {
+      title: bound(r.title, REJECTION_LIMITS.titleChars),
+      category: r.category,
+      reason: bound(r.rejection_reason ?? '', REJECTION_LIMITS.reasonChars),
+      rejected_at: r.reviewed_at.toISOString(),
+      silenced: !silence ? null : silence.kind === 'never' ? { kind: 'never' } : { kind: 'not_now', until: (silence.until as Date).toISOString() },
+    };
+  });
 }
 
 async function latestProblemRun(db: Db, jobId: string, now: Date, lookbackDays: number): Promise<RunRecord | undefined> {
@@ -299,6 +353,40 @@ export async function inspectLogPath(file: string, job: Job, env: ReadPlacesEnv)
   if (!verdict.ok) return { ok: false, outside: true, reason: "is outside the job's folders" };
   if (found.info.nlink > 1) return { ok: false, outside: false, reason: HARD_LINKED };
   return { ok: true, real: found.real };
+}
+
+/** A log that stands for a file the review did not read: "(log file <path> <why>)". */
+const UNREAD_LOG_NOTE = /^\((?:log file|the job's ProcClaw (?:log file|error log)) (.{1,600})\)$/;
+
+function idList(ids: number[]): string {
+  return `${ids.slice(0, 8).map((id) => `#${id}`).join(', ')}${ids.length > 8 ? ` and ${ids.length - 8} more` : ''}`;
+}
+
+/** The job's files the review meant to read and could not, or read only in part. */
+function missingFiles(files: JobFile[], wanted: { config: string | null; script: string | null }): MissingContext[] {
+  const out: MissingContext[] = [];
+  for (const [role, path] of [['config', wanted.config], ['script', wanted.script]] as const) {
+    if (path && !files.some((f) => f.role === role)) {
+      out.push({ kind: 'missing_file', detail: `the job's ${role === 'config' ? 'YAML' : 'script'} ${path} could not be read (missing, not a regular file, or not readable): suggestions about it are made without it` });
+    }
+  }
+  for (const f of files.filter((file) => file.truncated)) {
+    out.push({ kind: 'truncated_file', detail: `${f.path} is larger than ${Math.round(LIMITS.fileBytes / 1024)} KB: only its first part was read` });
+  }
+  return out;
+}
+
+/** Runs of the job the review does not look at: past the look-back, or past the number it reads. */
+async function unseenRuns(db: Db, jobId: string, seen: { runs: number; since: Date; lookback: Date; lookbackDays: number }): Promise<MissingContext[]> {
+  const out: MissingContext[] = [];
+  if (seen.runs >= LIMITS.runs) out.push({ kind: 'runs_capped', detail: `only the newest ${LIMITS.runs} runs since ${seen.since.toISOString()} were read` });
+  // Runs before the last review were that review's to see; only those before the look-back are unseen by any.
+  if (seen.since.getTime() === seen.lookback.getTime()) {
+    const row = (await db('job_runs').where('job_id', jobId).andWhere('started_at', '<=', seen.since).count({ n: '*' }).first()) as { n: string | number } | undefined;
+    const older = Number(row?.n ?? 0);
+    if (older > 0) out.push({ kind: 'runs_beyond_lookback', detail: `${older} older run(s) are beyond the ${seen.lookbackDays}-day look-back and were not read` });
+  }
+  return out;
 }
 
 function boundLine(line: string): string {

@@ -4,13 +4,15 @@ import { ApplicationFailure } from '@temporalio/activity';
 import { findApplicationFailure } from '../core/failures.js';
 import { dashboardLink, markdownLink } from '../core/links.js';
 import { suggestionMetadata } from '../core/temporal-ui.js';
-import { suggestionFingerprint } from '../core/fingerprint.js';
+import { evidenceFingerprint, suggestionFingerprint } from '../core/fingerprint.js';
 import { autoApplyDecision, requiredApprovals, severityRank } from '../core/policy.js';
 import { redactContext, rehydrate, type Redactor } from '../core/redact.js';
-import type { ReviewContext, ReviewStatus, Trigger } from '../core/review.js';
+import { buildAnalysisPromptWithIndex } from '../core/prompt.js';
+import type { MissingContext, ReviewContext, ReviewStatus, Trigger } from '../core/review.js';
 import { ERROR_TYPES, type ReviewInput, type SuggestionInput } from '../core/temporal.js';
 import { findJob } from '../db/catalog.js';
 import { closeSkippedReview, openReview as openReviewRow, updateReview } from '../db/reviews.js';
+import { silencedFingerprints } from '../db/silences.js';
 import { storeSuggestions as storeSuggestionRows, type NewSuggestion } from '../db/suggestions.js';
 import { collectReviewContext, type CollectResult } from './context.js';
 import type { ActivityDeps } from './deps.js';
@@ -33,6 +35,22 @@ export interface StoredSuggestion {
   details?: string;
   /** the file it edits, for the HealingTargetFile search attribute (absent from older workers) */
   targetFile?: string | null;
+}
+
+/**
+ * What a review's analyzer could not see, for every suggestion of it: what the context left out
+ * (activities/context.ts), and for the AI the secrets it saw as markers and what its prompt cut
+ * (the prompt rebuilt from the same context is the same prompt).
+ */
+function blindSpots(context: ReviewContext, analyzer: 'openclaw' | 'rules'): MissingContext[] {
+  const missing = [...(context.missing ?? [])];
+  if (analyzer === 'openclaw') {
+    const { context: redacted, secrets } = redactContext(context);
+    if (secrets > 0) missing.push({ kind: 'redacted', detail: `${secrets} secret value(s) were replaced by markers before the AI saw them` });
+    const { cut } = buildAnalysisPromptWithIndex(redacted);
+    if (cut.length) missing.push({ kind: 'prompt_cut', detail: `cut to fit the AI's prompt: ${cut.slice(0, 8).join(', ')}${cut.length > 8 ? ` and ${cut.length - 8} more` : ''}` });
+  }
+  return missing;
 }
 
 export function createReviewActivities(deps: ActivityDeps) {
@@ -117,6 +135,7 @@ export function createReviewActivities(deps: ActivityDeps) {
       const ttlMs = policy.suggestion_ttl_days * DAY_MS;
       // The marker -> value map of the prompt, rebuilt by redacting the same context again.
       let redactor: Redactor | null = null;
+      const missing = input.analysis.suggestions.length ? blindSpots(context, input.analysis.analyzer) : [];
       const drafts: NewSuggestion[] = input.analysis.suggestions.map((s, ordinal) => {
         // Only a file of the context (the job's own files, read through the guard) is ever
         // looked at or stored here: a target the analyzer named is matched, never read.
@@ -153,9 +172,13 @@ export function createReviewActivities(deps: ActivityDeps) {
           current_content: file ? file.content : null,
           current_sha256: file ? file.sha256 : null,
           fingerprint: suggestionFingerprint(context.job_id, { category: s.category, target_file: file?.path ?? null, title: s.title }),
+          // only the rules analyzer's figures are evidence to compare (an AI answer carries none)
+          evidence_fingerprint: input.analysis.analyzer === 'rules' ? evidenceFingerprint(s.figures) : null,
           analyzer_auto_apply: s.auto_apply,
           advisory_reason: null,
           severity_reported: s.severity_reported,
+          evidence: s.evidence ?? null,
+          missing_context: missing,
           expires_at: new Date(Date.now() + ttlMs),
         };
       });
@@ -170,7 +193,12 @@ export function createReviewActivities(deps: ActivityDeps) {
           if (file && real) draft.advisory_reason = await guard.refusal({ role: file.role, path: file.path, real, proposed: draft.proposed_content });
         }
       }
-      const { stored, duplicates } = await storeSuggestionRows(db, input.reviewId, drafts);
+      // A finding a person silenced for this job ("never", or "not now" until its day) is left
+      // out and counted on the review (silenced_count), apart from duplicates.
+      const silenced = await silencedFingerprints(db, context.job_id, new Date());
+      const heard = drafts.filter((d) => !silenced.has(d.fingerprint));
+      await updateReview(db, input.reviewId, { silenced_count: drafts.length - heard.length });
+      const { stored, duplicates } = await storeSuggestionRows(db, input.reviewId, heard);
       const twoPersonRule = policy.two_person_rule;
       const suggestions: StoredSuggestion[] = stored.map((row) => {
         const approvals = requiredApprovals(row, twoPersonRule);

@@ -38,9 +38,13 @@ export function loadTokens(opts: { apiToken: string | null; tokensFile: string |
   return tokens;
 }
 
+/** Lifting a silence undoes part of a rejection: a decision, as the reject that made it. */
+const APPROVER_DELETES = /^\/jobs\/[^/]+\/silences\/[^/]+\/?$/;
+
 /** What a request may do: reading is `viewer`, deciding and reporting `approver`, editing config `admin`. */
-function roleNeeded(method: string): Role {
+function roleNeeded(method: string, path: string): Role {
   if (method === 'GET' || method === 'HEAD' || method === 'OPTIONS') return 'viewer';
+  if (method === 'DELETE' && APPROVER_DELETES.test(path)) return 'approver';
   if (method === 'PUT' || method === 'PATCH' || method === 'DELETE') return 'admin';
   return 'approver';
 }
@@ -69,7 +73,7 @@ export function authenticate(tokens: ApiToken[]): RequestHandler {
       res.set('WWW-Authenticate', 'Bearer realm="procclaw-healing"');
       return next(new HttpError(401, 'a valid bearer token is required: send "Authorization: Bearer <token>"'));
     }
-    const needed = roleNeeded(req.method);
+    const needed = roleNeeded(req.method, req.path);
     if (ROLES.indexOf(found.role) < ROLES.indexOf(needed)) {
       return next(new HttpError(403, `token "${found.name}" has role ${found.role}; this needs ${needed}`));
     }

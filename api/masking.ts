@@ -3,6 +3,7 @@
 import type { Response } from 'express';
 import { knownSecrets, maskForDisplay } from '../core/display-mask.js';
 import type { KnownSecret } from '../core/redact.js';
+import type { Evidence, MissingContext } from '../core/review.js';
 import { findJob } from '../db/catalog.js';
 import type { Role } from './auth.js';
 import type { ApiDeps } from './context.js';
@@ -38,11 +39,37 @@ export async function jobSecrets(deps: ApiDeps, jobId: string, files: { path: st
 const SUGGESTION_TEXTS = ['title', 'description', 'current_state', 'suggested_change', 'expected_impact', 'error_message', 'current_content', 'proposed_content'] as const;
 type SuggestionTexts = Partial<Record<(typeof SUGGESTION_TEXTS)[number], string | null>>;
 
-/** A suggestion row with the secrets of its texts masked, in one session (one value, one mask). */
-export function maskSuggestion<T extends SuggestionTexts>(row: T, known: KnownSecret[], learnFrom: (string | null)[] = []): { row: T; hidden: number } {
-  const texts = Object.fromEntries(SUGGESTION_TEXTS.filter((key) => key in row).map((key) => [key, row[key] ?? null]));
-  const masked = maskForDisplay(texts, known, learnFrom);
-  return { row: { ...row, ...masked.texts }, hidden: masked.hidden };
+/** What a suggestion cites: its log and file lines quote a log or a file, so they are masked with its texts. */
+type Cited = { evidence?: Evidence | null; missing_context?: MissingContext[] | null };
+
+/** The quoted lines of a suggestion's evidence and its missing-context notes, keyed for one masking session. */
+function citedTexts(row: Cited): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const list of ['log_lines', 'config_lines'] as const) {
+    row.evidence?.[list]?.forEach((range, i) => range.lines.forEach((line, j) => (out[`${list}:${i}:${j}`] = line)));
+  }
+  row.missing_context?.forEach((m, i) => (out[`missing:${i}`] = m.detail));
+  return out;
+}
+
+function withCited<T extends Cited>(row: T, masked: Record<string, string | null>): Pick<T, 'evidence' | 'missing_context'> {
+  const out: Pick<T, 'evidence' | 'missing_context'> = {} as Pick<T, 'evidence' | 'missing_context'>;
+  if (row.evidence) {
+    const lines = (list: 'log_lines' | 'config_lines') =>
+      row.evidence![list].map((range, i) => ({ ...range, lines: range.lines.map((line, j) => masked[`${list}:${i}:${j}`] ?? line) }));
+    out.evidence = { ...row.evidence, log_lines: lines('log_lines'), config_lines: lines('config_lines') } as T['evidence'];
+  }
+  if (row.missing_context) out.missing_context = row.missing_context.map((m, i) => ({ ...m, detail: masked[`missing:${i}`] ?? m.detail })) as T['missing_context'];
+  return out;
+}
+
+/** A suggestion row with the secrets of its texts (and of the lines its evidence quotes) masked, in one session (one value, one mask). */
+export function maskSuggestion<T extends SuggestionTexts & Cited>(row: T, known: KnownSecret[], learnFrom: (string | null)[] = []): { row: T; hidden: number } {
+  const texts: Record<string, string | null> = Object.fromEntries(SUGGESTION_TEXTS.filter((key) => key in row).map((key) => [key, row[key] ?? null]));
+  const cited = citedTexts(row);
+  const masked = maskForDisplay({ ...texts, ...cited }, known, learnFrom);
+  const own = Object.fromEntries(Object.keys(texts).map((key) => [key, masked.texts[key] ?? null]));
+  return { row: { ...row, ...own, ...withCited(row, masked.texts) }, hidden: masked.hidden };
 }
 
 /** Rows of a list (several jobs): each masked with its own job's secrets, each job looked up once. */

@@ -27,6 +27,7 @@ import {
   TriggerBody,
   TriggerForJobBody,
 } from './schemas.js';
+import { TrendAnswer, TrendQuery } from './routes/trend.js';
 
 /**
  * `answer`: the schema of the success body, where the document describes it. `answers`: the
@@ -39,6 +40,8 @@ type Op = {
   body?: z.ZodType;
   answer?: z.ZodType;
   pathId?: 'integer' | 'job';
+  /** a second path parameter, an integer id (a job's silence) */
+  pathSubId?: string;
   answers?: number[];
   meaning?: Partial<Record<number, string>>;
 };
@@ -84,7 +87,15 @@ const OPERATIONS: Record<string, Record<string, Op>> = {
   '/healing/suggestions/{id}/approve': {
     post: { summary: 'Approve (and by default apply)', body: ApproveBody, pathId: 'integer', answers: [200, 202, 404, 409, 422], meaning: APPLY_MEANING },
   },
-  '/healing/suggestions/{id}/reject': { post: { summary: 'Reject with a reason', body: RejectBody, pathId: 'integer', answers: [404, 409] } },
+  '/healing/suggestions/{id}/reject': {
+    post: {
+      summary: 'Reject with a reason; with `silence`, also silence the finding for its job (never, or not now for some days)',
+      body: RejectBody,
+      pathId: 'integer',
+      answers: [404, 409],
+      meaning: { 200: 'Rejected; with a silence asked for, `silence` is the row made (lift it with DELETE /jobs/{id}/silences/{silenceId})' },
+    },
+  },
   '/healing/suggestions/{id}/apply': {
     post: { summary: 'Apply an approved suggestion, or retry a failed apply', pathId: 'integer', answers: [200, 202, 404, 409, 422], meaning: APPLY_MEANING },
   },
@@ -147,6 +158,21 @@ const OPERATIONS: Record<string, Record<string, Op>> = {
       },
     },
   },
+  '/jobs/{id}/silences': {
+    get: { summary: 'The silences people put on rejected findings of the job: those in force (`active`) first, then the last 50 lifted or expired', pathId: 'job', answers: [404] },
+  },
+  '/jobs/{id}/silences/{silenceId}': {
+    delete: { summary: 'Lift a silence (needs the approver role): the finding may be proposed again at the next review', pathId: 'job', pathSubId: 'silenceId', answers: [404] },
+  },
+  '/jobs/{id}/trend': {
+    get: {
+      summary: "Did healing help? The job's success rate and p95 duration (of successful runs) per day in its review time zone, or per run when it runs less than twice a day, over the last `days`, with a marker at every applied change (its regression-watch verdict) and rollback",
+      query: TrendQuery,
+      pathId: 'job',
+      answer: TrendAnswer,
+      answers: [404],
+    },
+  },
   '/jobs/{id}/business-logs': {
     get: {
       summary: "The last lines of the job's business_log (bounded, secrets redacted); `configured: false` when it has none, `refused: true` when its path lies outside the job's folders",
@@ -188,6 +214,7 @@ export function openApiDocument(): object {
     for (const [method, op] of Object.entries(methods)) {
       const parameters: unknown[] = [];
       if (op.pathId) parameters.push({ name: 'id', in: 'path', required: true, schema: op.pathId === 'integer' ? { type: 'integer', minimum: 1 } : { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$' } });
+      if (op.pathSubId) parameters.push({ name: op.pathSubId, in: 'path', required: true, schema: { type: 'integer', minimum: 1 } });
       for (const [name, schema] of Object.entries(op.query?.shape ?? {})) parameters.push({ name, in: 'query', required: false, schema: jsonSchema(schema as z.ZodType) });
       const responses: Record<string, unknown> = {};
       const successes = op.answers?.filter((c) => c < 300) ?? [];

@@ -3,7 +3,7 @@
 import { z } from 'zod';
 import { CATEGORIES, JobIdSchema, SEVERITIES } from '../core/job.js';
 import { VERDICTS } from '../core/regression.js';
-import { EvidenceSchema, MISSING_CONTEXT_KINDS, REVIEW_STATUSES, SLA_STATUSES, TRIGGERS } from '../core/review.js';
+import { MISSING_CONTEXT_KINDS, REVIEW_STATUSES, SLA_STATUSES, TRIGGERS } from '../core/review.js';
 import { RUN_REPORT_LIMITS } from '../core/run-report.js';
 import { ACTION_STATUSES, SUGGESTION_STATUSES } from '../core/suggestion-state.js';
 import type { ActionVerification } from '../db/actions.js';
@@ -306,6 +306,17 @@ export const ReviewDetailAnswer = ReviewAnswer.extend({
   ...maskingFields,
 });
 
+const ServedLines = { from: z.number().int(), to: z.number().int(), lines: z.array(z.string()).meta({ description: 'the lines quoted (at most 40 of from..to), secrets masked' }) };
+
+/** A suggestion's evidence as served (core/review.ts EvidenceSchema; its lines masked, so of any length). */
+const ServedEvidence = z.strictObject({
+  runs: z.array(z.strictObject({ id: z.number().int(), external_id: z.string().nullable() })),
+  log_lines: z.array(z.strictObject({ run_id: z.number().int().nullable(), file: z.string().nullable().meta({ description: '"business_log" for the business log' }), ...ServedLines })),
+  config_lines: z.array(z.strictObject({ file: z.string(), ...ServedLines })),
+  sla: z.record(z.string(), z.union([z.number(), z.string(), z.null()])).nullable(),
+  dropped_citations: z.number().int(),
+});
+
 /** GET /healing/suggestions/{id}: the row (loose: the list's fields and more), its contents and diff masked. */
 export const SuggestionDetailAnswer = z.looseObject({
   id: z.number().int(),
@@ -322,7 +333,7 @@ export const SuggestionDetailAnswer = z.looseObject({
   api_open: z.boolean().meta({ description: 'true when the API has no tokens: one anonymous person, who cannot be the second approver of a two-person suggestion' }),
   viewer: z.strictObject({ name: z.string(), role: z.enum(ROLES).nullable() }).meta({ description: 'who asks: the token\'s name and role ("human" and admin when the API is open)' }),
   advice: z.boolean().meta({ description: "true when it edits no file, or an edit the job's policy does not allow (advisory_reason): approving it acknowledges it (status acknowledged), nothing is written" }),
-  evidence: EvidenceSchema.nullable().optional().meta({
+  evidence: ServedEvidence.nullable().optional().meta({
     description: "what it stands on: the runs it cites (with their external ids), log and file line ranges with the lines quoted (secrets masked), SLA figures, and dropped_citations: the analyzer's citations of anything the review did not send, dropped. null for suggestions stored before evidence was kept",
   }),
   missing_context: z

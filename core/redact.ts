@@ -233,6 +233,8 @@ function redactPieces(ctx: ReviewContext, r: Redactor): ReviewContext {
           context_prompt: nullable(ctx.business_log.context_prompt),
         }
       : null,
+    // what people wrote when they rejected a suggestion may quote a secret too
+    ...(ctx.rejections ? { rejections: ctx.rejections.map((n) => ({ ...n, title: text(n.title), reason: text(n.reason) })) } : {}),
   };
 }
 

@@ -78,6 +78,55 @@ export interface ReviewContext {
   business_log: { lines: string[]; summary: string | null; context_prompt: string | null } | null;
   /** when the job's YAML was last modified (ISO), to tell failures that began after a config change */
   config_changed_at: string | null;
+  /** what the review could not see: every suggestion of the review records it (absent from older workers' contexts) */
+  missing?: MissingContext[];
+  /** what people rejected for this job lately, newest first, bounded (absent from older workers' contexts) */
+  rejections?: RejectionNote[];
+}
+
+/** A suggestion a person rejected for the job, as the next review is told of it. */
+export interface RejectionNote {
+  title: string;
+  category: string;
+  reason: string;
+  rejected_at: string;
+  /** a silence still on it: never again for this job, or not before `until` */
+  silenced: { kind: 'never' } | { kind: 'not_now'; until: string } | null;
+}
+
+/** Something a review could not see, in a person's words: a suggestion made without it may be wrong. */
+export const MISSING_CONTEXT_KINDS = ['truncated_log', 'unreadable_log', 'logs_not_read', 'missing_file', 'truncated_file', 'redacted', 'runs_beyond_lookback', 'runs_capped', 'prompt_cut'] as const;
+export interface MissingContext {
+  kind: (typeof MISSING_CONTEXT_KINDS)[number];
+  detail: string;
+}
+
+/** Bounds of a suggestion's evidence, so a hostile answer cannot store a flood of citations. */
+export const EVIDENCE_LIMITS = { runs: 50, ranges: 12, linesPerRange: 40, linesTotal: 40, lineChars: 240, slaKeys: 12 } as const;
+
+const citedLines = {
+  /** 1-based, inclusive: log lines as numbered in the review's excerpt of the log, file lines as in the file */
+  from: z.number().int().min(1),
+  to: z.number().int().min(1),
+  /** the lines quoted, as the review had them (at most linesPerRange of them) */
+  lines: z.array(z.string().max(EVIDENCE_LIMITS.lineChars + 1)).max(EVIDENCE_LIMITS.linesPerRange),
+};
+
+/** What a suggestion stands on: every citation is one the review actually had (healing_suggestions.evidence). */
+export const EvidenceSchema = z.object({
+  runs: z.array(z.object({ id: z.number().int(), external_id: z.string().max(300).nullable() })).max(EVIDENCE_LIMITS.runs),
+  /** a run's log (run_id) or the business log (file "business_log") */
+  log_lines: z.array(z.object({ run_id: z.number().int().nullable(), file: z.string().max(4096).nullable(), ...citedLines })).max(EVIDENCE_LIMITS.ranges),
+  /** lines of the job's own files: its YAML, script or prompt */
+  config_lines: z.array(z.object({ file: z.string().max(4096), ...citedLines })).max(EVIDENCE_LIMITS.ranges),
+  sla: z.record(z.string().max(60), z.union([z.number(), z.string().max(300), z.null()])).nullable(),
+  /** citations of the analyzer that named something the review did not send (dropped) */
+  dropped_citations: z.number().int().min(0),
+});
+export type Evidence = z.infer<typeof EvidenceSchema>;
+
+export function emptyEvidence(): Evidence {
+  return { runs: [], log_lines: [], config_lines: [], sla: null, dropped_citations: 0 };
 }
 
 /** A suggestion as an analyzer proposes it, before it is stored. */
@@ -96,6 +145,13 @@ export const SuggestionDraftSchema = z.object({
   auto_apply: z.boolean().nullable().default(null),
   /** the severity as the analyzer wrote it when it was none of the four (then stored as medium) */
   severity_reported: z.string().max(100).nullable().default(null),
+  /** what it cites (absent from older workers' drafts) */
+  evidence: EvidenceSchema.optional(),
+  /**
+   * the rules analyzer's figures that made it fire, bucketed (core/fingerprint.ts): a finding a
+   * person rejected comes back only when they change. Never taken from an AI answer (parse-ai sets none).
+   */
+  figures: z.record(z.string().max(40), z.union([z.string().max(300), z.number(), z.boolean()])).optional(),
 });
 export type SuggestionDraft = z.infer<typeof SuggestionDraftSchema>;
 

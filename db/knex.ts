@@ -15,6 +15,7 @@ import * as m010 from '../migrations/010_advice_acknowledged.js';
 import * as m011 from '../migrations/011_job_runs_time_note.js';
 import * as m012 from '../migrations/012_import_generations.js';
 import * as m013 from '../migrations/013_watch_evidence_silences.js';
+import * as m014 from '../migrations/014_rejection_memory.js';
 
 // int8 (ids, counts) as numbers: our ids and counts stay far below 2^53.
 pg.types.setTypeParser(pg.types.builtins.INT8, (value: string) => Number(value));
@@ -34,6 +35,7 @@ const MIGRATIONS: Record<string, Knex.Migration> = {
   '011_job_runs_time_note': m011,
   '012_import_generations': m012,
   '013_watch_evidence_silences': m013,
+  '014_rejection_memory': m014,
 };
 
 const migrationSource: Knex.MigrationSource<string> = {

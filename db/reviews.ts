@@ -29,6 +29,8 @@ export interface ReviewRecord {
   sla_violations_count: number;
   suggestions_count: number;
   duplicates_count: number;
+  /** suggestions left out because a person silenced their finding for the job (job_silences) */
+  silenced_count: number;
   dropped_count: number;
   auto_applied_count: number;
   error_message: string | null;
@@ -93,7 +95,7 @@ export async function listReviews(db: Db, filters: ReviewFilters, page: Page): P
   const query = db('healing_reviews').select(
     'id', 'job_id', 'trigger', 'status', 'workflow_id', 'workflow_run_id', 'run_id', 'analyzer', 'started_at', 'finished_at',
     'runs_analyzed', 'logs_lines', 'ai_sessions_count', 'sla_violations_count', 'suggestions_count',
-    'duplicates_count', 'dropped_count', 'auto_applied_count', 'error_message', 'skip_reason',
+    'duplicates_count', 'silenced_count', 'dropped_count', 'auto_applied_count', 'error_message', 'skip_reason',
     'analysis_duration_ms', 'ai_tokens_used', 'ai_model', 'ai_provider', 'ai_session_id', 'tool_calls', 'skip_count',
     'waiting_reason', 'waiting_since', 'created_at',
   );

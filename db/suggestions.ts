@@ -3,7 +3,7 @@ import type { Db } from './knex.js';
 import { fetchPage, newestFirst, type Order, type Page, type Paged } from './paging.js';
 import type { Category, Severity } from '../core/job.js';
 import type { ApplyingStep, SuggestionStatus } from '../core/suggestion-state.js';
-import type { Trigger } from '../core/review.js';
+import type { Evidence, MissingContext, Trigger } from '../core/review.js';
 
 export interface SuggestionRecord {
   id: number;
@@ -24,6 +24,12 @@ export interface SuggestionRecord {
   current_content: string | null;
   current_sha256: string | null;
   fingerprint: string;
+  /** what a rules finding stood on (its bucketed figures, core/fingerprint.ts); null for an AI finding */
+  evidence_fingerprint: string | null;
+  /** what it cites, checked against what its review had (absent from rows stored before migration 013) */
+  evidence?: Evidence | null;
+  /** what its review could not see (truncated logs, a missing script, secrets redacted...) */
+  missing_context?: MissingContext[] | null;
   analyzer_auto_apply: boolean | null;
   /** why its file edit cannot be applied under the job's policy (allowed_actions, a forbidden or shared file); null when it can */
   advisory_reason: string | null;
@@ -93,12 +99,18 @@ export function likePattern(words: string): string {
   return `%${words.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 }
 
-/** Days during which a rejected suggestion is not proposed again. */
+/** Days during which a rejected suggestion whose evidence is unknown (an AI one) is not proposed again. */
 export const REJECTED_MEMORY_DAYS = 30;
 
 /**
- * Stores a review's suggestions once. A suggestion equal to one still pending, or rejected in the
- * last 30 days, for the same job is a duplicate and is not stored. Retrying returns the same rows.
+ * Stores a review's suggestions once. For the same job, a suggestion with the fingerprint of one
+ * still pending (or approved) is a duplicate and is not stored; so is one a person rejected:
+ * - a rules finding (evidence_fingerprint set) rejected with the same evidence, however long ago
+ *   (until retention deletes the rejected row); with other evidence it is stored again;
+ * - otherwise (an AI finding, or a rejected row stored before evidence was kept) one rejected in
+ *   the last REJECTED_MEMORY_DAYS days.
+ * The fingerprint names the finding without its figures, so pending rows stored before evidence
+ * was kept still match. Retrying returns the same rows.
  */
 export async function storeSuggestions(
   db: Db,
@@ -117,26 +129,41 @@ export async function storeSuggestions(
     const existing = await trx('healing_suggestions')
       .where('job_id', jobId)
       .whereIn('fingerprint', fingerprints)
-      .andWhere((q) =>
-        q.whereIn('status', ['pending', 'approved']).orWhere((r) =>
-          r.where('status', 'rejected').andWhere('reviewed_at', '>', trx.raw(`now() - interval '${REJECTED_MEMORY_DAYS} days'`)),
-        ),
-      )
-      .select('fingerprint', 'status', 'current_sha256') as { fingerprint: string; status: string; current_sha256: string | null }[];
+      .whereIn('status', ['pending', 'approved', 'rejected'])
+      .select('fingerprint', 'status', 'current_sha256', 'evidence_fingerprint', trx.raw(`reviewed_at > now() - interval '${REJECTED_MEMORY_DAYS} days' as recent`)) as {
+      fingerprint: string;
+      status: string;
+      current_sha256: string | null;
+      evidence_fingerprint: string | null;
+      recent: boolean | null;
+    }[];
     // An open suggestion made against another version of its file (stale: the file changed since)
     // no longer stands for this finding: the one made against the file as it is now is stored, so
     // a re-review after an edit offers something that can be applied.
     const current = new Map(drafts.map((d) => [d.fingerprint, d.current_sha256]));
     const stale = (e: (typeof existing)[number]) =>
       e.status !== 'rejected' && e.current_sha256 !== null && current.get(e.fingerprint) != null && current.get(e.fingerprint) !== e.current_sha256;
-    const seen = new Set<string>(existing.filter((e) => !stale(e)).map((e) => e.fingerprint));
+    const open = new Set<string>(existing.filter((e) => e.status !== 'rejected' && !stale(e)).map((e) => e.fingerprint));
+    const rejected = existing.filter((e) => e.status === 'rejected');
+    const rejectedBefore = (d: NewSuggestion) =>
+      rejected.some((e) =>
+        e.fingerprint === d.fingerprint &&
+        (e.evidence_fingerprint !== null && d.evidence_fingerprint !== null ? e.evidence_fingerprint === d.evidence_fingerprint : e.recent === true),
+      );
+    const seen = new Set<string>();
     const fresh: NewSuggestion[] = [];
     for (const draft of drafts) {
-      if (seen.has(draft.fingerprint)) continue;
+      if (open.has(draft.fingerprint) || seen.has(draft.fingerprint) || rejectedBefore(draft)) continue;
       seen.add(draft.fingerprint); // the same answer twice in one review counts as a duplicate too
       fresh.push(draft);
     }
-    const rows = fresh.map((d) => ({ ...d, affected_files: JSON.stringify(d.affected_files) }));
+    // jsonb: an array would otherwise be sent as a Postgres array
+    const rows = fresh.map((d) => ({
+      ...d,
+      affected_files: JSON.stringify(d.affected_files),
+      ...(d.evidence !== undefined ? { evidence: d.evidence === null ? null : JSON.stringify(d.evidence) } : {}),
+      ...(d.missing_context !== undefined ? { missing_context: d.missing_context === null ? null : JSON.stringify(d.missing_context) } : {}),
+    }));
     const inserted = rows.length > 0 ? ((await trx('healing_suggestions').insert(rows).returning('id')) as { id: number }[]) : [];
     // The workflow id is a function of the row id, stored so the dashboard can link to it.
     const ids = inserted.map((r) => r.id);

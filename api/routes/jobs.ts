@@ -15,10 +15,11 @@ import { checkSelfHealingPatch } from '../../core/self-healing-edit.js';
 import { findJob, loadCatalog } from '../../db/catalog.js';
 import { writeSelfHealing } from '../../db/job-writer.js';
 import { listRuns, upsertRun } from '../../db/runs.js';
+import { listSilences, liftSilence } from '../../db/silences.js';
 import type { ApiDeps } from '../context.js';
 import { HttpError, isUnavailable, notFound, parseInput } from '../errors.js';
 import { jobSchedule, jobSchedules, type ScheduleView } from '../schedules.js';
-import { BusinessLogQuery, JobIdParam, NoQuery, NotifyTestBody, RunListQuery, RunReportBody } from '../schemas.js';
+import { BusinessLogQuery, JobIdParam, NoQuery, SilenceIdParam, NotifyTestBody, RunListQuery, RunReportBody } from '../schemas.js';
 import { startReview } from '../temporal.js';
 
 export function jobsRouter(deps: ApiDeps): Router {
@@ -169,6 +170,24 @@ export function jobsRouter(deps: ApiDeps): Router {
   });
 
   // The last lines of the job's business log, redacted: what a review of it reads.
+  // Silences people put on rejected findings of the job (db/silences.ts): listed in the job modal,
+  // lifted there (approver: it undoes part of a rejection).
+  router.get('/jobs/:id/silences', async (req, res) => {
+    const { id } = parseInput(JobIdParam, req.params, 'job id');
+    parseInput(NoQuery, req.query, 'query');
+    const silences = await listSilences(deps.db, id, new Date());
+    if (silences.length === 0 && !(await findJob(deps.jobsSource, id))) throw notFound(`job "${id}"`);
+    res.json({ silences, total: silences.length });
+  });
+
+  router.delete('/jobs/:id/silences/:silenceId', async (req, res) => {
+    const { id, silenceId } = parseInput(SilenceIdParam, req.params, 'silence');
+    parseInput(NoQuery, req.query, 'query');
+    const row = await liftSilence(deps.db, id, silenceId, (res.locals.actor as string | undefined) ?? 'human', new Date());
+    if (!row) throw notFound(`silence ${silenceId} of job "${id}"`);
+    res.json({ success: true, silence: row });
+  });
+
   router.get('/jobs/:id/business-logs', async (req, res) => {
     const { id } = parseInput(JobIdParam, req.params, 'job id');
     const { lines } = parseInput(BusinessLogQuery, req.query, 'query');

@@ -5,6 +5,7 @@
 import { posix } from 'node:path';
 import { CATEGORIES, SEVERITIES, type Category, type Severity } from '../job.js';
 import { SuggestionDraftSchema, type SuggestionDraft } from '../review.js';
+import { validateEvidence, type SentContext } from './evidence.js';
 import { isObj } from './json.js';
 import { excerpt, LIMITS } from './limits.js';
 
@@ -90,7 +91,8 @@ function coerceAffected(v: unknown): string[] {
 
 type Coerced = { draft: SuggestionDraft } | { title: string; reason: string };
 
-export function coerceOne(item: unknown, targets: TargetIndex, noContent: Set<string>): Coerced {
+/** `sent`: what the prompt sent, to check the suggestion's citations against (none: no evidence kept). */
+export function coerceOne(item: unknown, targets: TargetIndex, noContent: Set<string>, sent?: SentContext): Coerced {
   if (!isObj(item)) return { title: '(not an object)', reason: 'a suggestion must be a JSON object' };
   const title = text(item.title, LIMITS.title);
   if (!title) return { title: '(untitled)', reason: 'the suggestion has no title' };
@@ -125,6 +127,7 @@ export function coerceOne(item: unknown, targets: TargetIndex, noContent: Set<st
     target_file: target,
     proposed_content: proposed,
     auto_apply: typeof item.auto_apply === 'boolean' ? item.auto_apply : null,
+    ...(sent ? { evidence: validateEvidence(item.evidence, sent) } : {}),
   });
   if (!parsed.success) return { title, reason: `invalid suggestion: ${excerpt(parsed.error.message, 300)}` };
   return { draft: parsed.data };

@@ -5,10 +5,12 @@
 import type { SuggestionDraft } from '../review.js';
 import { unwrap } from './envelope.js';
 import { fences, findInReply, isObj, MAX_DEPTH } from './json.js';
+import type { SentContext } from './evidence.js';
 import { AnalyzerOutputError, checkSize, excerpt, LIMITS } from './limits.js';
 import { acceptSuggestions, collectSuggestions, type DroppedSuggestion } from './suggestions.js';
 
 export { AnalyzerOutputError, MAX_ANALYZER_OUTPUT_BYTES, MAX_SUGGESTIONS } from './limits.js';
+export { BUSINESS_LOG_CITATION, validateEvidence, type SentContext } from './evidence.js';
 
 export interface ParsedAnalysis {
   suggestions: SuggestionDraft[];
@@ -23,11 +25,13 @@ export interface ParsedAnalysis {
  * a bare reply; inside the reply fenced, bare or embedded JSON. Throws AnalyzerOutputError when
  * nothing usable is there; otherwise returns valid drafts and the dropped ones with reasons.
  * `opts.noContentTargets`: files (e.g. truncated in the context) that may be named but not rewritten.
+ * `opts.sent`: what the prompt sent; each suggestion's citations are checked against it and kept
+ * as its evidence (those naming anything else dropped and counted).
  */
 export function parseAnalyzerOutput(
   stdout: string,
   allowedTargets: string[],
-  opts: { noContentTargets?: string[] } = {},
+  opts: { noContentTargets?: string[]; sent?: SentContext } = {},
 ): ParsedAnalysis {
   checkSize(stdout);
   const { reply, tokens, sessionKey } = unwrap(stdout);
@@ -39,7 +43,7 @@ export function parseAnalyzerOutput(
         : `no JSON with suggestions in the analyzer's reply: "${excerpt(reply)}"`,
     );
   }
-  const { suggestions, dropped } = collectSuggestions(found.value, allowedTargets, opts.noContentTargets ?? []);
+  const { suggestions, dropped } = collectSuggestions(found.value, allowedTargets, opts.noContentTargets ?? [], opts.sent);
   return { suggestions, dropped, tokens, sessionKey, replyText: reply };
 }
 

@@ -3,6 +3,7 @@
 import { normaliseTitle } from '../fingerprint.js';
 import type { SuggestionDraft } from '../review.js';
 import { coerceOne, indexTargets, matchTarget } from './coerce.js';
+import type { SentContext } from './evidence.js';
 import { isObj } from './json.js';
 import { MAX_ITEMS_EXAMINED, MAX_SUGGESTIONS } from './limits.js';
 
@@ -27,12 +28,14 @@ export function acceptSuggestions(v: unknown): unknown[] | null {
 
 /**
  * Valid drafts from `items` and the dropped ones with reasons. `noContentTargets`: files (e.g.
- * truncated in the context) that may be named but not rewritten.
+ * truncated in the context) that may be named but not rewritten. `sent`: what the prompt sent, to
+ * check each suggestion's citations against (core/parse-ai/evidence.ts).
  */
 export function collectSuggestions(
   items: unknown[],
   allowedTargets: string[],
   noContentTargets: string[],
+  sent?: SentContext,
 ): { suggestions: SuggestionDraft[]; dropped: DroppedSuggestion[] } {
   const targets = indexTargets(allowedTargets);
   const noContent = new Set(noContentTargets.map((p) => matchTarget(p, targets)).flatMap((m) => ('path' in m ? [m.path] : [])));
@@ -44,7 +47,7 @@ export function collectSuggestions(
       dropped.push({ title: `(${items.length - i} more)`, reason: `only the first ${MAX_ITEMS_EXAMINED} items are read` });
       break;
     }
-    const result = coerceOne(item, targets, noContent);
+    const result = coerceOne(item, targets, noContent, sent);
     if (!('draft' in result)) {
       dropped.push(result);
       continue;

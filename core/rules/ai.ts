@@ -1,8 +1,9 @@
 // Rules for jobs that run an AI agent: a prompt longer than it needs to be, high token usage,
 // and an agent that repeats itself.
+import { countBand, magnitudeBand } from '../fingerprint.js';
 import type { SuggestionDraft } from '../review.js';
 import { draft, proposal } from './draft.js';
-import { quote } from './evidence.js';
+import { cite, quote } from './evidence.js';
 import type { Facts } from './facts.js';
 import { normaliseLogLine } from './runs.js';
 
@@ -46,6 +47,7 @@ export function rulePromptSize(f: Facts): SuggestionDraft | null {
     category: 'cost',
     severity: heavy || size > 2 * PROMPT_MAX_CHARS ? 'medium' : 'low',
     title: 'Prompt is longer than it needs to be',
+    evidence: cite(f, {}),
     description:
       `${file.path} is ${size} characters (about ${tokens} tokens), sent with every run` +
       `${heavy ? `; ${removed} of its ${nonBlank} non-blank lines repeat an earlier line word for word` : ''}.`,
@@ -57,6 +59,7 @@ export function rulePromptSize(f: Facts): SuggestionDraft | null {
         : 'Shorten the prompt: move reference material to files the agent reads only when it needs them, and drop instructions the model follows anyway.',
     expected_impact: `Fewer input tokens on every run${saved > 0 ? ` (about ${Math.round(saved / 4)} fewer)` : ''}, lower cost and latency.`,
     affected_files: [file.path],
+    figures: { size: magnitudeBand(size), duplicate_lines: countBand(removed) },
     ...(edit ?? {}),
   });
 }
@@ -82,6 +85,7 @@ export function ruleAiUsage(f: Facts): SuggestionDraft | null {
     category: 'cost',
     severity: avg > 3 * TOKENS_PER_RUN_HIGH ? 'high' : 'medium',
     title: 'High AI token usage',
+    evidence: cite(f, { runs: heavy.length ? heavy : sizes }),
     description:
       `The agent's sessions average about ${avg} tokens of messages per run over ${sizes.length} runs; ` +
       `largest: ${heavy.slice(0, 5).map((s) => `run #${s.id} ${s.messages} messages ~${s.tokens} tokens`).join(', ') || 'none above the threshold'}.`,
@@ -91,6 +95,7 @@ export function ruleAiUsage(f: Facts): SuggestionDraft | null {
       'split the job if it does several unrelated things.',
     expected_impact: 'Lower token cost and shorter runs.',
     affected_files: [f.prompt?.path, f.config?.path].filter((p): p is string => !!p),
+    figures: { tokens_per_run: magnitudeBand(avg), heavy_runs: countBand(heavy.length) },
   });
 }
 
@@ -114,6 +119,7 @@ export function ruleAgentLoops(f: Facts): SuggestionDraft | null {
     category: 'prompt',
     severity: 'medium',
     title: 'AI agent repeats itself',
+    evidence: cite(f, { runs: loops.map((l) => ({ id: l.run })) }),
     description:
       `In ${loops.length} run(s) the agent sent the same message again and again: ` +
       `${loops.slice(0, 3).map((l) => `run #${l.run}: ${quote(l.text, 160)} ×${l.times}`).join('; ')}. It is stuck in a loop and burns tokens.`,
@@ -121,5 +127,6 @@ export function ruleAgentLoops(f: Facts): SuggestionDraft | null {
     suggested_change: 'Tell the agent in the prompt when to stop (a clear done condition) and what to do when a step fails, instead of retrying it.',
     expected_impact: 'Shorter sessions, fewer tokens, and an answer instead of a loop.',
     affected_files: [f.prompt?.path].filter((p): p is string => !!p),
+    figures: { message: normaliseLogLine(loops[0]!.text.slice(0, 2000)).slice(0, 300), runs: countBand(loops.length) },
   });
 }

@@ -1,8 +1,9 @@
 // What a rule hands back: a suggestion validated and bounded exactly as an AI one would be, and
 // a whole new file only where it may be written.
+import type { RuleFigures } from '../fingerprint.js';
 import type { Category, Severity } from '../job.js';
 import { checkShrink } from '../path-guard.js';
-import { SuggestionDraftSchema, type JobFile, type SuggestionDraft } from '../review.js';
+import { SuggestionDraftSchema, type Evidence, type JobFile, type SuggestionDraft } from '../review.js';
 
 type Draft = {
   category: Category;
@@ -16,6 +17,10 @@ type Draft = {
   target_file?: string | null;
   proposed_content?: string | null;
   auto_apply?: boolean | null;
+  /** exactly what made it fire: runs, log lines, file lines, SLA figures (rules/evidence.ts cite) */
+  evidence?: Evidence;
+  /** the figures it fired on, bucketed (core/fingerprint.ts bands): the same figures next time are the same evidence */
+  figures: RuleFigures;
 };
 
 /** Validates and bounds a rule's draft exactly as an AI draft would be. */

@@ -1,8 +1,9 @@
 // Rules about failing runs: passing network errors without retry, an error that recurs, failures
 // that began with a config change, a low success rate, and runs killed by a signal or memory.
+import { countBand, percentBand } from '../fingerprint.js';
 import type { RunSummary, SuggestionDraft } from '../review.js';
 import { draft, proposal } from './draft.js';
-import { pct, quote, runList } from './evidence.js';
+import { cite, pct, quote, runList } from './evidence.js';
 import { logText, type Facts } from './facts.js';
 import { byStart, isFailed, normaliseLogLine } from './runs.js';
 import { editJobYaml } from './yaml-edit.js';
@@ -65,6 +66,15 @@ export function ruleTransientWithoutRetry(f: Facts): SuggestionDraft | null {
     category: 'reliability',
     severity: hits.length >= 5 || hits.length * 2 >= f.finished.length ? 'high' : 'medium',
     title: TRANSIENT_TITLE,
+    // The log line of each run that shows the error (its recorded error may have been what matched).
+    evidence: cite(f, {
+      runs: hits.map((h) => h.run),
+      lines: hits.flatMap((h) => {
+        const shown = transientLabel(f.logs.get(h.run.id) ?? []);
+        return shown ? [{ run: h.run.id, line: shown.line }] : [];
+      }),
+      files: [{ file: f.config, key: /^\s*retry:/ }],
+    }),
     description:
       `${hits.length} of ${f.finished.length} runs failed with errors that usually pass on their own (${kindText}): ` +
       `runs ${runList(hits.map((h) => h.run))}. Example: ${quote(hits[0]!.line)}. The job has no retry, so each of them counted as a failed run.`,
@@ -72,6 +82,7 @@ export function ruleTransientWithoutRetry(f: Facts): SuggestionDraft | null {
     suggested_change: `Enable retries in the job's YAML: retry.enabled: true, retry.max_attempts: ${attempts}.`,
     expected_impact: `Most of these ${hits.length} failures would have succeeded on a second attempt; the success rate rises accordingly.`,
     affected_files: f.config ? [f.config.path] : [],
+    figures: { failures: countBand(hits.length), kinds: [...kinds.keys()].sort().join(', ') },
     ...(edit ?? {}),
   });
 }
@@ -105,11 +116,12 @@ function errorLines(lines: string[]): Map<string, string> {
 export function ruleRecurringError(f: Facts): SuggestionDraft | null {
   const failedLogged = f.failed.filter((r) => (f.logs.get(r.id)?.length ?? 0) > 0 || r.error);
   if (failedLogged.length < 2) return null;
-  const counts = new Map<string, { runs: RunSummary[]; example: string }>();
+  const counts = new Map<string, { runs: RunSummary[]; example: string; lines: { run: number; line: string }[] }>();
   for (const run of failedLogged) {
     for (const [norm, raw] of errorLines(logText(f, run))) {
-      const entry = counts.get(norm) ?? { runs: [], example: raw };
+      const entry = counts.get(norm) ?? { runs: [], example: raw, lines: [] };
       entry.runs.push(run);
+      entry.lines.push({ run: run.id, line: raw });
       counts.set(norm, entry);
     }
   }
@@ -137,6 +149,7 @@ export function ruleRecurringError(f: Facts): SuggestionDraft | null {
     category: 'reliability',
     severity: top.runs.length >= 3 && top.runs.length * 2 >= failedLogged.length ? 'high' : 'medium',
     title: RECURRING_ERROR_TITLE,
+    evidence: cite(f, { runs: recurring.flatMap(([, e]) => e.runs), lines: recurring.flatMap(([, e]) => e.lines) }),
     description: `The same error comes back run after run: ${evidence.join('; ')}.${hint ? ` Likely cause: ${hint}.` : ''}`,
     current_state: recurring.map(([, e]) => e.example.trim()).join('\n'),
     suggested_change: hint
@@ -144,6 +157,7 @@ export function ruleRecurringError(f: Facts): SuggestionDraft | null {
       : `Find where the job prints ${quote(top.example, 120)} and fix its cause; handle it explicitly if it is expected.`,
     expected_impact: `Up to ${top.runs.length} fewer failed runs over a period like this one.`,
     affected_files: [f.script?.path, f.config?.path].filter((p): p is string => !!p),
+    figures: { error: recurring[0]![0].slice(0, 300), runs: countBand(top.runs.length) },
   });
 }
 
@@ -165,6 +179,7 @@ export function ruleConfigRegression(f: Facts): SuggestionDraft | null {
     category: 'config',
     severity: 'high',
     title: CONFIG_REGRESSION_TITLE,
+    evidence: cite(f, { runs: failedAfter }),
     description:
       `The job's YAML changed at ${f.ctx.config_changed_at}. Before that ${okBefore} of ${before.length} runs succeeded; ` +
       `since then ${failedAfter.length} of ${after.length} failed (${runList(failedAfter)})` +
@@ -174,6 +189,8 @@ export function ruleConfigRegression(f: Facts): SuggestionDraft | null {
     expected_impact: `Back to the earlier success rate of ${Math.round(pct(okBefore, before.length))}%.`,
     affected_files: f.config ? [f.config.path] : [],
     auto_apply: false,
+    // a later change of the file is new evidence whatever the counts
+    figures: { config_changed_at: f.ctx.config_changed_at ?? '', failed_after: countBand(failedAfter.length) },
   });
 }
 
@@ -208,11 +225,13 @@ export function ruleSuccessRate(f: Facts): SuggestionDraft | null {
       category: 'reliability',
       severity: target - rate >= 20 ? 'high' : 'medium',
       title: SUCCESS_BELOW_SLA_TITLE,
+      evidence: cite(f, { runs: f.failed, files: [{ file: f.config, key: /^\s*sla:/ }], sla: { success_rate_pct: rate, target_pct: target, runs: total, failed } }),
       description: `${total - failed} of ${total} runs succeeded (${rate}%), below the SLA target of ${target}%. Failed runs: ${runList(f.failed)}.${cause}`,
       current_state: `success rate ${rate}% (target ${target}%)`,
       suggested_change: 'Fix the most common failure first (see the other suggestions of this review for its cause); add retries for transient errors.',
       expected_impact: `Each avoided failure raises the success rate by ${pct(1, total)} points.`,
       affected_files: [f.script?.path, f.config?.path].filter((p): p is string => !!p),
+      figures: { success_rate: percentBand(rate), target: target },
     });
   }
   if (failed < 3 || failed < 0.3 * total) return null;
@@ -222,11 +241,13 @@ export function ruleSuccessRate(f: Facts): SuggestionDraft | null {
     category: 'reliability',
     severity: failed * 2 >= total ? 'high' : 'medium',
     title: 'Job fails often',
+    evidence: cite(f, { runs: f.failed }),
     description: `${failed} of ${total} runs failed (${Math.round(pct(failed, total))}%): ${runList(f.failed)}.${cause}`,
     current_state: `success rate ${rate}%; no sla.success_rate set`,
     suggested_change: 'Fix the most common failure first; consider setting sla.success_rate so breaches are reported.',
     expected_impact: `Each avoided failure raises the success rate by ${pct(1, total)} points.`,
     affected_files: [f.script?.path, f.config?.path].filter((p): p is string => !!p),
+    figures: { failed_share: percentBand(pct(failed, total)) },
   });
 }
 
@@ -244,7 +265,7 @@ export function ruleKilled(f: Facts): SuggestionDraft | null {
     const killedLine = text.find((l) => KILLED.test(l));
     const byExit = run.exit_code !== null ? SIGNAL_EXITS.get(run.exit_code) : undefined;
     if (!oom && !killedLine && !byExit) return [];
-    return [{ run, oom: !!oom, why: oom ? quote(oom, 120) : (byExit ?? quote(killedLine as string, 120)) }];
+    return [{ run, oom: !!oom, line: oom ?? killedLine, why: oom ? quote(oom, 120) : (byExit ?? quote(killedLine as string, 120)) }];
   });
   if (hits.length < 2) return null;
   const oomCount = hits.filter((h) => h.oom || h.run.exit_code === 137).length;
@@ -252,6 +273,7 @@ export function ruleKilled(f: Facts): SuggestionDraft | null {
     category: 'reliability',
     severity: hits.length >= 3 || oomCount >= 2 ? 'high' : 'medium',
     title: KILLED_TITLE,
+    evidence: cite(f, { runs: hits.map((h) => h.run), lines: hits.flatMap((h) => (h.line ? [{ run: h.run.id, line: h.line }] : [])) }),
     description:
       `${hits.length} runs ended by a signal or memory exhaustion: ${hits.slice(0, 5).map((h) => `#${h.run.id} ${h.why}`).join('; ')}.`,
     current_state: `${oomCount} of ${hits.length} look like memory exhaustion`,
@@ -260,5 +282,6 @@ export function ruleKilled(f: Facts): SuggestionDraft | null {
       : 'Find what terminates the run (a runner or `timeout` limit, a deploy, the OOM killer) and either shorten the run or raise that limit.',
     expected_impact: 'Runs finish instead of being cut off midway, leaving no half-written output.',
     affected_files: [f.script?.path].filter((p): p is string => !!p),
+    figures: { killed: countBand(hits.length), out_of_memory: countBand(oomCount) },
   });
 }

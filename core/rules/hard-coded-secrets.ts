@@ -1,8 +1,10 @@
 // The hard-coded secrets rule: credentials written into a job's script, YAML or prompt. It
 // reports them masked and, in a script, proposes the same file reading them from the environment.
+import { countBand } from '../fingerprint.js';
 import type { JobFile, SuggestionDraft } from '../review.js';
 import { findSecrets, languageOf, maskedLine, quoteAt, type Lang, type SecretHit } from '../secrets.js';
 import { draft, proposal } from './draft.js';
+import { cite } from './evidence.js';
 import type { Facts } from './facts.js';
 
 /** Where each line of a script sits: inside a heredoc (quoted or not) or a multi-line string. */
@@ -134,6 +136,13 @@ export function ruleSecrets(f: Facts): SuggestionDraft[] {
       category: 'security',
       severity: 'critical',
       title: `Hard-coded secret in ${role}`,
+      // The lines as the description shows them: the secret masked.
+      evidence: cite(f, {
+        files: [
+          ...[...new Set(hits.map((h) => h.line))].slice(0, 10).map((n) => ({ file, from: n + 1, to: n + 1, lines: [maskedLine(lines[n] as string, hits.filter((h) => h.line === n))] })),
+          ...privateKeyLines.slice(0, 3).map((n) => ({ file, from: n, to: n, lines: ['(a private key)'] })),
+        ],
+      }),
       description:
         `${file.path} contains ${hits.length + privateKeyLines.length} hard-coded secret(s) (${kinds.join(', ')}), values masked here:\n` +
         `${evidence.map((e) => `- ${e}`).join('\n')}\n` +
@@ -148,6 +157,8 @@ export function ruleSecrets(f: Facts): SuggestionDraft[] {
       affected_files: [file.path],
       // The job fails until the variable is set: a person must do that first.
       auto_apply: false,
+      // another secret (a new name or kind, another count) is new evidence; the values never take part
+      figures: { names: [...names].sort().join(', ').slice(0, 300), kinds: [...kinds].sort().join(', ').slice(0, 300), secrets: countBand(hits.length + privateKeyLines.length) },
       ...(edit ?? {}),
     }));
   }

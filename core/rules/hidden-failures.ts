@@ -1,9 +1,10 @@
 // The hidden failures rule: a shell script without `set -e` whose runs exit 0 although a
 // command in them failed; it proposes the script with `set -e` after the shebang.
+import { countBand } from '../fingerprint.js';
 import type { SuggestionDraft } from '../review.js';
 import { languageOf } from '../secrets.js';
 import { draft, proposal } from './draft.js';
-import { quote } from './evidence.js';
+import { cite, quote } from './evidence.js';
 import type { Facts } from './facts.js';
 
 const SHELL_ERROR = /command not found|no such file or directory|permission denied|syntax error|unbound variable|: line \d+: |^\s*(?:error|fatal)\b|\bERROR\b|\bFATAL\b/i;
@@ -32,6 +33,7 @@ export function ruleHiddenFailures(f: Facts): SuggestionDraft | null {
     category: 'script',
     severity: hidden.length >= 3 ? 'high' : 'medium',
     title: 'Script hides failures (no set -e)',
+    evidence: cite(f, { runs: hidden.map((h) => h.run), lines: hidden.map((h) => ({ run: h.run.id, line: h.line })), files: [{ file, from: 1, to: Math.min(3, lines.length) }] }),
     description:
       `${hidden.length} run(s) exited 0 although a command failed: ${hidden.slice(0, 3).map((h) => `#${h.run.id} ${quote(h.line, 160)}`).join('; ')}. ` +
       `${file.path} has no \`set -e\`, so a failing command does not stop the script and the run is reported as a success.`,
@@ -41,6 +43,7 @@ export function ruleHiddenFailures(f: Facts): SuggestionDraft | null {
     affected_files: [file.path],
     // `-u` and `-e` change behaviour for commands that fail on purpose: a person should look.
     auto_apply: false,
+    figures: { hidden_runs: countBand(hidden.length) },
     ...(edit ?? {}),
   });
 }

@@ -1,8 +1,9 @@
 // Rules about time: durations near the SLA limit, runs that outlast the schedule interval,
 // recorded SLA violations no other rule explained, and runs getting slower.
+import { countBand, magnitudeBand, percentBand } from '../fingerprint.js';
 import type { SuggestionDraft } from '../review.js';
 import { draft } from './draft.js';
-import { formatDuration, quote, runList } from './evidence.js';
+import { cite, formatDuration, quote, runList } from './evidence.js';
 import type { Facts } from './facts.js';
 import { SUCCESS_BELOW_SLA_TITLE } from './failures.js';
 import { byStart, durationOf, isFailed, normaliseLogLine, percentile } from './runs.js';
@@ -30,6 +31,11 @@ export function ruleSlaDuration(f: Facts): SuggestionDraft | null {
     category: 'performance',
     severity: breaching ? 'high' : 'medium',
     title: SLA_DURATION_TITLE,
+    evidence: cite(f, {
+      runs: over.length ? over : slowest,
+      files: [{ file: f.config, key: /^\s*sla:/ }],
+      sla: { max_duration_s: sla.max_duration, p50_ms: p50, p95_ms: p95, runs: timed.length, over_limit: over.length },
+    }),
     description:
       `The 95th-percentile run takes ${formatDuration(p95)}, ${Math.round((p95 / limitMs) * 100)}% of the SLA limit of ${formatDuration(limitMs)} ` +
       `(median ${formatDuration(p50)}, ${timed.length} runs). ${over.length} run(s) went over the limit` +
@@ -40,6 +46,7 @@ export function ruleSlaDuration(f: Facts): SuggestionDraft | null {
       'Raise sla.max_duration only if the longer duration is acceptable to whoever relies on this job.',
     expected_impact: breaching ? 'Fewer SLA breaches and the alerts that come with them.' : 'Headroom before the job starts breaching its SLA as data grows.',
     affected_files: [f.script?.path, f.config?.path].filter((p): p is string => !!p),
+    figures: { p95_of_limit: percentBand((p95 / limitMs) * 100), over_limit: countBand(over.length), limit_s: sla.max_duration },
   });
 }
 
@@ -58,6 +65,7 @@ export function ruleOverlap(f: Facts): SuggestionDraft | null {
     category: 'reliability',
     severity: long.length >= 2 || long.length * 5 >= timed.length ? 'high' : 'medium',
     title: 'Runs outlast the schedule interval',
+    evidence: cite(f, { runs: long, files: [{ file: f.config, key: /^\s*schedule:/ }] }),
     description:
       `${long.length} of ${timed.length} runs took longer than the ${formatDuration(limitMs)} between scheduled starts ` +
       `(schedule ${JSON.stringify(f.ctx.job.schedule ?? '')}): ${runList(long)}, the longest ${formatDuration(longest)}. ` +
@@ -68,6 +76,7 @@ export function ruleOverlap(f: Facts): SuggestionDraft | null {
       'until then make sure overlapping starts are skipped rather than run side by side.',
     expected_impact: 'No two runs working on the same data at once; no silently skipped runs.',
     affected_files: [f.config?.path, f.script?.path].filter((p): p is string => !!p),
+    figures: { long_runs: countBand(long.length), longest_per_interval: magnitudeBand(longest / limitMs), interval_s: interval },
   });
 }
 
@@ -101,11 +110,13 @@ export function ruleSlaViolations(f: Facts): SuggestionDraft | null {
     category: allDuration ? 'performance' : 'reliability',
     severity: left.length >= 3 || left.length >= 0.3 * Math.max(1, f.finished.length) ? 'high' : left.length >= 2 ? 'medium' : 'low',
     title: 'SLA violations recorded',
+    evidence: cite(f, { runs: left.map((v) => ({ id: v.run_id })), files: [{ file: f.config, key: /^\s*sla:/ }], sla: { violations: left.length, runs: f.finished.length } }),
     description: `${left.length} SLA violation(s) in the period reviewed: ${evidence.join('; ')}.`,
     current_state: `sla: ${JSON.stringify(f.ctx.job.sla ?? {})}`,
     suggested_change: 'Address the cause of the most frequent violation; if the SLA no longer matches what the job must deliver, agree a new one and update the sla block.',
     expected_impact: 'Fewer SLA breaches and alerts.',
     affected_files: f.config ? [f.config.path] : [],
+    figures: { violations: countBand(left.length), reason: normaliseLogLine(top[0]!.reason).slice(0, 300) },
   });
 }
 
@@ -124,6 +135,7 @@ export function ruleSlowingDown(f: Facts): SuggestionDraft | null {
     category: 'performance',
     severity: now >= 4 * before ? 'high' : 'medium',
     title: 'Runs are getting slower',
+    evidence: cite(f, { runs: recent }),
     description:
       `Successful runs slowed from a median of ${formatDuration(before)} (${older.length} earlier runs) to ${formatDuration(now)} ` +
       `(the latest ${recent.length}: ${runList(recent, 5)}), ${(now / Math.max(1, before)).toFixed(1)}× as long.`,
@@ -131,5 +143,6 @@ export function ruleSlowingDown(f: Facts): SuggestionDraft | null {
     suggested_change: 'Check what grew (input size, a table without an index, a slower dependency) and process only new data where possible.',
     expected_impact: 'Durations stop growing before they breach an SLA or overlap the next run.',
     affected_files: [f.script?.path].filter((p): p is string => !!p),
+    figures: { slowdown: magnitudeBand(now / Math.max(1, before)), median_ms: magnitudeBand(now) },
   });
 }

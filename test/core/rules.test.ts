@@ -443,3 +443,52 @@ describe('every suggestion', () => {
     }
   });
 });
+
+describe('the evidence of a rule', () => {
+  it('when transient errors fire the retry rule, cites exactly the failed runs with their external ids and the log line each one matched', () => {
+    const { runs, logs } = failing([1, 2, 3], 'connection reset by peer', '2026-01-01T00:00:0{id}Z ERROR psql: connection reset by peer');
+    const s = find(analyzeWithRules(makeContext({ runs: [...runs, ...healthyRuns(5, 4).runs], logs })), 'Retry transient failures');
+    expect(s.evidence?.runs).toEqual([1, 2, 3].map((id) => ({ id, external_id: `ext-${id}` })));
+    // the matched line is line 2 of each run's excerpt (after "starting backup")
+    expect(s.evidence?.log_lines).toEqual(
+      [1, 2, 3].map((id) => ({ run_id: id, file: null, from: 2, to: 2, lines: [`2026-01-01T00:00:0${id}Z ERROR psql: connection reset by peer`] })),
+    );
+    expect(s.evidence?.dropped_citations).toBe(0);
+  });
+
+  it('when the p95 breaches sla.max_duration, cites the runs over the limit, the sla block of the YAML with its line numbers, and the SLA figures', () => {
+    const runs = Array.from({ length: 10 }, (_, i) => makeRun(i + 1, { duration_ms: i < 7 ? 300_000 : 700_000 }));
+    const s = find(analyzeWithRules(makeContext({ runs, logs: [], schedule_interval_s: null })), 'Run duration near or over the SLA limit');
+    expect(s.evidence?.runs.map((r) => r.id).sort((a, b) => a - b)).toEqual([8, 9, 10]);
+    const slaAt = CONFIG_YAML.split('\n').findIndex((l) => l.startsWith('sla:')) + 1;
+    expect(s.evidence?.config_lines).toEqual([{ file: CONFIG_PATH, from: slaAt, to: slaAt + 1, lines: ['sla:', '  max_duration: 600     # ten minutes'] }]);
+    expect(s.evidence?.sla).toMatchObject({ max_duration_s: 600, p95_ms: 700_000, runs: 10, over_limit: 3 });
+  });
+
+  it('when a recurring error fires, cites the lines that recur and no line of a run that did not print it', () => {
+    const { runs, logs } = failing([1, 2, 3], 'exit 1', 'FATAL: permission denied for table orders');
+    const other = makeRun(4, { exit_code: 1, error: 'disk quota' });
+    const s = find(
+      analyzeWithRules(makeContext({ runs: [...runs, other, ...healthyRuns(4, 5).runs], logs: [...logs, makeLog(other, ['something else went wrong: quota'])] })),
+      'Recurring error in run logs',
+    );
+    expect(s.evidence?.log_lines.map((l) => [l.run_id, l.from, l.lines[0]])).toEqual([1, 2, 3].map((id) => [id, 2, 'FATAL: permission denied for table orders']));
+    expect(s.evidence?.runs.map((r) => r.id)).not.toContain(4);
+  });
+
+  it('when a hard-coded secret is found, cites its file line with the secret masked, never in full', () => {
+    const key = 'AKIAJ7Q2EXAMPLEKEY42';
+    const script = `#!/usr/bin/env bash\nset -euo pipefail\nexport AWS_ACCESS_KEY_ID=${key}\naws s3 ls\n`;
+    const s = find(analyzeWithRules(withScript(makeContext(), script)), 'Hard-coded secret in script');
+    expect(s.evidence?.config_lines).toHaveLength(1);
+    expect(s.evidence?.config_lines[0]).toMatchObject({ file: SCRIPT_PATH, from: 3, to: 3 });
+    expect(s.evidence?.config_lines[0]?.lines[0]).toContain('AWS_ACCESS_KEY_ID=');
+    expect(JSON.stringify(s.evidence)).not.toContain(key);
+  });
+
+  it('when many runs fail, cites at most 50 runs and keeps the evidence bounded', () => {
+    const runs = Array.from({ length: 120 }, (_, i) => makeRun(i + 1, { exit_code: 1, error: `boom ${i}` }));
+    const s = find(analyzeWithRules(makeContext({ runs, logs: [], job: makeJob({ sla: undefined }) })), 'Job fails often');
+    expect(s.evidence?.runs).toHaveLength(50);
+  });
+});

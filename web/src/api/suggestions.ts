@@ -1,6 +1,6 @@
 // /healing/suggestions: list, show, count, and the three decisions.
 import { http, type Query } from './http';
-import type { CommandResult, PageInfo, Suggestion, SuggestionDetail } from './types';
+import type { CommandResult, PageInfo, SilenceSpec, Suggestion, SuggestionDetail } from './types';
 
 export interface SuggestionQuery extends Query {
   job_id?: string;
@@ -28,6 +28,8 @@ export const suggestionsApi = {
     http.get<{ count: number }>('/healing/suggestions/pending/count', { query: { job_id: jobId } }).then((r) => r.count),
   approve: (id: number, options: { apply?: boolean; comment?: string | null } = {}) =>
     http.post<CommandResult>(`/healing/suggestions/${id}/approve`, { apply: options.apply ?? true, ...(options.comment ? { comment: options.comment } : {}) }, { timeoutMs: COMMAND_TIMEOUT_MS }),
-  reject: (id: number, reason: string) => http.post<CommandResult>(`/healing/suggestions/${id}/reject`, { reason }, { timeoutMs: COMMAND_TIMEOUT_MS }),
+  /** silence: also keep the finding away from this job, for good (until lifted) or for some days */
+  reject: (id: number, reason: string, silence: SilenceSpec | null = null) =>
+    http.post<CommandResult>(`/healing/suggestions/${id}/reject`, silence ? { reason, silence } : { reason }, { timeoutMs: COMMAND_TIMEOUT_MS }),
   apply: (id: number) => http.post<CommandResult>(`/healing/suggestions/${id}/apply`, {}, { timeoutMs: COMMAND_TIMEOUT_MS }),
 };

@@ -95,6 +95,47 @@ export interface SuggestionDetail extends Suggestion {
   viewer: { name: string; role: 'viewer' | 'approver' | 'admin' | null };
   /** no file edit, or one the job's policy does not allow: approving acknowledges it, nothing is written */
   advice: boolean;
+  /** what it stands on (null for suggestions stored before evidence was kept) */
+  evidence?: Evidence | null;
+  /** what its review could not see: it was made without it */
+  missing_context?: MissingContext[] | null;
+}
+
+/** A range of cited lines: 1-based, inclusive; `lines` as the review had them (at most 40), secrets masked. */
+export interface CitedLines {
+  from: number;
+  to: number;
+  lines: string[];
+}
+
+/** api/schemas.ts SuggestionDetailAnswer.evidence (core/review.ts EvidenceSchema). */
+export interface Evidence {
+  runs: { id: number; external_id: string | null }[];
+  /** a run's log (run_id) or the business log (file "business_log") */
+  log_lines: (CitedLines & { run_id: number | null; file: string | null })[];
+  /** lines of the job's YAML, script or prompt */
+  config_lines: (CitedLines & { file: string })[];
+  sla: Record<string, number | string | null> | null;
+  /** the analyzer's citations of runs or lines the review did not send: dropped */
+  dropped_citations: number;
+}
+
+export interface MissingContext {
+  kind: string;
+  detail: string;
+}
+
+/** GET /jobs/{id}/runs: a run as stored (the fields the dashboard shows). */
+export interface JobRun {
+  id: number;
+  job_id: string;
+  external_id: string;
+  started_at: string;
+  finished_at: string | null;
+  exit_code: number | null;
+  duration_ms: number | null;
+  trigger: string | null;
+  sla_status: string | null;
 }
 
 export interface Review {

@@ -4,7 +4,7 @@ import { reactive } from 'vue';
 import { actionsApi } from '../api/actions';
 import { ApiError, messageOf } from '../api/http';
 import { suggestionsApi } from '../api/suggestions';
-import { APPLYING_STEP_TEXT, type CommandResult } from '../api/types';
+import { APPLYING_STEP_TEXT, type CommandResult, type SilenceSpec } from '../api/types';
 import { formatDate } from '../lib/format';
 import { useRefresh } from './useRefresh';
 import { useToasts } from './useToasts';
@@ -69,7 +69,7 @@ export function useDecisions() {
     isBusy: (kind: 's' | 'a', id: number) => busy.has(`${kind}${id}`),
     /** apply false: approve only; the file is written by a later apply */
     approve: (id: number, apply = true) => run(`s${id}`, 'approve', id, () => suggestionsApi.approve(id, { apply })),
-    reject: (id: number, reason: string) => run(`s${id}`, 'reject', id, () => suggestionsApi.reject(id, reason)),
+    reject: (id: number, reason: string, silence: SilenceSpec | null = null) => run(`s${id}`, 'reject', id, () => suggestionsApi.reject(id, reason, silence)),
     apply: (id: number) => run(`s${id}`, 'apply', id, () => suggestionsApi.apply(id)),
     rollback: (actionId: number, suggestionId: number, force = false) => run(`a${actionId}`, 'rollback', suggestionId, () => actionsApi.rollback(actionId, force)),
   };
