@@ -16,6 +16,7 @@ import { metricsRouter } from './routes/metrics.js';
 import { reviewsRouter } from './routes/reviews.js';
 import { statsRouter } from './routes/stats.js';
 import { suggestionsRouter } from './routes/suggestions.js';
+import { trendRouter } from './routes/trend.js';
 
 export function createApp(deps: ApiDeps): Express {
   const app = express();
@@ -65,6 +66,7 @@ export function createApp(deps: ApiDeps): Express {
   api.use(suggestionsRouter(deps));
   api.use(actionsRouter(deps));
   api.use(jobsRouter(deps));
+  api.use(trendRouter(deps));
   api.use(statsRouter(deps));
   api.use(eventsRouter(deps));
   api.use(routeNotFound);

@@ -169,7 +169,6 @@ export function jobsRouter(deps: ApiDeps): Router {
     res.json({ success: true, job_id: id, channel, target, sent: true, error: null });
   });
 
-  // The last lines of the job's business log, redacted: what a review of it reads.
   // Silences people put on rejected findings of the job (db/silences.ts): listed in the job modal,
   // lifted there (approver: it undoes part of a rejection).
   router.get('/jobs/:id/silences', async (req, res) => {
@@ -188,6 +187,7 @@ export function jobsRouter(deps: ApiDeps): Router {
     res.json({ success: true, silence: row });
   });
 
+  // The last lines of the job's business log, redacted: what a review of it reads.
   router.get('/jobs/:id/business-logs', async (req, res) => {
     const { id } = parseInput(JobIdParam, req.params, 'job id');
     const { lines } = parseInput(BusinessLogQuery, req.query, 'query');

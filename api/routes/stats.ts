@@ -2,6 +2,7 @@
 import { Router, type Request, type Response } from 'express';
 import { findJob, loadCatalog } from '../../db/catalog.js';
 import { globalStats, jobHasHistory, jobStats } from '../../db/stats.js';
+import { verdictTotals } from '../../db/trend.js';
 import { shortCache } from '../cache.js';
 import type { ApiDeps } from '../context.js';
 import { notFound, parseInput } from '../errors.js';
@@ -14,7 +15,7 @@ export function statsRouter(deps: ApiDeps): Router {
   const ttl = deps.statsCacheMs ?? 1_000;
 
   const globalBody = shortCache(ttl, async () => {
-    const [stats, catalog] = await Promise.all([globalStats(deps.db), loadCatalog(deps.jobsSource)]);
+    const [stats, catalog, verdicts] = await Promise.all([globalStats(deps.db), loadCatalog(deps.jobsSource), verdictTotals(deps.db)]);
     const healing = catalog.jobs.filter((j) => j.config.self_healing.enabled);
     return {
       ...stats,
@@ -24,6 +25,8 @@ export function statsRouter(deps: ApiDeps): Router {
         proactive: healing.filter((j) => j.config.self_healing.mode === 'proactive').length,
         with_errors: new Set(catalog.errors.map((e) => e.job_id ?? e.file)).size,
       },
+      // which kinds of suggestions helped: the regression watch's verdicts per category and analyzer
+      verdicts,
     };
   });
 

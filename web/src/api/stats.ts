@@ -19,6 +19,17 @@ export interface GlobalStats {
   reviewsByTrigger: Record<string, number>;
   /** how many applied suggestions the time to resolution is computed over */
   resolvedCount: number | null;
+  /** the regression watch's verdicts on applied changes; null from an API without them */
+  verdicts: VerdictTotals | null;
+}
+
+export const VERDICT_KEYS = ['improved', 'no_change', 'regressed', 'inconclusive', 'watching'] as const;
+export type VerdictCounts = Record<(typeof VERDICT_KEYS)[number], number>;
+
+export interface VerdictTotals {
+  total: VerdictCounts;
+  byCategory: Record<string, VerdictCounts>;
+  byAnalyzer: Record<string, VerdictCounts>;
 }
 
 export interface RunFigures {
@@ -133,7 +144,19 @@ export function normaliseGlobal(raw: unknown): GlobalStats {
     bySeverity: counts(pick(raw, 'by_severity', 'breakdown.severity', 'breakdown.by_severity', 'suggestions.by_severity', 'severities'), 'severity'),
     reviewsByTrigger: counts(pick(raw, 'reviews.by_trigger', 'reviews_by_trigger'), 'trigger'),
     resolvedCount: isObj(ttr) ? num(ttr.applied ?? ttr.count) : null,
+    verdicts: verdictTotals(pick(raw, 'verdicts')),
   };
+}
+
+function verdictCounts(value: unknown): VerdictCounts {
+  const source = isObj(value) ? value : {};
+  return Object.fromEntries(VERDICT_KEYS.map((k) => [k, num(source[k]) ?? 0])) as VerdictCounts;
+}
+
+function verdictTotals(raw: unknown): VerdictTotals | null {
+  if (!isObj(raw)) return null;
+  const group = (value: unknown) => Object.fromEntries(Object.entries(isObj(value) ? value : {}).map(([k, v]) => [k, verdictCounts(v)]));
+  return { total: verdictCounts(raw.total), byCategory: group(raw.by_category), byAnalyzer: group(raw.by_analyzer) };
 }
 
 function runFigures(raw: unknown): RunFigures | null {
