@@ -50,10 +50,11 @@ function runWithoutLines(db: ProcclawDb, job: string, at: Date, exit = 1): numbe
 }
 
 /** A row written by hand into ProcClaw's job_runs, as no ProcClaw writes it. */
-function hostileRun(db: ProcclawDb, row: { id?: bigint | number; job: string; started: string | number; finished?: string | null; exit?: number | null; duration?: number | null }): void {
-  db.sqlite
+function hostileRun(db: ProcclawDb, row: { id?: bigint | number; job: string; started: string | number; finished?: string | null; exit?: number | null; duration?: number | null }): number {
+  const info = db.sqlite
     .prepare('INSERT INTO job_runs (id, job_id, started_at, finished_at, exit_code, duration_seconds, trigger) VALUES (?, ?, ?, ?, ?, ?, ?)')
     .run(row.id ?? null, row.job, row.started, row.finished ?? null, row.exit ?? null, row.duration ?? null, 'scheduled');
+  return Number(info.lastInsertRowid);
 }
 
 async function reviewLogLines(jobId: string, runId: number): Promise<string[]> {
@@ -189,10 +190,10 @@ describe('numbers no run has', () => {
 });
 
 describe('values the API refuses in a run report', () => {
-  it('when a run starts in the future beyond the clock skew, or before 2000, it is skipped saying so; a run that finished before it started is kept with a note and no duration', async () => {
+  it('when a run starts in the future beyond the clock skew, it is skipped saying so; one before 2000 (a clock not set yet) or one that finished before it started is kept with a note', async () => {
     const db = databaseFor('clock');
     runWithoutLines(db, 'odd-clock', new Date(Date.now() + HOUR));
-    hostileRun(db, { job: 'odd-clock', started: '1999-12-31T23:00:00', finished: '1999-12-31T23:00:04', exit: 0, duration: 4 });
+    const early = hostileRun(db, { job: 'odd-clock', started: '1999-12-31T23:00:00', finished: '1999-12-31T23:00:04', exit: 0, duration: 4 });
     const backwards = db.addRun({ job: 'odd-clock', at: ago(10 * MINUTE) });
     db.finishRun(backwards, { finishedAt: ago(20 * MINUTE), exit: 0 }); // ProcClaw's clock set back during the run
     // Within the skew two clocks may drift.
@@ -200,12 +201,16 @@ describe('values the API refuses in a run report', () => {
     db.close();
 
     const summary = await importProcclawOnce(deps, { dbFile: db.file, logsDir });
-    expect(summary.created).toBe(2);
+    expect(summary.created).toBe(3);
     const reasons = asSkipped(summary);
+    expect(reasons).toHaveLength(1);
     expect(reasons[0]).toMatch(
       /^started_at "[\d\-T:.]+" \(read as [\d\-T:.]+Z\) is in the future, more than 5 minutes ahead of this machine's clock: ProcClaw's clock was wrong, or its local times are read in the wrong zone \(see --timezone\)$/,
     );
-    expect(reasons[1]).toBe("started_at \"1999-12-31T23:00:00\" (read as 1999-12-31T23:00:00.000Z) is before 2000-01-01: ProcClaw's clock was wrong when it recorded the run");
+    expect(await runOf('odd-clock', early)).toMatchObject({
+      duration_ms: 4000,
+      time_note: "started_at \"1999-12-31T23:00:00\" (read as 1999-12-31T23:00:00.000Z) is before 2000-01-01: ProcClaw's clock was not set when it recorded the run",
+    });
     const kept = await runOf('odd-clock', backwards);
     expect(kept).toMatchObject({ duration_ms: null, exit_code: 0 });
     expect(kept.finished_at.getTime()).toBeLessThan(kept.started_at.getTime());

@@ -273,7 +273,10 @@ export function convertRun(
     };
   }
   if (times.started.getTime() < EARLIEST_RUN_MS) {
-    return { ok: false, reason: `started_at ${shown(row.started_at)} (read as ${times.started.toISOString()}) is before 2000-01-01: ProcClaw's clock was wrong when it recorded the run` };
+    // The run happened (a machine without a clock starts jobs at boot, before NTP sets it): its
+    // history is kept, with the note; the API refuses such a start, so it is stored directly.
+    const note = `started_at ${shown(row.started_at)} (read as ${times.started.toISOString()}) is before 2000-01-01: ProcClaw's clock was not set when it recorded the run`;
+    times.note = times.note ? `${times.note}; ${note}` : note;
   }
   if (times.finished && times.finished.getTime() > now + FUTURE_SKEW_MS) {
     // The run happened (it started in the past); a finish ahead of the clock is none to store.
