@@ -36,7 +36,7 @@ export async function jobSecrets(deps: ApiDeps, jobId: string, files: { path: st
 }
 
 /** A suggestion's texts that may quote a file or a log: every one is masked, contents included. */
-const SUGGESTION_TEXTS = ['title', 'description', 'current_state', 'suggested_change', 'expected_impact', 'error_message', 'current_content', 'proposed_content'] as const;
+const SUGGESTION_TEXTS = ['title', 'description', 'current_state', 'suggested_change', 'expected_impact', 'error_message', 'current_content', 'proposed_content', 'rejection_reason', 'review_comment'] as const;
 type SuggestionTexts = Partial<Record<(typeof SUGGESTION_TEXTS)[number], string | null>>;
 
 /** What a suggestion cites: its log and file lines quote a log or a file, so they are masked with its texts. */

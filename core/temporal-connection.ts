@@ -66,7 +66,7 @@ export function readTemporalSecurity(
   const problems: string[] = [];
   const set = TLS_VARIABLES.filter((name) => env[name] !== undefined);
   if (env.TEMPORAL_TLS === 'false' && set.length > 0) {
-    problems.push(`TEMPORAL_TLS: is false, but ${set.join(', ')} ${set.length > 1 ? 'are' : 'is'} set, which need${set.length > 1 ? '' : 's'} TLS: unset TEMPORAL_TLS, or unset ${set.length > 1 ? 'them' : 'it'}`);
+    problems.push(`TEMPORAL_TLS: is false, but ${set.join(', ')} ${set.length > 1 ? 'are' : 'is'} set, which need${set.length > 1 ? '' : 's'} TLS: unset TEMPORAL_TLS, or unset ${set.join(' and ')}`);
   }
   const wantsTls = env.TEMPORAL_TLS === 'true' || set.length > 0;
   if (wantsTls && !env.TEMPORAL_ADDRESS) {

@@ -84,6 +84,27 @@ async function reject(id: number, body: object) {
   return answer.body;
 }
 
+describe('a rejection reason that holds a secret', () => {
+  it('when a person pastes a key into a rejection reason, the API serves it masked, and the Temporal UI does not show the reason', async () => {
+    await newJob('leaky-reason');
+    await reportRuns('leaky-reason', 3, 3);
+    const found = retryOf(await review('leaky-reason'));
+    expect(found).toBeDefined();
+    const key = 'sk_live_4eC39HqLyjWDarjtT1zdp7dc';
+    await reject(found!.id, { reason: `the partner said to use ${key} instead` });
+    const served = await api('GET', `/healing/suggestions/${found!.id}`, undefined, TOKENS.carol);
+    expect(served.status).toBe(200);
+    expect(JSON.stringify(served.body)).not.toContain(key);
+    expect(served.body.rejection_reason).toContain('the partner said to use sk_l');
+    expect(served.body.secrets_masked).toBeGreaterThan(0);
+    const listed = await api('GET', `/healing/suggestions?job_id=leaky-reason&status=rejected`, undefined, TOKENS.carol);
+    expect(JSON.stringify(listed.body)).not.toContain(key);
+    const meta = await stack.env.client.workflow.getHandle(`healing-suggestion/${found!.id}`).query<{ currentDetails?: string }>('__temporal_workflow_metadata');
+    expect(meta.currentDetails).not.toContain(key);
+    expect(meta.currentDetails).toContain('(the reason is in the dashboard)');
+  });
+});
+
 describe('a rejected rule is not raised again until its evidence changes', () => {
   it('when a person rejects a finding, the next review over the same runs leaves it out; runs that change its figures bring it back', async () => {
     await newJob('flaky-a');
@@ -159,6 +180,9 @@ describe('silences', () => {
     const listed = (await api('GET', '/jobs/flaky-never/silences', undefined, TOKENS.carol)).body;
     expect(listed.silences).toHaveLength(1);
     expect(listed.silences[0]).toMatchObject({ id: answer.silence.id, kind: 'never', active: true, created_by: 'alice' });
+    // The dashboard offers Lift to those who may: a viewer is told no up front.
+    expect(listed.can_lift).toBe(false);
+    expect((await api('GET', '/jobs/flaky-never/silences')).body.can_lift).toBe(true);
 
     // Lifting undoes part of a decision: an approver's, not a viewer's.
     expect((await api('DELETE', `/jobs/flaky-never/silences/${answer.silence.id}`, undefined, TOKENS.carol)).status).toBe(403);

@@ -188,7 +188,7 @@ describe('a suggestion in the Temporal UI', () => {
     expect(await listed(`WorkflowType = 'suggestionWorkflow' AND HealingJobId = 'nightly-backup' AND HealingStatus = 'pending'`)).not.toContain(rejectedId);
 
     const rejectedDetails = await currentDetails(stack.env.client.workflow.getHandle(rejectedId));
-    expect(rejectedDetails).toMatch(/^\*\*rejected\*\*\n\n- rejected by bob: "not now" \(\d{4}-\d\d-\d\d \d\d:\d\d UTC\)$/);
+    expect(rejectedDetails).toMatch(/^\*\*rejected\*\*\n\n- rejected by bob \(the reason is in the dashboard\) \(\d{4}-\d\d-\d\d \d\d:\d\d UTC\)$/);
   });
 
   it('when a suggestion needs two approvers, the first approval is searchable at once and the second adds its approver', async () => {

@@ -380,7 +380,8 @@ export async function suggestionWorkflow(input: SuggestionInput): Promise<Sugges
       exclusive(async () => {
         await withSummary(firstStep(stepsFor()).recordDecision, `record suggestion ${id} rejected by ${args.by}`, { suggestionId: id, status: 'rejected', by: args.by, reason: args.reason });
         setStatus('rejected', [...approvers, args.by]);
-        tell(`rejected by ${args.by}: "${inertText(args.reason)}"`);
+        // The reason is a person's free text and may hold a secret: it is shown, masked, in the dashboard only.
+        tell(`rejected by ${args.by} (the reason is in the dashboard)`);
         return { status, action_id: null };
       }),
     { validator: (_args: RejectArgs) => check('reject') },

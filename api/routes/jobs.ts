@@ -176,7 +176,8 @@ export function jobsRouter(deps: ApiDeps): Router {
     parseInput(NoQuery, req.query, 'query');
     const silences = await listSilences(deps.db, id, new Date());
     if (silences.length === 0 && !(await findJob(deps.jobsSource, id))) throw notFound(`job "${id}"`);
-    res.json({ silences, total: silences.length });
+    // Whether this caller may lift them, so the dashboard offers Lift only to those who can.
+    res.json({ silences, total: silences.length, can_lift: res.locals.role === 'approver' || res.locals.role === 'admin' });
   });
 
   router.delete('/jobs/:id/silences/:silenceId', async (req, res) => {

@@ -88,7 +88,7 @@ export const jobsApi = {
   notifyTest: (id: string, body: { channel?: string; target?: string }) =>
     http.post<NotifyTestResult>(`/jobs/${encodeURIComponent(id)}/notify-test`, body, { timeoutMs: 60_000 }),
   /** Silences on rejected findings of the job: those in force first, then recent lifted or expired ones. */
-  silences: (id: string) => http.get<{ silences: JobSilence[]; total: number }>(`/jobs/${encodeURIComponent(id)}/silences`),
+  silences: (id: string) => http.get<{ silences: JobSilence[]; total: number; can_lift: boolean }>(`/jobs/${encodeURIComponent(id)}/silences`),
   /** Lifts a silence (approver): the finding may be proposed again at the next review. */
   liftSilence: (id: string, silenceId: number) => request<{ success: true; silence: JobSilence }>('DELETE', `/jobs/${encodeURIComponent(id)}/silences/${silenceId}`),
 };
