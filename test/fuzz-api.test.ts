@@ -11,7 +11,9 @@ import { eventually, startStack, type Stack } from './helpers/stack.js';
 let stack: Stack;
 let yamlFile: string;
 let suggestionId: number;
-const JOB_YAML = '# keep me\nname: ETL\ncmd: ./etl.sh\nself_healing:\n  enabled: true\n  mode: proactive\n';
+// The regression watch is off: it writes the action of an accepted apply in the background, which
+// a later refused request's before/after snapshot would take for that request's doing.
+const JOB_YAML = '# keep me\nname: ETL\ncmd: ./etl.sh\nself_healing:\n  enabled: true\n  mode: proactive\n  watch:\n    enabled: false\n';
 
 beforeAll(async () => {
   stack = await startStack({ commandRateLimit: 1_000_000 });

@@ -105,7 +105,8 @@ describe("the API's /metrics for operators", () => {
         const s = await scrape();
         return (s.get(backlog('healing', 'workflow')) ?? 0) >= 3 && (s.get('healing_task_queue_backlog_age_seconds{task_queue="healing",type="workflow"}') ?? 0) > 0 ? s : undefined;
       }, 30_000, 'the healing workflow backlog to reach 3');
-      expect(value(waiting, backlog('healing', 'workflow'))).toBe(3);
+      // At least the three: a workflow of an earlier test may have a task due meanwhile too.
+      expect(value(waiting, backlog('healing', 'workflow'))).toBeGreaterThanOrEqual(3);
       // Not yet started by any worker, so no row is open: the backlog is the only sign of them.
       expect(value(waiting, 'healing_reviews_in_flight{state="running"}')).toBe(0);
     } finally {

@@ -223,7 +223,11 @@ describe('the schedule reconciler', () => {
 
 describe('the jobs API and schedules', () => {
   it('the jobs list and a job show next_review_at from the schedule, null for jobs without one', async () => {
-    const one = await http(stack.api, 'GET', '/api/v1/jobs/every-hour');
+    // The reconciler may still be creating the schedule on a loaded machine: wait for it.
+    const one = await eventually(async () => {
+      const r = await http(stack.api, 'GET', '/api/v1/jobs/every-hour');
+      return r.body.next_review_at ? r : undefined;
+    }, 15_000, 'the job to show its schedule');
     expect(one.status).toBe(200);
     expect(new Date(one.body.next_review_at).getTime()).toBeGreaterThan(Date.now());
     expect(one.body.healing_schedule).toMatchObject({ schedule_id: 'healing-schedule/every-hour', paused: false });

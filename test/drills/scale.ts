@@ -8,8 +8,9 @@
 //
 // Checked afterwards: every review closed (in Postgres and in Temporal); exactly one action per
 // applied suggestion; no schedule written twice (each schedule's conflict token, which Temporal
-// raises at every update or pause, is still the one it was created with; the workers' logs count
-// one creation per schedule across all of them); no file written twice (each applied file holds the
+// raises at every update or pause, is still the one it was created with; the Temporal server's own
+// request counters show no update, patch or delete; the workers' logs count one creation per
+// schedule across all of them); no file written twice (each applied file holds the
 // proposed content, has one backup, and was renamed onto once, as inotify saw it); and the rates
 // (reviews/s, approvals/s, applies/s) of both phases.
 //
@@ -29,7 +30,6 @@ import { freePort } from '../../db/embedded.js';
 import { createDb, migrateLatest, type Db } from '../../db/knex.js';
 import {
   ApiRecorder,
-  temporalCliPath,
   checkDecisions,
   checkNoDuplicates,
   checkWrites,
@@ -42,6 +42,7 @@ import {
   settle,
   sleep,
   temporalClient,
+  temporalCliPath,
   TemporalPart,
   workspaceSnapshot,
   type Decision,
