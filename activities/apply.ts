@@ -14,6 +14,7 @@ import { findJob } from '../db/catalog.js';
 import type { Db } from '../db/knex.js';
 import { getSuggestion, updateSuggestion, type SuggestionRecord } from '../db/suggestions.js';
 import type { ActivityDeps } from './deps.js';
+import { withFileLock } from '../db/files.js';
 import { removeStaleTemps, writeFileAtomic } from './files.js';
 import { rewriteFileWithAi } from './rewrite.js';
 import { verifyFileContent } from './verify.js';
@@ -217,12 +218,14 @@ export function createApplyActivities(deps: ActivityDeps) {
     async writeApplied(input: { actionId: number }): Promise<void> {
       const action = await loadAction(input.actionId);
       const { real } = await actionTarget(action);
-      const currentSha = sha256(await readFile(real, 'utf8'));
-      if (currentSha === action.new_sha256) return removeStaleTemps(real); // written before a crash
-      if (currentSha !== action.original_sha256) {
-        throw fail(ERROR_TYPES.staleFile, `${action.file_path} changed while the change was being applied; re-run the review`);
-      }
-      await writeFileAtomic(real, action.new_content!);
+      await withFileLock(db, real, async () => {
+        const currentSha = sha256(await readFile(real, 'utf8'));
+        if (currentSha === action.new_sha256) return removeStaleTemps(real); // written before a crash, or by a twin run of this step
+        if (currentSha !== action.original_sha256) {
+          throw fail(ERROR_TYPES.staleFile, `${action.file_path} changed while the change was being applied; re-run the review`);
+        }
+        await writeFileAtomic(real, action.new_content!);
+      });
     },
 
     /** Answers the verification too, for the suggestion's current details in the Temporal UI. */
@@ -242,13 +245,15 @@ export function createApplyActivities(deps: ActivityDeps) {
     async restoreBackup(input: { actionId: number }): Promise<void> {
       const action = await loadAction(input.actionId);
       const real = await realpath(action.file_path!);
-      const currentSha = sha256(await readFile(real, 'utf8'));
-      if (currentSha === action.original_sha256) return removeStaleTemps(real); // never written, or a write killed before its rename
-      if (currentSha !== action.new_sha256) {
-        deps.log.warn({ actionId: action.id, file: real }, 'not restoring: the file was changed by someone else meanwhile');
-        return;
-      }
-      await writeFileAtomic(real, action.original_content!);
+      await withFileLock(db, real, async () => {
+        const currentSha = sha256(await readFile(real, 'utf8'));
+        if (currentSha === action.original_sha256) return removeStaleTemps(real); // never written, or a write killed before its rename
+        if (currentSha !== action.new_sha256) {
+          deps.log.warn({ actionId: action.id, file: real }, 'not restoring: the file was changed by someone else meanwhile');
+          return;
+        }
+        await writeFileAtomic(real, action.original_content!);
+      });
     },
 
     /** The end of an apply: the action succeeded and the suggestion is applied; without an action it was advice, acknowledged. */
@@ -291,16 +296,17 @@ export function createApplyActivities(deps: ActivityDeps) {
         await recreateDeleted(action);
       } else {
         const { real, role } = await guardedTarget(action.job_id, action.file_path!, 'restore');
-        const current = await readFile(real, 'utf8');
-        const currentSha = sha256(current);
-        if (currentSha !== action.original_sha256) {
+        await withFileLock(db, real, async () => {
+          const current = await readFile(real, 'utf8');
+          const currentSha = sha256(current);
+          if (currentSha === action.original_sha256) return;
           if (currentSha !== action.new_sha256 && !input.force) {
             const diff = createTwoFilesPatch(`${action.file_path} (as applied)`, `${action.file_path} (now)`, action.new_content ?? '', current);
             throw fail(ERROR_TYPES.rollbackConflict, `${action.file_path} was changed after the apply; roll back with force to overwrite those changes`, { diff });
           }
           await writeFileAtomic(real, action.original_content!);
-          await checkRestored(action, real, role);
-        }
+        });
+        await checkRestored(action, real, role);
       }
       await db.transaction(async (trx) => {
         await updateAction(trx, action.id, { status: 'rolled_back', can_rollback: false, rolled_back_at: new Date(), rolled_back_by: input.by });

@@ -108,11 +108,12 @@ export async function sendCommand(
   } catch (error) {
     const refused = await refusal(error);
     if (refused) throw refused;
-    if (isUnavailable(error)) {
-      // The request may have reached Temporal before it went away: say so, not "nothing happened".
+    // Unreachable, or too slow to say whether it accepted (an overloaded server answers the update
+    // RPC past its deadline): the request may have reached the workflow; say so, not "nothing happened".
+    if (isUnavailable(error) || error instanceof WorkflowUpdateRPCTimeoutOrCancelledError) {
       throw new HttpError(
         503,
-        `Temporal became unreachable while the ${command} was being sent (${(error as Error).message}); it may have been recorded: read suggestion ${suggestionId} once Temporal is back. Sending it again is safe: a repeat is refused with the state.`,
+        `Temporal did not answer while the ${command} was being sent (${(error as Error).message}); it may have been recorded: read suggestion ${suggestionId} once Temporal is back. Sending it again is safe: a repeat is refused with the state.`,
         { maybe_recorded: true },
       );
     }

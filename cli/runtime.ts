@@ -232,7 +232,7 @@ export async function startRuntime(
         },
       });
       // Schedules follow the job files: now, within seconds of a change, and every minute.
-      const reconciler = startScheduleReconciler({ client, jobsSource, log, defaultTimeZone: config.defaultTimeZone });
+      const reconciler = startScheduleReconciler({ client, jobsSource, log, defaultTimeZone: config.defaultTimeZone, db });
       started({ name: 'schedule reconciler', stop: () => reconciler.stop() });
       await reconciler.ready;
     }

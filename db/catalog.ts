@@ -6,6 +6,7 @@ import path from 'node:path';
 import { isMap, isScalar, Lexer, LineCounter, parseDocument, visit, type Document } from 'yaml';
 import { describeIssues, JOB_ID_PATTERN, JobSchema, type Job, type JobLoadError } from '../core/job.js';
 import { humanError } from '../core/messages.js';
+import { createLimiter } from '../core/concurrency.js';
 
 export const MAX_JOB_FILE_BYTES = 1024 * 1024;
 /** One job's own file: far above any real job, small enough to parse well under a second. */
@@ -40,15 +41,20 @@ const cache = new Map<string, CachedFile>();
  * then. While the folder's mtime holds (no file added, removed or renamed), findJob checks only
  * that one file instead of every file in the folder.
  */
-const index = new Map<string, { dirMtimeMs: number; files: Map<string, string> }>();
+const index = new Map<string, { dirMtimeMs: number; files: Map<string, string>; names: string[] }>();
+
+/**
+ * Files read at once, whatever the number of jobs and of concurrent loads: 64 lookups each opening
+ * a 1,000-file folder at once ran out of descriptors (EMFILE) in the scale drill.
+ */
+const readSlot = createLimiter(64);
 
 export async function loadCatalog(configured: string): Promise<Catalog> {
   const source = await procclawJobsSource(configured);
   const info = await stat(source).catch(() => null);
   if (!info) return { jobs: [], errors: [{ job_id: null, file: source, field: '(file)', reason: 'the job catalog does not exist' }] };
-  const files = info.isDirectory()
-    ? (await readdir(source)).filter((f) => /\.ya?ml$/i.test(f)).sort().map((f) => path.join(source, f))
-    : [source];
+  const names = info.isDirectory() ? await jobFileNames(source) : [];
+  const files = info.isDirectory() ? names.map((f) => path.join(source, f)) : [source];
   const catalog: Catalog = { jobs: [], errors: [] };
   const seen = new Set<string>();
   // All files at once: one by one, the stat calls alone cost 3-6 times the CPU (bench/stats.ts).
@@ -67,8 +73,12 @@ export async function loadCatalog(configured: string): Promise<Catalog> {
     }
     catalog.errors.push(...part.errors);
   }
-  if (info.isDirectory()) index.set(source, { dirMtimeMs: info.mtimeMs, files: new Map(catalog.jobs.map((j) => [j.id, j.file])) });
+  if (info.isDirectory()) index.set(source, { dirMtimeMs: info.mtimeMs, files: new Map(catalog.jobs.map((j) => [j.id, j.file])), names });
   return catalog;
+}
+
+async function jobFileNames(folder: string): Promise<string[]> {
+  return (await readdir(folder)).filter((f) => /\.ya?ml$/i.test(f)).sort();
 }
 
 /**
@@ -88,16 +98,30 @@ export async function procclawJobsSource(source: string): Promise<string> {
   return (await stat(jobsDir).catch(() => null))?.isDirectory() ? jobsDir : source;
 }
 
-/** One job, reading one file when the folder is unchanged since the last full load (else all). */
+/**
+ * One job, reading one file while the folder holds the same job files as at the last full load
+ * (else all). An apply renames a file into the folder, which changes its mtime but not its files:
+ * the names are listed again then, so a write does not cost the next lookups a full load.
+ */
 export async function findJob(configured: string, jobId: string): Promise<Job | undefined> {
   const source = await procclawJobsSource(configured);
   const known = index.get(source);
   const file = known?.files.get(jobId);
-  if (file && (await stat(source).catch(() => null))?.mtimeMs === known!.dirMtimeMs) {
+  if (known && file && (await indexStillHolds(source, known))) {
     const job = (await withProcclawDefaults(await loadFile(file, false), new Map())).jobs.find((j) => j.id === jobId);
     if (job) return job;
   }
   return (await loadCatalog(configured)).jobs.find((j) => j.id === jobId);
+}
+
+async function indexStillHolds(source: string, known: { dirMtimeMs: number; names: string[] }): Promise<boolean> {
+  const info = await stat(source).catch(() => null);
+  if (!info) return false;
+  if (info.mtimeMs === known.dirMtimeMs) return true;
+  const names = await jobFileNames(source).catch(() => null);
+  if (!names || names.length !== known.names.length || names.some((n, i) => n !== known.names[i])) return false;
+  known.dirMtimeMs = info.mtimeMs;
+  return true;
 }
 
 async function loadFile(file: string, isMapFile: boolean): Promise<ParsedFile> {
@@ -110,7 +134,7 @@ async function loadFile(file: string, isMapFile: boolean): Promise<ParsedFile> {
   }
   const cached = cache.get(file);
   if (cached && cached.mtimeMs === info.mtimeMs && cached.size === info.size) return cached.result;
-  const result = await parseJobFile(file, info.size, isMapFile);
+  const result = await readSlot(() => parseJobFile(file, info.size, isMapFile));
   cache.set(file, { mtimeMs: info.mtimeMs, size: info.size, result });
   return result;
 }

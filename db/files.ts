@@ -3,6 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import { chown, open, readdir, rename, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
+import type { Knex } from 'knex';
 
 const tempPrefix = (file: string) => `.${path.basename(file)}.healing-`;
 
@@ -49,4 +50,17 @@ export async function writeFileAtomic(file: string, content: string, opts: { mod
   } finally {
     await dir.close();
   }
+}
+
+/**
+ * Runs `fn` (read a file, decide, write it) while no other process of the service does the same
+ * for `file`: a Postgres advisory lock on the path, held for one transaction. Temporal runs a step
+ * twice at once when a workflow task times out on a starved worker and another picks it up; without
+ * the lock both find the original content and both write (seen in the scale drill).
+ */
+export async function withFileLock<T>(db: Knex, file: string, fn: () => Promise<T>): Promise<T> {
+  return db.transaction(async (trx) => {
+    await trx.raw('select pg_advisory_xact_lock(hashtextextended(?, 0))', [`healing-file:${file}`]);
+    return fn();
+  });
 }

@@ -32,9 +32,11 @@ import {
 } from '../core/temporal.js';
 import { DASHBOARD_URL_MEMO, dashboardUrlFrom, retentionMetadata, scheduledReviewMetadata, type StaticMetadata } from '../core/temporal-ui.js';
 import { loadCatalog } from '../db/catalog.js';
+import type { Db } from '../db/knex.js';
 
 /** Missed actions older than this are skipped: a worker down for a day fires no burst on restart. */
 export const CATCHUP_WINDOW = '1 minute';
+const RECONCILE_LOCK = 'healing-schedule-reconcile';
 /** The hash of the desired schedule, kept in the action's memo (a schedule's own memo cannot be updated). */
 const HASH_KEY = 'healingScheduleHash';
 /** Bumped when the shape of what we write changes, so every schedule is rewritten once. */
@@ -322,6 +324,13 @@ export function startScheduleReconciler(opts: {
   retention?: boolean;
   /** ServiceConfig.defaultTimeZone: the review zone of jobs that set none */
   defaultTimeZone?: DefaultTimeZone;
+  /**
+   * The service's database: passes of all workers then run one at a time (an advisory lock), so a
+   * new job's schedule is created by one worker and the others list it as there. Without it, N
+   * workers each tried every creation and the losers described the schedule (a query of its
+   * scheduler workflow), filling the server's query buffer at 1,000 new jobs (scale drill).
+   */
+  db?: Db;
 }): ScheduleReconciler {
   const debounceMs = opts.debounceMs ?? 500;
   const intervalMs = opts.intervalMs ?? 60_000;
@@ -338,7 +347,13 @@ export function startScheduleReconciler(opts: {
       let result: ReconcileResult;
       do {
         again = false;
-        result = await reconcileSchedules(opts.client, opts.jobsSource, { retention: opts.retention, log: opts.log, defaultTimeZone: opts.defaultTimeZone });
+        const pass = () => reconcileSchedules(opts.client, opts.jobsSource, { retention: opts.retention, log: opts.log, defaultTimeZone: opts.defaultTimeZone });
+        result = opts.db
+          ? await opts.db.transaction(async (trx) => {
+              await trx.raw('select pg_advisory_xact_lock(hashtextextended(?, 0))', [RECONCILE_LOCK]);
+              return pass();
+            })
+          : await pass();
       } while (again && !stopped);
       return result;
     })().finally(() => {
