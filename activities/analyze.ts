@@ -1,5 +1,6 @@
 // The analyze activity: the openclaw analyzer when its CLI works (or is asked for), else rules.
 import { randomUUID } from 'node:crypto';
+import { turnCost } from '../core/ai-bill.js';
 import { parseAnalyzerOutput } from '../core/parse-ai/index.js';
 import { buildAnalysisPromptWithIndex } from '../core/prompt.js';
 import { contextRedactor, redactContext } from '../core/redact.js';
@@ -7,7 +8,8 @@ import { analyzeWithRules } from '../core/rules/index.js';
 import type { AnalysisResult, ReviewContext, SuggestionDraft } from '../core/review.js';
 import type { ToolAttempt } from '../db/reviews.js';
 import type { AnalyzerSettings } from './deps.js';
-import { openclawStatus, runAgentTurn, type OpenClawStatus } from './openclaw.js';
+import type { BudgetGate } from './budget.js';
+import { openclawStatus, runAgentTurn, type OpenClawStatus, type TurnRecord } from './openclaw.js';
 import { checkTurnSetup } from './openclaw-state.js';
 
 /**
@@ -17,8 +19,22 @@ import { checkTurnSetup } from './openclaw-state.js';
  */
 export const RESULT_MAX_BYTES = 1_000_000;
 
+/** What an analysis spent (absent in results of older workers): tokens in and out, and the cost when known. */
+export interface AnalysisBill {
+  tokens_in: number;
+  tokens_out: number;
+  cost: number | null;
+  cost_source: 'openclaw' | 'configured' | null;
+  /** why a monthly budget changed the analyzer or skipped the analysis; null when none did */
+  budget_note: string | null;
+  /** true: no analyzer ran, for the budget */
+  budget_skipped: boolean;
+}
+
 /** An analysis with what the AI turn left beyond the suggestions (absent in results of older workers). */
-export type RecordedAnalysis = AnalysisResult & { ai_model?: string | null; ai_provider?: string | null; tool_calls?: ToolAttempt | null };
+export type RecordedAnalysis = AnalysisResult & { ai_model?: string | null; ai_provider?: string | null; tool_calls?: ToolAttempt | null; bill?: AnalysisBill };
+
+const NO_SPEND = { tokens_in: 0, tokens_out: 0, cost: 0, cost_source: null, budget_note: null, budget_skipped: false } as const;
 
 let cachedSetup: { key: string; at: number; problem: string | null } | null = null;
 
@@ -42,17 +58,43 @@ export async function chooseAnalyzer(settings: AnalyzerSettings): Promise<'openc
   return (await openclawReadiness(settings)).available ? 'openclaw' : 'rules';
 }
 
-export async function runAnalysis(settings: AnalyzerSettings, context: ReviewContext): Promise<RecordedAnalysis> {
-  const analyzer = await chooseAnalyzer(settings);
+/**
+ * The analysis by the chosen analyzer. Given the job's budget gate, an AI analysis first checks
+ * the monthly budgets: once one is reached the rules analyzer runs instead, or none (on_exceed:
+ * skip), and the result says why (bill.budget_note). The gate's notices follow every analysis.
+ */
+export async function runAnalysis(settings: AnalyzerSettings, context: ReviewContext, budget: BudgetGate | null = null): Promise<RecordedAnalysis> {
+  let analyzer = await chooseAnalyzer(settings);
+  let budgetNote: string | null = null;
+  if (analyzer === 'openclaw' && budget) {
+    const verdict = await budget.check();
+    if (verdict?.onExceed === 'skip') {
+      await budget.notify({ tokens: 0, cost: 0 });
+      return { analyzer: 'rules', suggestions: [], dropped: [], ai_tokens_used: 0, ai_session_key: null, raw_response: null, bill: { ...NO_SPEND, budget_note: verdict.note, budget_skipped: true } };
+    }
+    if (verdict) {
+      analyzer = 'rules';
+      budgetNote = verdict.note;
+    }
+  }
   if (analyzer === 'rules') {
     // The rules run locally on the raw context; what they write (quoted config, log lines) is
     // stored and shown, so secrets the context holds are masked in it. Their new file content is
     // the user's own file and stays as it is.
     const redactor = contextRedactor(context);
     const suggestions = analyzeWithRules(context).map((s) => scrubTexts(s, (t) => redactor.redactKnown(t)));
-    return { analyzer, suggestions, dropped: [], ai_tokens_used: 0, ai_session_key: null, raw_response: null };
+    await budget?.notify({ tokens: 0, cost: 0 });
+    return { analyzer, suggestions, dropped: [], ai_tokens_used: 0, ai_session_key: null, raw_response: null, bill: { ...NO_SPEND, budget_note: budgetNote } };
   }
-  return analyzeWithOpenClaw(settings, context);
+  const result = await analyzeWithOpenClaw(settings, context);
+  await budget?.notify({ tokens: result.ai_tokens_used, cost: result.bill?.cost ?? null });
+  return result;
+}
+
+/** What a turn spent, its cost from the meta or the configured prices. */
+export function turnBill(record: TurnRecord, settings: AnalyzerSettings): AnalysisBill {
+  const { cost, source } = turnCost(record.cost_reported, record.usage, record.model, record.provider, settings.bill?.prices ?? {});
+  return { tokens_in: record.tokens_in, tokens_out: record.tokens_out, cost, cost_source: source, budget_note: null, budget_skipped: false };
 }
 
 async function analyzeWithOpenClaw(settings: AnalyzerSettings, context: ReviewContext): Promise<RecordedAnalysis> {
@@ -84,6 +126,7 @@ async function analyzeWithOpenClaw(settings: AnalyzerSettings, context: ReviewCo
     ai_provider: record.provider,
     tool_calls: record.tool_calls,
     raw_response: raw,
+    bill: turnBill(record, settings),
   });
 }
 

@@ -3,6 +3,7 @@ import { constants, type Stats } from 'node:fs';
 import { realpath, stat } from 'node:fs/promises';
 import { resolveDefaultTimeZone } from '../core/config.js';
 import { cronIntervalSeconds } from '../core/cron-interval.js';
+import { contextFingerprint, type ContextFingerprint } from '../core/context-fingerprint.js';
 import { sha256 } from '../core/hash.js';
 import { jobFilePaths } from '../core/job-files.js';
 import { forbiddenReason } from '../core/path-guard.js';
@@ -28,13 +29,16 @@ export const LIMITS = {
   businessLogBytes: 64 * 1024,
 };
 
-export type CollectResult = { skip: string; context?: undefined } | { skip?: undefined; context: ReviewContext };
+/** A context, with its fingerprint (absent from older workers' results), or why the review is skipped. */
+export type CollectResult = { skip: string; context?: undefined } | { skip?: undefined; context: ReviewContext; fingerprint?: ContextFingerprint };
 
 export async function collectReviewContext(
   db: Db,
   job: Job,
   input: { trigger: Trigger; runId?: number | null; force?: boolean },
   env: { home: string; procclawHome: string; now: Date; dataDir?: string | null; logRoots?: readonly string[]; defaultTimeZone?: DefaultTimeZone },
+  /** the analyzer settings that could change the answer (mode, agent, thinking), for the fingerprint */
+  analyzer: Record<string, unknown> = {},
 ): Promise<CollectResult> {
   const healing = job.config.self_healing;
   const scope = healing.review_scope;
@@ -123,25 +127,24 @@ export async function collectReviewContext(
   }
 
   const configStat = await stat(paths.config).catch(() => null);
-  return {
-    context: {
-      job_id: job.id,
-      job: job.config,
-      mode: reactive ? 'reactive' : 'proactive',
-      trigger: input.trigger,
-      schedule_interval_s: cronIntervalSeconds(job.config.schedule),
-      job_timezone: jobTimeZone(job.config, env.defaultTimeZone ?? resolveDefaultTimeZone(undefined)),
-      runs: scope.analyze_runs || reactive ? runs.map(summarise) : [],
-      logs,
-      files,
-      sla_violations: scope.analyze_sla ? runs.filter((r) => r.sla_status === 'fail').map((r) => ({ run_id: r.id, reason: slaReason(r) })) : [],
-      ai_sessions: sessions,
-      business_log: await readBusinessLog(job, env),
-      config_changed_at: configStat ? configStat.mtime.toISOString() : null,
-      rejections: await recentRejections(db, job.id, env.now),
-      missing,
-    },
+  const context: ReviewContext = {
+    job_id: job.id,
+    job: job.config,
+    mode: reactive ? 'reactive' : 'proactive',
+    trigger: input.trigger,
+    schedule_interval_s: cronIntervalSeconds(job.config.schedule),
+    job_timezone: jobTimeZone(job.config, env.defaultTimeZone ?? resolveDefaultTimeZone(undefined)),
+    runs: scope.analyze_runs || reactive ? runs.map(summarise) : [],
+    logs,
+    files,
+    sla_violations: scope.analyze_sla ? runs.filter((r) => r.sla_status === 'fail').map((r) => ({ run_id: r.id, reason: slaReason(r) })) : [],
+    ai_sessions: sessions,
+    business_log: await readBusinessLog(job, env),
+    config_changed_at: configStat ? configStat.mtime.toISOString() : null,
+    rejections: await recentRejections(db, job.id, env.now),
+    missing,
   };
+  return { context, fingerprint: contextFingerprint(context, runs.map(summarise), analyzer) };
 }
 
 /** How much of what people rejected a review is told: the newest few of the last 90 days, each bounded. */
@@ -404,7 +407,7 @@ function boundMessages(messages: unknown[]): SessionMessage[] {
   });
 }
 
-function summarise(run: RunRecord): RunSummary {
+export function summarise(run: RunRecord): RunSummary {
   return {
     id: run.id,
     external_id: run.external_id,

@@ -38,8 +38,20 @@ export function createDecisionActivities({ db }: ActivityDeps) {
      * Marks an apply that goes on after its command answered: approved (a retry of a failed apply
      * is approved again by whoever retries it) and applying, until the status written at its end.
      */
-    async markApplying(input: { suggestionId: number; step: ApplyingStep }): Promise<void> {
-      await updateSuggestion(db, input.suggestionId, { status: 'approved', applying_step: input.step, applying_since: new Date() });
+    async markApplying(input: { suggestionId: number; step: ApplyingStep; applyAt?: string; reason?: string }): Promise<void> {
+      await updateSuggestion(db, input.suggestionId, {
+        status: 'approved',
+        applying_step: input.step,
+        applying_since: new Date(),
+        // set with the `window` step only: any other step is no longer waiting for the window
+        apply_at: input.applyAt ? new Date(input.applyAt) : null,
+        apply_wait_reason: input.reason ?? null,
+      });
+    },
+
+    /** An admin's "apply now" that ends the wait for the job's apply window. */
+    async recordApplyNow(input: { suggestionId: number; by: string }): Promise<void> {
+      await updateSuggestion(db, input.suggestionId, { applied_now_by: input.by, applied_now_at: new Date() });
     },
 
     async expireSuggestion(input: { suggestionId: number }): Promise<void> {

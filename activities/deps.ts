@@ -1,5 +1,6 @@
 // What activities need from the outside, passed in (real or test) rather than read from globals.
 import type { Logger } from 'pino';
+import type { AiBillSettings } from '../core/ai-bill.js';
 import type { DefaultTimeZone } from '../core/job.js';
 import type { WaitSettings } from '../core/running.js';
 import type { Db } from '../db/knex.js';
@@ -15,6 +16,8 @@ export interface AnalyzerSettings {
   openclawNode?: string | null;
   /** where each turn gets its own OpenClaw state folder (<data dir>/openclaw); unset: the system temp folder */
   stateRoot?: string;
+  /** prices and monthly budgets (HEALING_AI_PRICES, HEALING_AI_BUDGET_*); unset: none */
+  bill?: AiBillSettings;
 }
 
 export interface ActivityDeps {

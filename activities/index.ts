@@ -1,5 +1,6 @@
 // All activities, built from their dependencies (real or test) by one factory.
 import { createApplyActivities } from './apply.js';
+import { createBatchActivities } from './batch.js';
 import { createDecisionActivities } from './decisions.js';
 import type { ActivityDeps } from './deps.js';
 import { createNotifyActivities } from './notify.js';
@@ -17,6 +18,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createRetentionActivities(deps),
     ...createRunActivities(deps),
     ...createWatchActivities(deps),
+    ...createBatchActivities(deps),
   };
 }
 

@@ -6,6 +6,7 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { ApplicationFailure, type Context } from '@temporalio/activity';
 import { AnalyzerOutputError } from '../core/parse-ai/index.js';
+import type { TurnUsage } from '../core/ai-bill.js';
 import { ERROR_TYPES } from '../core/temporal.js';
 import type { ToolAttempt } from '../db/reviews.js';
 import { currentActivity } from './activity-context.js';
@@ -145,7 +146,14 @@ export interface TurnRecord {
   session_id: string;
   model: string | null;
   provider: string | null;
+  /** usage.total, else in + out */
   tokens: number;
+  /** usage.input with the cache reads and writes (all of it is input the model was sent) */
+  tokens_in: number;
+  tokens_out: number;
+  usage: TurnUsage;
+  /** usage.cost.total; null when the meta has none */
+  cost_reported: number | null;
   tool_calls: ToolAttempt | null;
 }
 
@@ -175,11 +183,22 @@ export function turnRecord(stdout: string, sessionId: string, configured: string
   const calls = num(summary.calls) ?? 0;
   const slash = configured?.indexOf('/') ?? -1;
   const model = str(agentMeta.model);
+  const turnUsage: TurnUsage = {
+    input: Math.round(num(usage.input) ?? 0),
+    output: Math.round(num(usage.output) ?? 0),
+    cacheRead: Math.round(num(usage.cacheRead) ?? 0),
+    cacheWrite: Math.round(num(usage.cacheWrite) ?? 0),
+  };
+  const tokensIn = turnUsage.input + turnUsage.cacheRead + turnUsage.cacheWrite;
   return {
     session_id: str(agentMeta.sessionId) ?? sessionId,
     model: model ?? (configured && slash >= 0 ? configured.slice(slash + 1) : configured),
     provider: str(agentMeta.provider) ?? (model === null && configured && slash >= 0 ? configured.slice(0, slash) : null),
-    tokens: Math.round(num(usage.total) ?? (num(usage.input) ?? 0) + (num(usage.output) ?? 0)),
+    tokens: Math.round(num(usage.total) ?? tokensIn + turnUsage.output),
+    tokens_in: tokensIn,
+    tokens_out: turnUsage.output,
+    usage: turnUsage,
+    cost_reported: num(obj(usage.cost).total),
     tool_calls:
       calls > 0
         ? { calls, tools: strings(summary.tools), refused: num(summary.failures) ?? 0, ran: strings(obj(agentMeta.terminalReceipt).successfulToolNames) }

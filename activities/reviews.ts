@@ -4,6 +4,7 @@ import { ApplicationFailure } from '@temporalio/activity';
 import { findApplicationFailure } from '../core/failures.js';
 import { dashboardLink, markdownLink } from '../core/links.js';
 import { suggestionMetadata } from '../core/temporal-ui.js';
+import { runState, unchangedReason, type ContextFingerprint } from '../core/context-fingerprint.js';
 import { evidenceFingerprint, suggestionFingerprint } from '../core/fingerprint.js';
 import { autoApplyDecision, requiredApprovals, severityRank } from '../core/policy.js';
 import { redactContext, rehydrate, type Redactor } from '../core/redact.js';
@@ -11,12 +12,14 @@ import { buildAnalysisPromptWithIndex } from '../core/prompt.js';
 import type { MissingContext, ReviewContext, ReviewStatus, Trigger } from '../core/review.js';
 import { ERROR_TYPES, type ReviewInput, type SuggestionInput } from '../core/temporal.js';
 import { findJob } from '../db/catalog.js';
-import { closeSkippedReview, openReview as openReviewRow, updateReview } from '../db/reviews.js';
+import { markAnalysisRequested, markAnalysisStarted, runRecords } from '../db/analysis-queue.js';
+import { closeSkippedReview, lastCompletedReview, openReview as openReviewRow, updateReview } from '../db/reviews.js';
 import { silencedFingerprints } from '../db/silences.js';
 import { storeSuggestions as storeSuggestionRows, type NewSuggestion } from '../db/suggestions.js';
-import { collectReviewContext, type CollectResult } from './context.js';
+import { collectReviewContext, summarise, type CollectResult } from './context.js';
 import type { ActivityDeps } from './deps.js';
-import { runAnalysis, type RecordedAnalysis } from './analyze.js';
+import { runAnalysis, turnBill, type AnalysisBill, type RecordedAnalysis } from './analyze.js';
+import { budgetGate } from './budget.js';
 import type { TurnFailureDetails } from './openclaw.js';
 import { loadWriteGuard } from './write-guard.js';
 
@@ -53,6 +56,11 @@ function blindSpots(context: ReviewContext, analyzer: 'openclaw' | 'rules'): Mis
   return missing;
 }
 
+/** The review's AI bill columns (migration 015). */
+function billColumns(bill: AnalysisBill) {
+  return { ai_tokens_in: bill.tokens_in, ai_tokens_out: bill.tokens_out, ai_cost: bill.cost, ai_cost_source: bill.cost_source, budget_note: bill.budget_note };
+}
+
 export function createReviewActivities(deps: ActivityDeps) {
   const { db } = deps;
 
@@ -77,7 +85,14 @@ export function createReviewActivities(deps: ActivityDeps) {
 
     async collectContext(input: ReviewInput & { reviewId: number }): Promise<CollectResult> {
       const job = await loadJob(input.jobId);
-      const result = await collectReviewContext(db, job, input, { home: deps.home, procclawHome: deps.procclawHome, dataDir: deps.dataDir, logRoots: deps.logRoots, defaultTimeZone: deps.defaultTimeZone, now: new Date() });
+      const { mode, agent, thinking } = deps.analyzer;
+      const result = await collectReviewContext(
+        db,
+        job,
+        input,
+        { home: deps.home, procclawHome: deps.procclawHome, dataDir: deps.dataDir, logRoots: deps.logRoots, defaultTimeZone: deps.defaultTimeZone, now: new Date() },
+        { mode, agent: agent ?? null, thinking: thinking ?? null },
+      );
       if (result.context) {
         const ctx = result.context;
         await updateReview(db, input.reviewId, {
@@ -90,6 +105,28 @@ export function createReviewActivities(deps: ActivityDeps) {
       return result;
     },
 
+    /**
+     * Before the analysis: a scheduled review whose context has the fingerprint of the last
+     * analysed review's (no new runs, the runs it saw unchanged, the same files, config and the
+     * rest the analyzer is shown) is skipped with the reason; any other stores its fingerprint and
+     * asks for its analysis (the analysis queue counts it from now).
+     */
+    async prepareAnalysis(input: { reviewId: number; jobId: string; trigger: Trigger; fingerprint: ContextFingerprint | null }): Promise<{ skip?: string }> {
+      if (input.trigger === 'scheduled' && input.fingerprint) {
+        const last = await lastCompletedReview(db, input.jobId);
+        const before = last?.context_fingerprint;
+        // compared with the review the context's runs start after; one a budget kept from the analyzer answered nothing
+        if (last && before && last.analyzer !== null) {
+          const current = await runRecords(db, before.runs.map((r) => r.id));
+          const currentRunStates = new Map(current.map((run) => [run.id, runState(summarise(run))]));
+          const reason = unchangedReason(input.fingerprint, { id: last.id, started_at: last.started_at, fingerprint: before, currentRunStates });
+          if (reason) return { skip: reason };
+        }
+      }
+      await markAnalysisRequested(db, input.reviewId, input.fingerprint);
+      return {};
+    },
+
     // Analysis only analyzes: it has few attempts (each one costs AI tokens), so it writes nothing
     // to Postgres when it works. storeSuggestions, an I/O step that retries for as long as Postgres
     // is away, records what it found; a database outage can then never fail a review whose
@@ -97,8 +134,11 @@ export function createReviewActivities(deps: ActivityDeps) {
     // session, tool calls), once and best-effort: the review fails either way.
     async analyze(input: { reviewId: number; context: ReviewContext }): Promise<TimedAnalysis> {
       const started = Date.now();
+      // For the analysis queue; best-effort, as the analysis writes nothing else before it works.
+      await markAnalysisStarted(db, input.reviewId).catch((dbError: unknown) => deps.log.warn({ err: dbError, reviewId: input.reviewId }, 'could not record the start of the analysis'));
       try {
-        const result = await runAnalysis(deps.analyzer, input.context);
+        const job = await loadJob(input.context.job_id);
+        const result = await runAnalysis(deps.analyzer, input.context, budgetGate(deps, job, input.reviewId));
         return { ...result, duration_ms: Date.now() - started };
       } catch (error) {
         const record = (findApplicationFailure(error)?.details as TurnFailureDetails | undefined)?.[1];
@@ -107,6 +147,7 @@ export function createReviewActivities(deps: ActivityDeps) {
             analyzer: 'openclaw',
             analysis_duration_ms: Date.now() - started,
             ai_tokens_used: record.tokens,
+            ...billColumns(turnBill(record, deps.analyzer)),
             ai_model: record.model,
             ai_provider: record.provider,
             ai_session_id: record.session_id,
@@ -120,9 +161,10 @@ export function createReviewActivities(deps: ActivityDeps) {
     async storeSuggestions(input: { reviewId: number; context: ReviewContext; analysis: TimedAnalysis }) {
       const { context } = input;
       await updateReview(db, input.reviewId, {
-        analyzer: input.analysis.analyzer,
+        analyzer: input.analysis.bill?.budget_skipped ? null : input.analysis.analyzer,
         analysis_duration_ms: input.analysis.duration_ms ?? null,
         ai_tokens_used: input.analysis.ai_tokens_used,
+        ...(input.analysis.bill ? billColumns(input.analysis.bill) : {}),
         ai_model: input.analysis.ai_model ?? null,
         ai_provider: input.analysis.ai_provider ?? null,
         ai_session_id: input.analysis.ai_session_key,

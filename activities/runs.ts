@@ -1,14 +1,28 @@
 // Short reads of what is running now, for the workflows' waits: a job's open run (an apply waits
 // for it to end) and the OpenClaw jobs running (an OpenClaw analysis waits while they do). Each
 // answer carries the wait bounds, so the workflow reads its configuration through history.
+import { applyWindowAt, describeApplyWindow } from '../core/apply-window.js';
+import { resolveDefaultTimeZone } from '../core/config.js';
+import { jobTimeZone } from '../core/job.js';
 import { DEFAULT_WAITS, isOpenClawJob, OPEN_RUN_MAX_AGE_MS, type OpenRun, type OpenclawWaitTimeout } from '../core/running.js';
-import { loadCatalog } from '../db/catalog.js';
+import { findJob, loadCatalog } from '../db/catalog.js';
 import { markReviewWaiting } from '../db/reviews.js';
 import { openRuns, type RunRecord } from '../db/runs.js';
+import type { ApplyWindow } from '../core/apply-window.js';
 import { chooseAnalyzer } from './analyze.js';
 import type { ActivityDeps } from './deps.js';
 
 const ANALYZER_CHECK_MS = 4_000;
+
+/** A job's apply window at one instant, as the suggestion workflow reads it (plain JSON). */
+export interface ApplyWindowState {
+  open: boolean;
+  /** when it next opens (ISO); null when it does not within fifteen days */
+  opens_at: string | null;
+  /** the window in words and where it is set, e.g. "mon-fri 09:00-17:00 (UTC), self_healing.apply_window" */
+  description: string;
+  note: string | null;
+}
 
 const asOpenRun = (run: Pick<RunRecord, 'id' | 'job_id' | 'external_id' | 'started_at'>): OpenRun => ({
   job_id: run.job_id,
@@ -35,12 +49,29 @@ export function createRunActivities(deps: ActivityDeps) {
     return Promise.race([chooseAnalyzer(deps.analyzer).catch(() => 'openclaw' as const), undecided]).finally(() => clearTimeout(timer));
   };
 
+  /** The job's own apply window, else the service's (HEALING_APPLY_WINDOW), judged at `now` in the job's zone. */
+  const applyWindowOf = async (jobId: string, serviceWindow: ApplyWindow | null, now: Date): Promise<ApplyWindowState | null> => {
+    const job = await findJob(deps.jobsSource, jobId);
+    if (!job) return null;
+    const own = job.config.self_healing.apply_window;
+    const window = own === false ? null : (own ?? serviceWindow);
+    if (!window) return null;
+    const zone = jobTimeZone(job.config, deps.defaultTimeZone ?? resolveDefaultTimeZone(undefined)).zone;
+    const answer = applyWindowAt(window, zone, now, job.config.schedule);
+    const source = own ? 'self_healing.apply_window' : 'HEALING_APPLY_WINDOW';
+    return { open: answer.open, opens_at: answer.opensAt?.toISOString() ?? null, description: `${describeApplyWindow(window, zone)}, ${source}`, note: answer.note };
+  };
+
   return {
-    /** The job's open run (the oldest, when several), with how long an apply waits for it. */
-    async openJobRun(input: { jobId: string }): Promise<{ run: OpenRun | null; waitS: number; checkS: number }> {
+    /**
+     * The job's open run (the oldest, when several), with how long an apply waits for it, and its
+     * apply window as the job's config says now (null when it has none: an apply may go at any time).
+     */
+    async openJobRun(input: { jobId: string }): Promise<{ run: OpenRun | null; waitS: number; checkS: number; window: ApplyWindowState | null }> {
       const waits = settings();
-      const [run] = await openRuns(db, { jobId: input.jobId, now: new Date(), maxAgeMs: OPEN_RUN_MAX_AGE_MS, limit: 1 });
-      return { run: run ? asOpenRun(run) : null, waitS: waits.applyWaitS, checkS: waits.checkIntervalS };
+      const now = new Date();
+      const [run] = await openRuns(db, { jobId: input.jobId, now, maxAgeMs: OPEN_RUN_MAX_AGE_MS, limit: 1 });
+      return { run: run ? asOpenRun(run) : null, waitS: waits.applyWaitS, checkS: waits.checkIntervalS, window: await applyWindowOf(input.jobId, waits.applyWindow ?? null, now) };
     },
 
     /**

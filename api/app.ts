@@ -9,6 +9,8 @@ import type { ApiDeps } from './context.js';
 import { dashboardRouter } from './dashboard.js';
 import { errorHandler, refuseNulBytes, routeNotFound } from './errors.js';
 import { actionsRouter } from './routes/actions.js';
+import { analysisQueueRouter } from './routes/analysis-queue.js';
+import { batchesRouter } from './routes/batches.js';
 import { eventsRouter } from './routes/events.js';
 import { healthRouter } from './routes/health.js';
 import { jobsRouter } from './routes/jobs.js';
@@ -63,7 +65,9 @@ export function createApp(deps: ApiDeps): Express {
   );
   api.use(healthRouter(deps));
   api.use(reviewsRouter(deps));
+  api.use(analysisQueueRouter(deps));
   api.use(suggestionsRouter(deps));
+  api.use(batchesRouter(deps));
   api.use(actionsRouter(deps));
   api.use(jobsRouter(deps));
   api.use(trendRouter(deps));

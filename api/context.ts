@@ -1,6 +1,7 @@
 // What the routers need, passed in by whoever starts the API (the CLI or a test).
 import type { Client } from '@temporalio/client';
 import type { Logger } from 'pino';
+import type { AiBillSettings } from '../core/ai-bill.js';
 import type { DefaultTimeZone } from '../core/job.js';
 import type { ReadPlacesEnv } from '../core/read-places.js';
 import type { ChangeFeed } from '../db/change-feed.js';
@@ -16,8 +17,12 @@ export interface ApiDeps {
   temporalUiUrl: string | null;
   analyzerStatus: () => Promise<{ active: 'openclaw' | 'rules'; openclaw: { available: boolean; version: string | null; problem: string | null } }>;
   log: Logger;
+  /** the service's AI budgets and prices (HEALING_AI_*), shown beside the month's spend; unset: none */
+  aiBill?: () => AiBillSettings;
   /** bearer tokens; empty means open (and then the server listens on loopback only) */
   tokens: ApiToken[];
+  /** HEALING_BATCH_CONCURRENCY: decisions a bulk decision sends at once (default core/batch.ts DEFAULT_BATCH_CONCURRENCY) */
+  batchConcurrency?: number;
   /** commands (POST/PUT) a caller may send per minute */
   commandRateLimit?: number;
   /** how old the stats endpoints' figures may be, in ms (default 1000; 0: computed per request) */

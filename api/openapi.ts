@@ -6,6 +6,8 @@ import {
   ActionDetailAnswer,
   ActionListAnswer,
   ActionListQuery,
+  AnalysisQueueAnswer,
+  AnalysisQueueQuery,
   ApproveBody,
   BusinessLogAnswer,
   BusinessLogQuery,
@@ -27,6 +29,8 @@ import {
   TriggerBody,
   TriggerForJobBody,
 } from './schemas.js';
+import { BatchBody, BatchDetailQuery, BatchListQuery } from './routes/batches.js';
+import { AiStatsAnswer, AiStatsQuery } from './routes/stats.js';
 import { TrendAnswer, TrendQuery } from './routes/trend.js';
 
 /**
@@ -52,7 +56,8 @@ const APPLY_MEANING = {
   202:
     'The apply goes on after this answer (`applying` names what it does: `rewrite`, the AI writes the new file; `job_running`, the job has a run ' +
     'reported without its end, named in `waiting_for_run`, and nothing is written until it ends, at most until `wait_until` (HEALING_APPLY_WAIT_S), ' +
-    'after which the apply fails with the reason) or Temporal only accepted the command: read the suggestion, whose `applying_step` is set until it ends `applied` or `failed`',
+    'after which the apply fails with the reason; `window`, outside the job\'s apply window: it applies at `apply_at`, `apply_window` says the window, ' +
+    'and the suggestion shows `apply_at` and `apply_wait_reason` meanwhile) or Temporal only accepted the command: read the suggestion, whose `applying_step` is set until it ends `applied` or `failed`',
   409: 'Refused before anything was written: the state does not allow it, the file changed since the review, the guard refused the target (not one of the job\'s own files, a forbidden or shared file, an edit its allowed_actions does not list), the proposal is what the file already holds ("no change": nothing is recorded, the suggestion can still be rejected or expire), or an apply is already going on',
   422: 'The apply was tried and failed (the disk refused the write, the new file did not verify): the file is restored, the failed action recorded, the suggestion `failed` with the reason; `detail` is `{ code: "apply_failed", suggestion_id, status, action_id }`',
 };
@@ -75,12 +80,35 @@ const OPERATIONS: Record<string, Record<string, Op>> = {
   '/healing/reviews/{id}': {
     get: { summary: 'A review with its suggestions; secrets in its answer masked', query: DetailQuery, pathId: 'integer', answer: ReviewDetailAnswer, answers: [404], meaning: RAW_MEANING },
   },
+  '/healing/analysis-queue': {
+    get: {
+      summary: 'The analysis queue: reviews waiting for a healing-analysis slot (HEALING_ANALYSIS_CONCURRENCY) with their position and wait, and those analysing now',
+      query: AnalysisQueueQuery,
+      answer: AnalysisQueueAnswer,
+    },
+  },
   '/healing/trigger': { post: { summary: 'Start a review of a job', body: TriggerBody, answers: [202, 404, 409], meaning: TRIGGER_MEANING } },
   '/healing/reviews/{id}/trigger': {
     post: { summary: 'Start a review of the job {id}', body: TriggerForJobBody, pathId: 'job', answers: [202, 404, 409], meaning: TRIGGER_MEANING },
   },
   '/healing/suggestions': { get: { summary: 'List suggestions', query: SuggestionListQuery } },
   '/healing/suggestions/pending/count': { get: { summary: 'How many suggestions wait for a decision', query: PendingCountQuery } },
+  '/healing/batches': {
+    get: { summary: 'Recent bulk decisions: who ran each (and their role), the decision, the filter or ids, the counts by outcome', query: BatchListQuery },
+    post: {
+      summary: 'Decide many suggestions at once (approve, reject with one reason, apply), by ids or by the list\'s filter; each decision goes to each suggestion\'s own workflow, a few at a time (HEALING_BATCH_CONCURRENCY)',
+      body: BatchBody,
+      answers: [200, 202, 400, 403],
+      meaning: {
+        200: 'dry_run: `count` suggestions (and the first `ids`) would be decided; nothing was',
+        202: 'Recorded and started: `batch_id`; follow it with GET /healing/batches/{id} (or /events, table `batches`)',
+        400: 'A bad body (a reject without a reason, both or neither of ids and filter, more than 5,000 ids), or a filter that selects none or more than 5,000',
+      },
+    },
+  },
+  '/healing/batches/{id}': {
+    get: { summary: 'A bulk decision\'s progress (total, done, counts by outcome) and its items, each with its outcome, status after, and the reason of a refusal', query: BatchDetailQuery, pathId: 'integer', answers: [404] },
+  },
   '/healing/suggestions/{id}': {
     get: { summary: 'A suggestion with the diff of its change; secrets in its contents and diff masked', query: DetailQuery, pathId: 'integer', answer: SuggestionDetailAnswer, answers: [404], meaning: RAW_MEANING },
   },
@@ -98,6 +126,18 @@ const OPERATIONS: Record<string, Record<string, Op>> = {
   },
   '/healing/suggestions/{id}/apply': {
     post: { summary: 'Apply an approved suggestion, or retry a failed apply', pathId: 'integer', answers: [200, 202, 404, 409, 422], meaning: APPLY_MEANING },
+  },
+  '/healing/suggestions/{id}/apply-now': {
+    post: {
+      summary: 'Admin only: end an apply\'s wait for the job\'s apply window and apply now (an open run of the job is still waited for); recorded as applied_now_by and applied_now_at',
+      pathId: 'integer',
+      answers: [200, 202, 404, 409, 422],
+      meaning: {
+        ...APPLY_MEANING,
+        403: 'Not an admin token: "apply now" overrides the job\'s apply window and needs admin',
+        409: 'The suggestion is not waiting for its job\'s apply window (nothing to end), or is closed',
+      },
+    },
   },
   '/healing/actions': { get: { summary: 'List applied changes, each with how its file was verified', query: ActionListQuery, answer: ActionListAnswer } },
   '/healing/actions/{id}': {
@@ -120,6 +160,13 @@ const OPERATIONS: Record<string, Record<string, Op>> = {
     },
   },
   '/healing/stats': { get: { summary: 'Global statistics' } },
+  '/healing/stats/ai': {
+    get: {
+      summary: 'The AI bill: tokens (in, out, total) and cost per job, per UTC day and per analyzer over `days`; the UTC month\'s spend beside the service\'s and each job\'s budget, with the 80 %/100 % notices (a job whose id is "ai" has its figures at /jobs/ai/healing/summary)',
+      query: AiStatsQuery,
+      answer: AiStatsAnswer,
+    },
+  },
   '/healing/stats/{id}': { get: { summary: 'One job’s statistics (the same answer as /jobs/{id}/healing/summary)', pathId: 'job', answer: JobSummaryAnswer, answers: [404] } },
   '/jobs/{id}/healing/summary': {
     get: { summary: 'One job’s healing summary: reviews, the last one (duration, runs analyzed, error), suggestions, rollbackable changes, runs before and after', pathId: 'job', answer: JobSummaryAnswer, answers: [404] },

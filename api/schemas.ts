@@ -25,6 +25,11 @@ const paging = {
 
 // Query schemas are strict: a misspelt filter (`?stauts=`) is a 400 naming it, not a list that
 // silently ignores it.
+export const AnalysisQueueQuery = z.strictObject({
+  job_id: JobIdSchema.optional(),
+  limit: z.coerce.number().int().min(1).max(500).default(100),
+});
+
 export const ReviewListQuery = z.strictObject({
   job_id: JobIdSchema.optional(),
   status: z.enum(REVIEW_STATUSES).optional(),
@@ -35,21 +40,26 @@ export const ReviewListQuery = z.strictObject({
 /** The longest search the suggestions list takes: a few words, not a document. */
 export const MAX_SEARCH_LENGTH = 200;
 
+/** What the suggestions list filters on: the list's query, and a bulk decision's `filter` (api/routes/batches.ts). */
+export const SUGGESTION_FILTERS = {
+  job_id: JobIdSchema.optional(),
+  status: z.enum(SUGGESTION_STATUSES).optional(),
+  category: z.enum(CATEGORIES).optional(),
+  severity: z.enum(SEVERITIES).optional(),
+  trigger: z.enum(TRIGGERS).optional(),
+  review_id: z.coerce.number().int().positive().optional(),
+  q: z
+    .string()
+    .trim()
+    .max(MAX_SEARCH_LENGTH, `a search is at most ${MAX_SEARCH_LENGTH} characters`)
+    .optional()
+    .transform((v) => v || undefined)
+    .meta({ description: 'words searched in every suggestion\'s title, description and job id, any case (%, _ and \\ match themselves)' }),
+};
+
 export const SuggestionListQuery = z
   .strictObject({
-    job_id: JobIdSchema.optional(),
-    status: z.enum(SUGGESTION_STATUSES).optional(),
-    category: z.enum(CATEGORIES).optional(),
-    severity: z.enum(SEVERITIES).optional(),
-    trigger: z.enum(TRIGGERS).optional(),
-    review_id: z.coerce.number().int().positive().optional(),
-    q: z
-      .string()
-      .trim()
-      .max(MAX_SEARCH_LENGTH, `a search is at most ${MAX_SEARCH_LENGTH} characters`)
-      .optional()
-      .transform((v) => v || undefined)
-      .meta({ description: 'words searched in every suggestion\'s title, description and job id, any case (%, _ and \\ match themselves)' }),
+    ...SUGGESTION_FILTERS,
     sort: z.enum(SUGGESTION_SORTS).default('priority').meta({
       description:
         'priority (default): pending first, then the most severe, newest first within; newest; oldest; severity: most severe first, newest first within',
@@ -254,6 +264,21 @@ const ToolAttemptAnswer = z
       'denied (`ran` lists any that succeeded, which fails the review). Null when it tried none.',
   }) satisfies z.ZodType<ToolAttempt | null>;
 
+/** A running review's place in the analysis queue (api/routes/analysis-queue.ts). */
+export const AnalysisQueuePlace = z
+  .union([
+    z.strictObject({
+      state: z.literal('waiting'),
+      position: z.number().int().meta({ description: '1: the next review analysed' }),
+      ahead: z.number().int().meta({ description: 'reviews waiting before it' }),
+      waited_s: z.number().int(),
+      requested_at: isoDate,
+    }),
+    z.strictObject({ state: z.literal('analysing'), waited_s: z.number().int().meta({ description: 'how long it waited for its slot' }), analysing_s: z.number().int(), started_at: isoDate }),
+  ])
+  .nullable()
+  .meta({ description: 'While the review waits for an analysis slot: its position and wait; while analysed: since when. Null otherwise' });
+
 export const ReviewAnswer = z.strictObject({
   id: z.number().int(),
   job_id: z.string(),
@@ -278,6 +303,11 @@ export const ReviewAnswer = z.strictObject({
   skip_reason: z.string().nullable(),
   analysis_duration_ms: z.number().int().nullable(),
   ai_tokens_used: z.number().int().meta({ description: 'tokens the analysis spent, failed analyses included' }),
+  ai_tokens_in: z.number().int().meta({ description: 'of ai_tokens_used, those sent to the model (cache reads and writes included)' }),
+  ai_tokens_out: z.number().int().meta({ description: 'of ai_tokens_used, those the model wrote' }),
+  ai_cost: z.number().nullable().meta({ description: "the analysis's cost: 0 for the rules analyzer, null when the model's price is unknown" }),
+  ai_cost_source: z.enum(['openclaw', 'configured']).nullable().meta({ description: "openclaw: the cost OpenClaw's meta reported; configured: from HEALING_AI_PRICES" }),
+  budget_note: z.string().nullable().meta({ description: 'why a monthly AI budget made this review use the rules analyzer or skip the AI analysis (which budget, spent and limit)' }),
   ai_model: z.string().nullable().meta({ description: 'the model that answered the analysis (openclaw), failed ones included' }),
   ai_provider: z.string().nullable(),
   ai_session_id: z.string().nullable().meta({ description: 'the OpenClaw session the analysis turn ran as (deleted with the turn)' }),
@@ -294,10 +324,23 @@ export const ReviewAnswer = z.strictObject({
     description: 'Set while a running review waits before its analysis: the OpenClaw jobs running, whose tokens an OpenClaw analysis would compete with',
   }),
   waiting_since: isoDate.nullable(),
+  skipped_unchanged: z.boolean().meta({
+    description: 'true: a scheduled review skipped because nothing the analyzer sees changed since the last analysed review (skip_reason names it); no tokens spent',
+  }),
+  analysis_requested_at: isoDate.nullable().meta({ description: 'when the review asked for its analysis (joined the analysis queue)' }),
+  analysis_started_at: isoDate.nullable().meta({ description: 'when its analysis began, on a healing-analysis slot (HEALING_ANALYSIS_CONCURRENCY)' }),
+  analysis_queue: AnalysisQueuePlace,
   created_at: isoDate,
 });
 
 export const ReviewListAnswer = z.strictObject({ reviews: z.array(ReviewAnswer), total: z.number().int(), limit: z.number().int(), offset: z.number().int() });
+
+const QueueEntry = { review_id: z.number().int(), job_id: z.string(), trigger: z.enum(TRIGGERS), requested_at: isoDate, waited_s: z.number().int() };
+export const AnalysisQueueAnswer = z.strictObject({
+  waiting: z.array(z.strictObject({ ...QueueEntry, position: z.number().int().meta({ description: '1: the next review analysed' }) })).meta({ description: 'reviews waiting for an analysis slot, in the order they asked' }),
+  waiting_total: z.number().int().meta({ description: 'all reviews waiting, whatever job_id and limit' }),
+  analysing: z.array(z.strictObject({ ...QueueEntry, started_at: isoDate, analysing_s: z.number().int() })).meta({ description: 'reviews whose analysis runs now' }),
+});
 
 export const ReviewDetailAnswer = ReviewAnswer.extend({
   workflow_run_id: z.string(),

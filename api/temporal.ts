@@ -2,14 +2,11 @@
 // command. Refusals come back from the workflow and become 409s naming the state.
 import {
   WorkflowExecutionAlreadyStartedError,
-  WorkflowNotFoundError,
-  WorkflowUpdateFailedError,
   WorkflowUpdateRPCTimeoutOrCancelledError,
   WorkflowUpdateStage,
   type Client,
 } from '@temporalio/client';
 import {
-  ERROR_TYPES,
   reviewWorkflowId,
   SEARCH_ATTRIBUTES,
   suggestionWorkflowId,
@@ -18,7 +15,7 @@ import {
   type CommandResult,
   type ReviewInput,
 } from '../core/temporal.js';
-import { findApplicationFailure } from '../core/failures.js';
+import { closedMessage, commandRefusal } from '../core/command-refusal.js';
 import { dashboardUrlFrom, reviewMetadata } from '../core/temporal-ui.js';
 import type { Db } from '../db/knex.js';
 import { HttpError, isUnavailable } from './errors.js';
@@ -89,16 +86,11 @@ export async function sendCommand(
 ): Promise<CommandResult | AcceptedCommand> {
   const handle = client.workflow.getHandle(suggestionWorkflowId(suggestionId));
   const refusal = async (error: unknown): Promise<unknown> => {
-    if (error instanceof WorkflowUpdateFailedError) {
-      const failure = findApplicationFailure(error);
-      // Refusals the state or the files explain are conflicts; anything else is the service's.
-      if (failure && CONFLICT_TYPES.has(failure.type ?? '')) return new HttpError(409, failure.message, failure.details?.[0] ?? null);
-      return new HttpError(500, failure?.message ?? error.message);
-    }
-    if (error instanceof WorkflowNotFoundError || /workflow execution already completed/i.test((error as Error).message)) {
-      const status = await statusNow();
-      return new HttpError(409, `cannot ${command} suggestion ${suggestionId}: it is ${status ?? 'closed'} and no longer takes commands`);
-    }
+    const refused = commandRefusal(error);
+    // Refusals the state or the files explain are conflicts; anything else is the service's.
+    if (refused?.kind === 'conflict') return new HttpError(409, refused.message, refused.detail);
+    if (refused?.kind === 'error') return new HttpError(500, refused.message);
+    if (refused?.kind === 'closed') return new HttpError(409, closedMessage(command, suggestionId, await statusNow()));
     return null;
   };
   let update;
@@ -160,8 +152,6 @@ export function failedApply(suggestionId: number, result: CommandResult | Accept
     action_id: result.action_id,
   });
 }
-
-const CONFLICT_TYPES = new Set<string>([ERROR_TYPES.refused, ERROR_TYPES.staleFile, ERROR_TYPES.guardRefusal, ERROR_TYPES.rollbackConflict, ERROR_TYPES.fileError, ERROR_TYPES.verifyFailed, ERROR_TYPES.noChange]);
 
 async function reviewRowClosed(db: Db, workflowRunId: string): Promise<boolean> {
   const row = await db('healing_reviews').where({ workflow_run_id: workflowRunId }).first('status');

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { figureRow, formatTable, machine, round, type BenchResult, type Figure } from './lib/report.js';
 import { ROOT } from './lib/paths.js';
 
-const ALL = ['log-tail', 'list-suggestions', 'stats', 'review-overhead', 'approve-apply', 'review-throughput', 'schedule-reconcile', 'dashboard', 'memory', 'openclaw-turn', 'procclaw-import'];
+const ALL = ['log-tail', 'list-suggestions', 'stats', 'review-overhead', 'approve-apply', 'bulk-decisions', 'review-throughput', 'schedule-reconcile', 'dashboard', 'memory', 'openclaw-turn', 'procclaw-import'];
 const chosen = process.argv.slice(2).filter((a) => !a.startsWith('-'));
 const names = chosen.length > 0 ? chosen : ALL;
 for (const name of names) if (!ALL.includes(name)) throw new Error(`no benchmark "${name}"; there are: ${ALL.join(', ')}`);

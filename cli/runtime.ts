@@ -251,11 +251,13 @@ export async function startRuntime(
         log,
         webDist: path.join(ROOT, 'web', 'dist'),
         tokens: loadTokens(config),
+        batchConcurrency: config.batchConcurrency,
         reconcileSchedule: (jobId) => reconcileJobSchedule(client, jobsSource, jobId, config.defaultTimeZone),
         defaultTimeZone: config.defaultTimeZone,
         readPlaces: { home: config.home, procclawHome: config.procclawHome, dataDir: config.dataDir, logRoots: config.logRoots },
         changes,
         notify: { openclawBin: config.analyzer.openclawBin, openclawNode: config.analyzer.openclawNode, dashboardUrl: config.publicUrl ?? null },
+        aiBill: () => config.analyzer.bill,
       });
       const server: Server = createServer(app);
       await new Promise<void>((resolve, reject) => {

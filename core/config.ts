@@ -1,9 +1,14 @@
 // Service configuration from the environment, validated at start-up: a bad value stops the
 // service with a message naming the variable.
 import path from 'node:path';
+import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { ApplyWindowSchema, type ApplyWindow } from './apply-window.js';
+import { DEFAULT_BATCH_CONCURRENCY } from './batch.js';
 import { DEFAULT_APPLY_WAIT_S, DEFAULT_OPENCLAW_WAIT_S, DEFAULT_RUN_CHECK_INTERVAL_S, OPENCLAW_WAIT_TIMEOUTS, type WaitSettings } from './running.js';
+import { ON_EXCEED, PricesSchema, type AiBillSettings, type Prices } from './ai-bill.js';
 import { isTimeZone, type DefaultTimeZone } from './job.js';
+import { humanError } from './messages.js';
 import { parseLogRoots } from './read-places.js';
 import { readTemporalSecurity, type TemporalTls } from './temporal-connection.js';
 
@@ -44,6 +49,8 @@ const EnvSchema = z.object({
   HEALING_ANALYZER: z.enum(['openclaw', 'rules', 'auto']).default('auto'),
   HEALING_ANALYSIS_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(1),
   HEALING_ANALYSIS_TIMEOUT_S: z.coerce.number().int().min(5).max(3600).default(300),
+  /** decisions a bulk decision sends to suggestions' workflows at once */
+  HEALING_BATCH_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(DEFAULT_BATCH_CONCURRENCY),
   HEALING_PUBLIC_URL: z.string().url().optional(),
   HEALING_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(DEFAULT_RETENTION_DAYS),
   /** seconds an apply waits for its job's open run to end before it fails with the reason */
@@ -59,6 +66,17 @@ const EnvSchema = z.object({
     .string()
     .refine(isIanaZoneName, { error: (issue) => `"${String(issue.input)}" is not an IANA time zone; use a name such as America/New_York, Europe/Lisbon or UTC` })
     .optional(),
+  /** model prices per million tokens, JSON (core/ai-bill.ts PricesSchema): the cost of turns OpenClaw reports none for */
+  HEALING_AI_PRICES: z.string().optional(),
+  /** service-wide monthly (UTC) AI budgets, in tokens and in cost */
+  HEALING_AI_BUDGET_TOKENS: z.coerce.number().int().min(1).optional(),
+  HEALING_AI_BUDGET_COST: z.coerce.number().positive().optional(),
+  HEALING_AI_BUDGET_ON_EXCEED: z.enum(ON_EXCEED).default('rules'),
+  /** where service-wide budget notices go; unset: the notify channel of the job whose review crossed it */
+  HEALING_AI_BUDGET_NOTIFY_CHANNEL: z.string().min(1).max(64).optional(),
+  HEALING_AI_BUDGET_NOTIFY_TARGET: z.string().min(1).max(2048).optional(),
+  /** the apply window of jobs that set none, as YAML (core/apply-window.ts); read by readApplyWindow */
+  HEALING_APPLY_WINDOW: z.string().optional(),
   OPENCLAW_BIN: z.string().min(1).default('openclaw'),
   OPENCLAW_NODE: z.string().min(1).optional(),
   OPENCLAW_AGENT: z.string().min(1).optional(),
@@ -97,8 +115,12 @@ export interface ServiceConfig {
     timeoutSeconds: number;
     /** each OpenClaw turn's own state folder goes under here */
     stateRoot: string;
+    /** HEALING_AI_PRICES and HEALING_AI_BUDGET_* */
+    bill: AiBillSettings;
   };
   analysisConcurrency: number;
+  /** HEALING_BATCH_CONCURRENCY: decisions of a bulk decision in flight at once */
+  batchConcurrency: number;
   publicUrl: string | null;
   retentionDays: number;
   /** HEALING_APPLY_WAIT_S, HEALING_OPENCLAW_WAIT_S, HEALING_OPENCLAW_WAIT_TIMEOUT (core/running.ts) */
@@ -130,9 +152,16 @@ export function loadConfig(env: Record<string, string | undefined>, cwd: string,
   }
   const logRoots = parseLogRoots(e.HEALING_LOG_ROOTS, home);
   if ('problem' in logRoots) throw new ConfigError(`invalid configuration:\n  HEALING_LOG_ROOTS: ${logRoots.problem}`);
+  const applyWindow = readApplyWindow(e.HEALING_APPLY_WINDOW);
+  if (typeof applyWindow === 'string') throw new ConfigError(`invalid configuration:\n  HEALING_APPLY_WINDOW: ${applyWindow}`);
   const temporalSecurity = readTemporalSecurity(e, cwd);
   if (temporalSecurity.problems.length > 0) throw new ConfigError(`invalid configuration:\n  ${temporalSecurity.problems.join('\n  ')}`);
   const dataDir = path.resolve(cwd, e.HEALING_DATA_DIR ?? '.healing');
+  const prices = parsePrices(e.HEALING_AI_PRICES);
+  if ('problem' in prices) throw new ConfigError(`invalid configuration:\n  HEALING_AI_PRICES: ${prices.problem}`);
+  if (!e.HEALING_AI_BUDGET_NOTIFY_CHANNEL !== !e.HEALING_AI_BUDGET_NOTIFY_TARGET) {
+    throw new ConfigError('invalid configuration:\n  HEALING_AI_BUDGET_NOTIFY_CHANNEL, HEALING_AI_BUDGET_NOTIFY_TARGET: set both, or neither');
+  }
   return {
     port: e.PORT,
     // Without a token the API is open, so it listens on loopback only.
@@ -158,8 +187,17 @@ export function loadConfig(env: Record<string, string | undefined>, cwd: string,
       thinking: e.OPENCLAW_THINKING ?? null,
       timeoutSeconds: e.HEALING_ANALYSIS_TIMEOUT_S,
       stateRoot: path.join(dataDir, 'openclaw'),
+      bill: {
+        prices: prices.prices,
+        budgetTokens: e.HEALING_AI_BUDGET_TOKENS ?? null,
+        budgetCost: e.HEALING_AI_BUDGET_COST ?? null,
+        onExceed: e.HEALING_AI_BUDGET_ON_EXCEED,
+        notifyChannel: e.HEALING_AI_BUDGET_NOTIFY_CHANNEL ?? null,
+        notifyTarget: e.HEALING_AI_BUDGET_NOTIFY_TARGET ?? null,
+      },
     },
     analysisConcurrency: e.HEALING_ANALYSIS_CONCURRENCY,
+    batchConcurrency: e.HEALING_BATCH_CONCURRENCY,
     publicUrl: e.HEALING_PUBLIC_URL ?? null,
     retentionDays: e.HEALING_RETENTION_DAYS,
     waits: {
@@ -167,6 +205,7 @@ export function loadConfig(env: Record<string, string | undefined>, cwd: string,
       openclawWaitS: e.HEALING_OPENCLAW_WAIT_S,
       openclawWaitTimeout: e.HEALING_OPENCLAW_WAIT_TIMEOUT,
       checkIntervalS: DEFAULT_RUN_CHECK_INTERVAL_S,
+      applyWindow,
     },
     logRoots: logRoots.roots,
     defaultTimeZone: resolveDefaultTimeZone(e.HEALING_DEFAULT_TIMEZONE),
@@ -174,6 +213,37 @@ export function loadConfig(env: Record<string, string | undefined>, cwd: string,
     procclawHome: e.PROCCLAW_HOME ?? path.join(home, '.procclaw'),
     logLevel: e.LOG_LEVEL,
   };
+}
+
+/** HEALING_AI_PRICES read: JSON of `{ "<model or provider/model>": { input_per_mtok, output_per_mtok } }`. */
+export function parsePrices(text: string | undefined): { prices: Prices } | { problem: string } {
+  if (text === undefined) return { prices: {} };
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return { problem: 'must be JSON, e.g. {"anthropic/claude-sonnet-4": {"input_per_mtok": 3, "output_per_mtok": 15}}' };
+  }
+  const parsed = PricesSchema.safeParse(value, { error: humanError });
+  if (parsed.success) return { prices: parsed.data };
+  return { problem: parsed.error.issues.map((i) => `${i.path.length ? `${i.path.join('.')}: ` : ''}${i.message}`).join('; ') };
+}
+
+const APPLY_WINDOW_EXAMPLE = 'e.g. {days: [mon, tue, wed, thu, fri], hours: ["09:00-17:00"]} or {between_runs: true}';
+
+/** HEALING_APPLY_WINDOW read as a YAML window: the window, null when unset, or what is wrong with it. */
+export function readApplyWindow(text: string | undefined): ApplyWindow | null | string {
+  if (text === undefined) return null;
+  let value: unknown;
+  try {
+    value = parseYaml(text);
+  } catch (error) {
+    return `is not YAML (${(error as Error).message.split('\n')[0]}); write the window as YAML, ${APPLY_WINDOW_EXAMPLE}`;
+  }
+  const parsed = ApplyWindowSchema.safeParse(value);
+  if (parsed.success) return parsed.data;
+  const problems = parsed.error.issues.map((i) => `${i.path.length > 0 ? `${i.path.join('.')}: ` : ''}${i.message}`);
+  return `${problems.join('; ')} (${APPLY_WINDOW_EXAMPLE})`;
 }
 
 /**

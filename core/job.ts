@@ -9,6 +9,7 @@
 // may also write `key: null` for an unset optional value: the fields modelled below read that as
 // absent.
 import { z } from 'zod';
+import { JobApplyWindowSchema } from './apply-window.js';
 
 export const CATEGORIES = ['performance', 'cost', 'reliability', 'security', 'config', 'prompt', 'script'] as const;
 export const SEVERITIES = ['low', 'medium', 'high', 'critical'] as const;
@@ -114,6 +115,18 @@ export const WatchSchema = z.looseObject({
   auto_revert: absent(z.boolean()),
 });
 
+/**
+ * The job's monthly (UTC calendar month) AI budget, beside the service-wide one
+ * (HEALING_AI_BUDGET_*): once reached, its reviews use the rules analyzer or skip the AI
+ * (`on_exceed`; absent: HEALING_AI_BUDGET_ON_EXCEED). Cost in the unit of HEALING_AI_PRICES or
+ * OpenClaw's reported cost.
+ */
+export const BudgetSchema = z.looseObject({
+  monthly_tokens: absent(z.number().int().min(1)),
+  monthly_cost: absent(z.number().positive()),
+  on_exceed: absent(z.enum(['rules', 'skip'])),
+});
+
 export const SelfHealingSchema = z.looseObject({
   enabled: z.boolean().default(false),
   mode: z.enum(['reactive', 'proactive']).default('reactive'),
@@ -123,6 +136,9 @@ export const SelfHealingSchema = z.looseObject({
   business_log: BusinessLogSchema.optional(),
   remediation: absent(RemediationSchema),
   watch: WatchSchema.default(() => WatchSchema.parse({})),
+  budget: absent(BudgetSchema),
+  /** when an approved change may be written (core/apply-window.ts); absent: HEALING_APPLY_WINDOW; false: any time */
+  apply_window: absent(JobApplyWindowSchema),
 });
 
 export const SlaSchema = z.looseObject({

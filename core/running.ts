@@ -2,6 +2,7 @@
 // bounds of the waits for them (an apply waits for its job's run to end; an OpenClaw analysis
 // waits while OpenClaw jobs run, since their tokens compete). Pure: shared by activities,
 // workflows and the API.
+import type { ApplyWindow } from './apply-window.js';
 import type { JobConfig } from './job.js';
 
 /**
@@ -30,6 +31,8 @@ export interface WaitSettings {
   checkIntervalS: number;
   /** how often the regression watch after an apply counts the job's runs (activities/watch.ts); DEFAULT_WATCH_CHECK_S when unset */
   watchCheckS?: number;
+  /** HEALING_APPLY_WINDOW: the apply window of jobs that set no self_healing.apply_window; null or unset: any time */
+  applyWindow?: ApplyWindow | null;
 }
 
 /** The regression watch looks at the job's runs once an hour (a durable timer, then one short read). */

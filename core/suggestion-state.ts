@@ -18,12 +18,14 @@ export const ADVICE_STATUS = 'acknowledged' satisfies SuggestionStatus;
  * statuses (which ProcClaw's clients and the counters know) stay as they are, the mark says why
  * and since when, and the status written at the end clears it (db/suggestions.ts).
  */
-export const APPLYING_STEPS = ['rewrite', 'job_running'] as const;
+export const APPLYING_STEPS = ['rewrite', 'job_running', 'window'] as const;
 export type ApplyingStep = (typeof APPLYING_STEPS)[number];
 export const APPLYING_STEP_TEXT: Record<ApplyingStep, string> = {
   rewrite: 'asking the AI for the new file',
   // nothing is written while the job runs: the apply starts once the run reports its end
   job_running: 'waiting for the job\'s running run to end',
+  // approved outside the job's apply window (core/apply-window.ts): the row's apply_at says when
+  window: 'waiting for the job\'s apply window to open',
 };
 
 export const ACTION_STATUSES = ['success', 'failed', 'rolled_back'] as const;

@@ -23,7 +23,7 @@ export const SCHEDULE_ID_PREFIX = 'healing-schedule/';
 export const scheduledReviewWorkflowId = (jobId: string): string => `healing-scheduled-review/${jobId}`;
 export const RETENTION_WORKFLOW_ID = 'healing-retention';
 
-export const UPDATE_NAMES = { approve: 'approve', reject: 'reject', apply: 'apply', rollback: 'rollback' } as const;
+export const UPDATE_NAMES = { approve: 'approve', reject: 'reject', apply: 'apply', rollback: 'rollback', applyNow: 'applyNow' } as const;
 export const QUERY_NAMES = { state: 'state' } as const;
 
 /** Custom search attributes, registered by the worker at start-up (types below). */
@@ -123,6 +123,10 @@ export interface RejectArgs {
 export interface ApplyArgs {
   by: string;
 }
+/** An admin ends an apply's wait for the job's apply window (an open run is still waited for). */
+export interface ApplyNowArgs {
+  by: string;
+}
 export interface RollbackArgs {
   by: string;
   /** the action to undo: refused unless it is the suggestion's applied one */
@@ -141,6 +145,9 @@ export interface CommandResult {
   /** with applying `job_running`: the run the apply waits for, and until when at most (ISO) */
   waiting_for_run?: OpenRun;
   wait_until?: string;
+  /** with applying `window`: when the job's apply window opens (ISO) and the window in words */
+  apply_at?: string;
+  apply_window?: string;
 }
 
 export interface SuggestionState {

@@ -9,7 +9,8 @@ import { z } from 'zod';
 import { CHANNEL } from '../migrations/009_change_notifications.js';
 import type { Db } from './knex.js';
 
-export const CHANGE_TABLES = ['suggestions', 'reviews', 'actions'] as const;
+// batches: migrations/017_bulk_decisions.ts, a bulk decision's progress
+export const CHANGE_TABLES = ['suggestions', 'reviews', 'actions', 'batches'] as const;
 
 /** One row written; `id` null: more rows than a payload lists changed at once (`rows` of them). */
 export const ChangeSchema = z.object({

@@ -16,6 +16,10 @@ import * as m011 from '../migrations/011_job_runs_time_note.js';
 import * as m012 from '../migrations/012_import_generations.js';
 import * as m013 from '../migrations/013_watch_evidence_silences.js';
 import * as m014 from '../migrations/014_rejection_memory.js';
+import * as m015 from '../migrations/015_ai_bill.js';
+import * as m016 from '../migrations/016_review_fingerprint_queue.js';
+import * as m017 from '../migrations/017_bulk_decisions.js';
+import * as m018 from '../migrations/018_apply_windows.js';
 
 // int8 (ids, counts) as numbers: our ids and counts stay far below 2^53.
 pg.types.setTypeParser(pg.types.builtins.INT8, (value: string) => Number(value));
@@ -36,6 +40,10 @@ const MIGRATIONS: Record<string, Knex.Migration> = {
   '012_import_generations': m012,
   '013_watch_evidence_silences': m013,
   '014_rejection_memory': m014,
+  '015_ai_bill': m015,
+  '016_review_fingerprint_queue': m016,
+  '017_bulk_decisions': m017,
+  '018_apply_windows': m018,
 };
 
 const migrationSource: Knex.MigrationSource<string> = {

@@ -1,6 +1,7 @@
 // healing_reviews: one row per review workflow run.
 import type { Db } from './knex.js';
 import { fetchPage, type Page, type Paged } from './paging.js';
+import type { ContextFingerprint } from '../core/context-fingerprint.js';
 import type { ReviewStatus, Trigger } from '../core/review.js';
 
 /** Tools the model called during an analysis turn: refused while the service denies every tool. */
@@ -37,6 +38,14 @@ export interface ReviewRecord {
   skip_reason: string | null;
   analysis_duration_ms: number | null;
   ai_tokens_used: number;
+  /** input (cache reads and writes included) and output tokens of the AI turn */
+  ai_tokens_in: number;
+  ai_tokens_out: number;
+  /** the turn's cost when known (OpenClaw's meta, else HEALING_AI_PRICES); 0 for the rules analyzer */
+  ai_cost: number | null;
+  ai_cost_source: 'openclaw' | 'configured' | null;
+  /** why a monthly budget made the review use the rules analyzer or skip the AI */
+  budget_note: string | null;
   /** the model and provider that answered, and the OpenClaw session the turn ran as */
   ai_model: string | null;
   ai_provider: string | null;
@@ -48,6 +57,11 @@ export interface ReviewRecord {
   /** while the review waits before its analysis (OpenClaw jobs running): why, and since when */
   waiting_reason: string | null;
   waiting_since: Date | null;
+  /** what the analyzer was shown, hashed (core/context-fingerprint.ts); null before the analysis or on older reviews */
+  context_fingerprint: ContextFingerprint | null;
+  /** when the review asked for its analysis, and when the analysis began (the analysis queue) */
+  analysis_requested_at: Date | null;
+  analysis_started_at: Date | null;
   created_at: Date;
 }
 
@@ -96,8 +110,8 @@ export async function listReviews(db: Db, filters: ReviewFilters, page: Page): P
     'id', 'job_id', 'trigger', 'status', 'workflow_id', 'workflow_run_id', 'run_id', 'analyzer', 'started_at', 'finished_at',
     'runs_analyzed', 'logs_lines', 'ai_sessions_count', 'sla_violations_count', 'suggestions_count',
     'duplicates_count', 'silenced_count', 'dropped_count', 'auto_applied_count', 'error_message', 'skip_reason',
-    'analysis_duration_ms', 'ai_tokens_used', 'ai_model', 'ai_provider', 'ai_session_id', 'tool_calls', 'skip_count',
-    'waiting_reason', 'waiting_since', 'created_at',
+    'analysis_duration_ms', 'ai_tokens_used', 'ai_tokens_in', 'ai_tokens_out', 'ai_cost', 'ai_cost_source', 'budget_note', 'ai_model', 'ai_provider', 'ai_session_id', 'tool_calls', 'skip_count',
+    'waiting_reason', 'waiting_since', 'analysis_requested_at', 'analysis_started_at', 'created_at',
   );
   if (filters.job_id) query.where('job_id', filters.job_id);
   if (filters.status) query.where('status', filters.status);

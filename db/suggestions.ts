@@ -1,4 +1,5 @@
 // healing_suggestions. Only the suggestion's own workflow (through activities) changes status.
+import type { Knex } from 'knex';
 import type { Db } from './knex.js';
 import { fetchPage, newestFirst, type Order, type Page, type Paged } from './paging.js';
 import type { Category, Severity } from '../core/job.js';
@@ -41,6 +42,12 @@ export interface SuggestionRecord {
   /** an apply going on after its command answered, and since when (null when none is) */
   applying_step: ApplyingStep | null;
   applying_since: Date | null;
+  /** with applying_step `window`: when the apply is due (its job's apply window opens) and the window in words (core/apply-window.ts) */
+  apply_at: Date | null;
+  apply_wait_reason: string | null;
+  /** an admin who ended the window wait with "apply now", and when */
+  applied_now_by: string | null;
+  applied_now_at: Date | null;
   workflow_id: string | null;
   reviewed_at: Date | null;
   reviewed_by: string | null;
@@ -57,7 +64,7 @@ export interface SuggestionRecord {
 
 export type NewSuggestion = Omit<
   SuggestionRecord,
-  | 'id' | 'status' | 'applying_step' | 'applying_since' | 'workflow_id' | 'reviewed_at' | 'reviewed_by' | 'review_comment' | 'rejection_reason' | 'error_message'
+  | 'id' | 'status' | 'applying_step' | 'applying_since' | 'apply_at' | 'apply_wait_reason' | 'applied_now_by' | 'applied_now_at' | 'workflow_id' | 'reviewed_at' | 'reviewed_by' | 'review_comment' | 'rejection_reason' | 'error_message'
   | 'approvals' | 'applied_at' | 'action_id' | 'created_at' | 'updated_at' | 'ai_session_key'
 >;
 
@@ -180,7 +187,7 @@ export async function getSuggestion(db: Db, id: number): Promise<SuggestionRecor
 export type SuggestionPatch = Partial<
   Pick<
     SuggestionRecord,
-    | 'status' | 'applying_step' | 'applying_since' | 'workflow_id' | 'reviewed_at' | 'reviewed_by' | 'review_comment' | 'rejection_reason'
+    | 'status' | 'applying_step' | 'applying_since' | 'apply_at' | 'apply_wait_reason' | 'applied_now_by' | 'applied_now_at' | 'workflow_id' | 'reviewed_at' | 'reviewed_by' | 'review_comment' | 'rejection_reason'
     | 'error_message' | 'applied_at' | 'action_id' | 'proposed_content' | 'ai_session_key'
   >
 > & { approvals?: SuggestionRecord['approvals'] };
@@ -189,7 +196,7 @@ export async function updateSuggestion(db: Db, id: number, patch: SuggestionPatc
   const row: Record<string, unknown> = { ...patch, updated_at: db.fn.now() };
   // A status written ends any apply in progress (applied, failed, expired...) unless it starts
   // one: the mark never outlives the phase it describes, whichever step ends it.
-  if (patch.status !== undefined && patch.applying_step === undefined) Object.assign(row, { applying_step: null, applying_since: null });
+  if (patch.status !== undefined && patch.applying_step === undefined) Object.assign(row, { applying_step: null, applying_since: null, apply_at: null, apply_wait_reason: null });
   if (patch.approvals) row.approvals = JSON.stringify(patch.approvals);
   const [updated] = await db('healing_suggestions').where({ id }).update(row).returning('*');
   return updated as SuggestionRecord;
@@ -197,13 +204,23 @@ export async function updateSuggestion(db: Db, id: number, patch: SuggestionPatc
 
 const LIST_COLUMNS = [
   'healing_suggestions.id', 'review_id', 'healing_suggestions.job_id', 'category', 'severity', 'severity_reported', 'advisory_reason', 'title', 'description',
-  'current_state', 'suggested_change', 'expected_impact', 'affected_files', 'target_file', 'healing_suggestions.status', 'applying_step', 'applying_since',
+  'current_state', 'suggested_change', 'expected_impact', 'affected_files', 'target_file', 'healing_suggestions.status', 'applying_step', 'applying_since', 'apply_at', 'apply_wait_reason',
   'healing_suggestions.workflow_id', 'reviewed_at', 'reviewed_by', 'review_comment', 'rejection_reason', 'healing_suggestions.error_message', 'approvals',
   'applied_at', 'action_id', 'expires_at', 'healing_suggestions.created_at', 'healing_suggestions.updated_at',
 ];
 
 export async function listSuggestions(db: Db, filters: SuggestionFilters, page: Page, sort: SuggestionSort = 'priority'): Promise<Paged<SuggestionRecord>> {
-  const query = db('healing_suggestions').select(LIST_COLUMNS);
+  const query = whereSuggestions(db('healing_suggestions').select(LIST_COLUMNS), filters);
+  // Filtered by job or review the count reads few rows through an index; otherwise (but for a
+  // search) it comes from the counters, not from a scan of the whole table.
+  const counted = !filters.job_id && !filters.review_id && !filters.q;
+  return fetchPage<SuggestionRecord>(query, page, suggestionOrder(sort, filters), {
+    total: counted ? () => countedSuggestions(db, filters) : undefined,
+  });
+}
+
+/** The list's filters on a query of healing_suggestions: the list and a bulk decision (db/batches.ts) select alike. */
+export function whereSuggestions(query: Knex.QueryBuilder, filters: SuggestionFilters): Knex.QueryBuilder {
   if (filters.job_id) query.where('healing_suggestions.job_id', filters.job_id);
   if (filters.status) query.where('healing_suggestions.status', filters.status);
   if (filters.category) query.where('category', filters.category);
@@ -214,12 +231,7 @@ export async function listSuggestions(db: Db, filters: SuggestionFilters, page: 
     const pattern = likePattern(filters.q);
     query.where((w) => w.whereILike('title', pattern).orWhereILike('description', pattern).orWhereILike('healing_suggestions.job_id', pattern));
   }
-  // Filtered by job or review the count reads few rows through an index; otherwise (but for a
-  // search) it comes from the counters, not from a scan of the whole table.
-  const counted = !filters.job_id && !filters.review_id && !filters.q;
-  return fetchPage<SuggestionRecord>(query, page, suggestionOrder(sort, filters), {
-    total: counted ? () => countedSuggestions(db, filters) : undefined,
-  });
+  return query;
 }
 
 /** How many suggestions have this status, category, severity and trigger, from healing_suggestion_counts. */

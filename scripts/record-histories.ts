@@ -701,6 +701,29 @@ const SCENARIOS: Scenario[] = [
       return { workflowId: execution.workflowId };
     },
   },
+
+  // --- batchWorkflow ----------------------------------------------------------------------------
+  {
+    workflowType: 'batchWorkflow',
+    path: 'approve-in-chunks',
+    how: 'alice approves three suggestions in one batch, two per chunk: one applies, one waits for a second approver, one (rejected before) is refused',
+    gates: [],
+    ends: () => returns({ status: 'finished', total: 3, counts: { decided: 1, waiting_approver: 1, refused: 1, failed: 0 } }),
+    requires: { workflowTypes: ['batchWorkflow'] },
+    async run(ctx) {
+      const applies = await ctx.etlSuggestion();
+      const twoPerson = await ctx.suggestion({ jobId: 'etl', targetFile: null, proposed: null, input: { requiredApprovals: 2 } });
+      const rejected = await ctx.suggestion({ jobId: 'etl', targetFile: null, proposed: null });
+      await ctx.api('POST', `/api/v1/healing/suggestions/${rejected}/reject`, { reason: 'not this one' }, 'bob');
+      // The rows POST /healing/batches writes, then its workflow started with chunks of two, so the run loops.
+      const [batch] = await ctx.stack.db('healing_batches')
+        .insert({ decision: 'approve', created_by: 'alice', created_role: 'approver', identified: true, ids: JSON.stringify([applies, twoPerson, rejected]), concurrency: 2, total: 3 })
+        .returning('id');
+      await ctx.stack.db('healing_batch_items').insert([applies, twoPerson, rejected].map((suggestionId, position) => ({ batch_id: batch.id, position, suggestion_id: suggestionId })));
+      const handle = await ctx.client.workflow.start('batchWorkflow', { workflowId: `healing-batch/${batch.id}`, taskQueue: 'healing', args: [{ batchId: batch.id, concurrency: 2, chunkSize: 2 }] });
+      return { workflowId: handle.workflowId };
+    },
+  },
 ];
 
 export const SCENARIO_NAMES = SCENARIOS.map((s) => `${s.workflowType}/${s.path}`);

@@ -94,7 +94,7 @@ const query = fc
   )
   .map((q) => new URLSearchParams(q).toString());
 
-const lists = ['/api/v1/healing/reviews', '/api/v1/healing/suggestions', '/api/v1/healing/actions', '/api/v1/healing/suggestions/pending/count', '/api/v1/jobs', '/api/v1/healing/stats'];
+const lists = ['/api/v1/healing/reviews', '/api/v1/healing/suggestions', '/api/v1/healing/actions', '/api/v1/healing/suggestions/pending/count', '/api/v1/jobs', '/api/v1/healing/stats', '/api/v1/healing/stats/ai'];
 const byId = ['/api/v1/healing/reviews/', '/api/v1/healing/suggestions/', '/api/v1/healing/actions/', '/api/v1/jobs/', '/api/v1/healing/stats/'];
 const commands: [string, string][] = [
   ['POST', '/api/v1/healing/trigger'],

@@ -259,7 +259,10 @@ describe('one openclaw turn', () => {
     expect(path.dirname(seen.stateDir)).toBe(path.join(stateRoot, 'turns'));
     await expect(stat(seen.stateDir)).rejects.toMatchObject({ code: 'ENOENT' });
     expect(result.answer).toBe('the new file\n');
-    expect(result.record).toEqual({ session_id: 'healing-t', model: 'fake-model', provider: 'fake', tokens: 1290, tool_calls: null });
+    expect(result.record).toEqual({
+      session_id: 'healing-t', model: 'fake-model', provider: 'fake', tokens: 1290, tokens_in: 1234, tokens_out: 56,
+      usage: { input: 1234, output: 56, cacheRead: 0, cacheWrite: 0 }, cost_reported: 0, tool_calls: null,
+    });
     const kept = JSON.parse(result.raw);
     expect(Object.keys(kept.meta)).not.toContain('finalPromptText');
     expect(Object.keys(kept.meta)).not.toContain('systemPromptReport');
@@ -301,7 +304,10 @@ describe('one openclaw turn', () => {
     });
     const { message, details } = await failureOf(runAgentTurn(settings({ openclawBin: cli.bin }), turnOf()));
     expect(message).toBe(`the analyzer reported an error: ${text} ${text} (incomplete_turn) (exit 1); it last reported: ⚠️ Rate limit reached for fake-model; Retry-After: 3 seconds`);
-    expect(details[1]).toEqual({ session_id: 'healing-t', model: 'fake-model', provider: 'fake', tokens: 0, tool_calls: null });
+    expect(details[1]).toEqual({
+      session_id: 'healing-t', model: 'fake-model', provider: 'fake', tokens: 0, tokens_in: 0, tokens_out: 0,
+      usage: { input: 0, output: 0, cacheRead: 0, cacheWrite: 0 }, cost_reported: null, tool_calls: null,
+    });
     expect(details[2]).toBe(stderr);
   });
 
@@ -332,7 +338,10 @@ describe('one openclaw turn', () => {
   });
 
   it('when the CLI was killed before it said anything, the record names the model the config asked for', () => {
-    expect(turnRecord('', 'healing-t', 'fake/fake-model')).toEqual({ session_id: 'healing-t', model: 'fake-model', provider: 'fake', tokens: 0, tool_calls: null });
+    expect(turnRecord('', 'healing-t', 'fake/fake-model')).toEqual({
+      session_id: 'healing-t', model: 'fake-model', provider: 'fake', tokens: 0, tokens_in: 0, tokens_out: 0,
+      usage: { input: 0, output: 0, cacheRead: 0, cacheWrite: 0 }, cost_reported: null, tool_calls: null,
+    });
     expect(turnRecord(JSON.stringify(answer(reply('x'))), 'healing-t', 'other/model')).toMatchObject({ model: 'fake-model', provider: 'fake', tokens: 1290 });
   });
 

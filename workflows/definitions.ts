@@ -4,6 +4,7 @@ import {
   QUERY_NAMES,
   UPDATE_NAMES,
   type ApplyArgs,
+  type ApplyNowArgs,
   type ApproveArgs,
   type CommandResult,
   type RejectArgs,
@@ -15,4 +16,5 @@ export const approveUpdate = defineUpdate<CommandResult, [ApproveArgs]>(UPDATE_N
 export const rejectUpdate = defineUpdate<CommandResult, [RejectArgs]>(UPDATE_NAMES.reject);
 export const applyUpdate = defineUpdate<CommandResult, [ApplyArgs]>(UPDATE_NAMES.apply);
 export const rollbackUpdate = defineUpdate<CommandResult, [RollbackArgs]>(UPDATE_NAMES.rollback);
+export const applyNowUpdate = defineUpdate<CommandResult, [ApplyNowArgs]>(UPDATE_NAMES.applyNow);
 export const stateQuery = defineQuery<SuggestionState>(QUERY_NAMES.state);

@@ -60,6 +60,16 @@ export const NOTIFY_AFTER_CLOSE = 'review-notify-after-close';
  */
 export const WAIT_FOR_OPENCLAW_JOBS = 'review-waits-for-openclaw-jobs';
 
+/**
+ * Before its analysis, a review stores the fingerprint of its context and the time it asks for
+ * the analysis (the analysis queue shows the reviews waiting for a healing-analysis slot); a
+ * scheduled review whose context is the last analysed review's is skipped with that reason, for
+ * no tokens (activities/reviews.ts prepareAnalysis). One more local activity; reviews started
+ * before replay the old way; deprecate the patch once no history from before it is read (the
+ * retention window after this shipped).
+ */
+export const SKIP_UNCHANGED = 'review-skip-unchanged';
+
 export async function reviewWorkflow(input: ReviewInput): Promise<ReviewOutcome> {
   const info = workflowInfo();
   const local = patched(LOCAL_REVIEW_STEPS);
@@ -98,6 +108,15 @@ export async function reviewWorkflow(input: ReviewInput): Promise<ReviewOutcome>
         phase(`**collecting** the context of ${input.jobId} again, after the wait`);
         collected = await collect(); // what changed meanwhile
       }
+    }
+    if (collected.skip === undefined && patched(SKIP_UNCHANGED)) {
+      const prepared = await withSummary(steps.prepareAnalysis, `compare the context of ${of} with the last analysed review's, and queue it for analysis`, {
+        reviewId: review.id,
+        jobId: input.jobId,
+        trigger: input.trigger,
+        fingerprint: collected.fingerprint ?? null,
+      });
+      if (prepared.skip !== undefined) collected = { skip: prepared.skip };
     }
     if (collected.skip !== undefined) {
       const skipped = `skip ${of}: ${collected.skip}`;

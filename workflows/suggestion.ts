@@ -21,14 +21,16 @@ import {
   ERROR_TYPES,
   SEARCH_ATTRIBUTES,
   type ApplyArgs,
+  type ApplyNowArgs,
   type CommandResult,
   type RejectArgs,
   type RollbackArgs,
   type SuggestionInput,
 } from '../core/temporal.js';
+import type { ApplyWindowState } from '../activities/runs.js';
 import type { WatchOutcome, WatchPlan } from '../activities/watch.js';
 import { analysis, io, ioLocal, notify, withSummary } from './activity-proxies.js';
-import { applyUpdate, approveUpdate, rejectUpdate, rollbackUpdate, stateQuery } from './definitions.js';
+import { applyNowUpdate, applyUpdate, approveUpdate, rejectUpdate, rollbackUpdate, stateQuery } from './definitions.js';
 
 /**
  * A decision and the apply saga run as local activities, inside the workflow task that carries the
@@ -102,6 +104,18 @@ export const DECIDERS_SEARCHABLE = 'temporal-ui-decided-by';
  */
 export const REGRESSION_WATCH = 'suggestion-regression-watch';
 
+/**
+ * An apply waits for its job's apply window (core/apply-window.ts, read from the job's config as it
+ * is when the wait starts and again when it ends): the approval is recorded at once, the row shows
+ * applying_step `window` and apply_at, and a durable timer waits until the window opens; an open
+ * run is still waited for after it (WAIT_FOR_RUNNING_JOB), and a window that closed meanwhile is
+ * waited for again. An admin's "apply now" (applyNowUpdate) ends the wait, recorded on the row.
+ * Asked only where a window is closed: an apply with no window, or an open one, issues the
+ * commands it did before. Deprecate the patch once no history from before it is read (the
+ * retention window after this shipped).
+ */
+export const APPLY_WINDOW = 'suggestion-apply-window';
+
 /** Who the regression watch rolls back as (rolled_back_by). */
 export const WATCH_ACTOR = 'regression-watch';
 
@@ -110,6 +124,11 @@ export async function suggestionWorkflow(input: SuggestionInput): Promise<Sugges
   let status: SuggestionStatus = 'pending';
   let busy = false; // a command is being carried out: others are refused, never interleaved
   let applying: ApplyingStep | null = null; // an apply goes on after its command answered
+  /** an apply waits for the job's apply window (APPLY_WINDOW); an admin's "apply now" ends it */
+  let waitingForWindow = false;
+  let applyNowBy: string | null = null;
+  /** the opening the row's apply_at shows (a window changed meanwhile is marked again) */
+  let windowMarkedFor: string | null = null;
   let attempt = 0;
   let actionId: number | null = null;
   let appliedBy: string | null = null;
@@ -155,7 +174,10 @@ export async function suggestionWorkflow(input: SuggestionInput): Promise<Sugges
     showDetails();
   };
   const check = (command: SuggestionCommand) => {
-    if (applying) throw refused(`suggestion ${id} is being applied (${APPLYING_STEP_TEXT[applying]}); wait until it is applied or failed`, status);
+    // A wait for the apply window (which may last days) takes a rejection, which ends it; an
+    // auto-apply's wait holds the workflow busy and does not.
+    const rejectsWindowWait = command === 'reject' && applying === 'window' && waitingForWindow && !busy;
+    if (applying && !rejectsWindowWait) throw refused(`suggestion ${id} is being applied (${APPLYING_STEP_TEXT[applying]}); wait until it is applied or failed`, status);
     if (busy) throw refused(`suggestion ${id} is busy with another command; try again in a moment`, status);
     const reason = refusal(command, status);
     if (reason) throw refused(reason, status);
@@ -182,6 +204,7 @@ export async function suggestionWorkflow(input: SuggestionInput): Promise<Sugges
   const apply = async (by: string, how: { steps: typeof io; first?: typeof io; answerEarly?: boolean }): Promise<CommandResult> => {
     const { steps, first = steps, answerEarly = false } = how;
     attempt += 1;
+    applyNowBy = null; // an "apply now" ends one wait, not the window of a later apply
     const compensations: (() => Promise<unknown>)[] = [];
     let prepared: PreparedApply = { actionId: null };
     /** Guard, staleness check, backup and the action row; told in the details once backed up. */
@@ -281,21 +304,27 @@ export async function suggestionWorkflow(input: SuggestionInput): Promise<Sugges
     try {
       if (patched(WAIT_FOR_RUNNING_JOB)) {
         const check = await withSummary(first.openJobRun, `is ${input.jobId} running? nothing is applied while it runs`, { jobId: input.jobId });
-        if (check.run) {
-          await withSummary(steps.markApplying, `mark suggestion ${id} applying: ${APPLYING_STEP_TEXT.job_running}`, { suggestionId: id, step: 'job_running' });
+        // Only a closed window asks for the patch: with none, the commands are those from before.
+        const outsideWindow = windowShut(check) && patched(APPLY_WINDOW);
+        if (check.run || outsideWindow) {
+          const step: ApplyingStep = outsideWindow ? 'window' : 'job_running';
+          if (outsideWindow) await markWindowWait(check.window!, steps);
+          else await withSummary(steps.markApplying, `mark suggestion ${id} applying: ${APPLYING_STEP_TEXT.job_running}`, { suggestionId: id, step: 'job_running' });
           if (currentStatus() !== 'approved') setStatus('approved');
           const waitUntil = Date.now() + check.waitS * 1000;
           const afterWait = async () => {
-            await waitForRunEnd(check.run!, { until: waitUntil, waitS: check.waitS, checkS: check.checkS }, steps);
+            if (!(await waitForTurn(check, step, waitUntil, steps))) return { status, action_id: null };
             return prepareAndFinish(steps, answerEarly);
           };
-          const waiting = { applying: 'job_running' as const, waiting_for_run: check.run, wait_until: new Date(waitUntil).toISOString() };
+          const waiting = outsideWindow
+            ? { applying: 'window' as const, apply_at: check.window!.opens_at ?? undefined, apply_window: check.window!.description }
+            : { applying: 'job_running' as const, waiting_for_run: check.run!, wait_until: new Date(waitUntil).toISOString() };
           if (answerEarly) {
-            afterAnswer('job_running', afterWait);
+            afterAnswer(step, afterWait);
             return { status, action_id: null, ...waiting };
           }
           // An auto-apply: nobody waits on its answer, but commands meanwhile are told what it does.
-          applying = 'job_running';
+          applying = step;
           try {
             return await afterWait();
           } finally {
@@ -313,9 +342,10 @@ export async function suggestionWorkflow(input: SuggestionInput): Promise<Sugges
    * Durable timers until the job's open run has ended (looked up again after each), shown in the
    * Temporal UI; past `until` it fails with the reason, nothing written.
    */
-  const waitForRunEnd = async (run: OpenRun, bound: { until: number; waitS: number; checkS: number }, steps: typeof io): Promise<void> => {
+  const waitForRunEnd = async (run: OpenRun, bound: { until: number; waitS: number; checkS: number }, steps: typeof io): Promise<RunCheck | null> => {
     const { until, waitS, checkS } = bound;
     let open: OpenRun | null = run;
+    let last: RunCheck | null = null;
     try {
       while (open) {
         const left = until - Date.now();
@@ -331,12 +361,100 @@ export async function suggestionWorkflow(input: SuggestionInput): Promise<Sugges
         }
         waitingOn(`${what} (at most until ${shortTime(until)})`);
         await sleep(Math.min(checkS * 1000, left), { summary: oneLine(`${what}, at most until ${shortTime(until)}`) });
-        open = (await withSummary(steps.openJobRun, `is ${input.jobId} still running? (${describeRun(open)})`, { jobId: input.jobId })).run;
+        last = await withSummary(steps.openJobRun, `is ${input.jobId} still running? (${describeRun(open)})`, { jobId: input.jobId });
+        open = last.run;
       }
+      return last;
     } finally {
       waitingOn(null);
     }
   };
+
+  /** The job has an apply window, closed now, and no admin said "apply now". */
+  const windowShut = (check: RunCheck | null): boolean => Boolean(check?.window && !check.window.open) && applyNowBy === null;
+
+  const markWindowWait = async (window: ApplyWindowState, steps: typeof io) => {
+    const when = window.opens_at ? `applies at ${shortTime(Date.parse(window.opens_at))}` : 'the window does not open within fifteen days';
+    await withSummary(steps.markApplying, `mark suggestion ${id} applying: ${APPLYING_STEP_TEXT.window} (${when})`, {
+      suggestionId: id,
+      step: 'window',
+      applyAt: window.opens_at ?? undefined,
+      reason: `outside the job's apply window (${window.description})${window.note ? `; ${window.note}` : ''}`,
+    });
+    windowMarkedFor = window.opens_at;
+    applying = 'window';
+    tell(`outside the apply window (${window.description}): ${when}`);
+  };
+
+  /**
+   * Waits until the job's apply window is open and no run of it is open, the window read again
+   * after each wait (APPLY_WINDOW). `step`: what the row already shows; `runUntil`: the bound of a
+   * first wait for a run (the one the command's answer named).
+   */
+  const waitForTurn = async (first: RunCheck, step: ApplyingStep, runUntil: number, steps: typeof io): Promise<boolean> => {
+    let check: RunCheck | null = first;
+    let shown = step;
+    let until = runUntil;
+    while (check) {
+      if (windowShut(check) && patched(APPLY_WINDOW)) {
+        if (shown !== 'window' || check.window!.opens_at !== windowMarkedFor) await markWindowWait(check.window!, steps);
+        shown = 'window';
+        check = await waitForWindow(check.window!, steps);
+        if (!check) return false; // rejected while it waited
+        until = Date.now() + check.waitS * 1000;
+        continue;
+      }
+      if (!check.run) return true;
+      if (shown !== 'job_running') {
+        await withSummary(steps.markApplying, `mark suggestion ${id} applying: ${APPLYING_STEP_TEXT.job_running}`, { suggestionId: id, step: 'job_running' });
+        applying = 'job_running';
+        shown = 'job_running';
+      }
+      // Before the patch the apply went on once the run ended; since, the window is judged again.
+      check = await waitForRunEnd(check.run, { until, waitS: check.waitS, checkS: check.checkS }, steps);
+    }
+    return true;
+  };
+
+  /**
+   * A durable timer until the window opens (or an admin's "apply now"), then the job's window and
+   * runs read again; null when the suggestion was rejected meanwhile (nothing more to do).
+   */
+  const waitForWindow = async (window: ApplyWindowState, steps: typeof io): Promise<RunCheck | null> => {
+    const opensAt = window.opens_at ? Date.parse(window.opens_at) : null;
+    // A window that does not open within the horizon is looked at again daily: its config may change.
+    const ms = opensAt === null ? DAY_MS : Math.max(1_000, opensAt - Date.now());
+    const what = opensAt === null
+      ? `the apply window (${window.description}) does not open within fifteen days; look again at ${shortTime(Date.now() + ms)}`
+      : `apply when the window opens at ${shortTime(opensAt)} (${window.description})`;
+    waitingForWindow = true;
+    waitingOn(what);
+    try {
+      await condition(() => applyNowBy !== null || (status === 'rejected' && !busy), ms, { summary: oneLine(`${what}: suggestion ${id}`) });
+    } finally {
+      waitingForWindow = false;
+      waitingOn(null);
+    }
+    if (currentStatus() === 'rejected') return null;
+    return withSummary(steps.openJobRun, `is the apply window of ${input.jobId} open, and is it running?`, { jobId: input.jobId });
+  };
+
+  setHandler(
+    applyNowUpdate,
+    async (args) => {
+      await withSummary(io.recordApplyNow, `record ${args.by}'s "apply now" of suggestion ${id}: the apply window is not waited for`, { suggestionId: id, by: args.by });
+      applyNowBy = args.by;
+      tell(`apply now by ${args.by}: the apply window is not waited for (an open run still is)`);
+      // Answers once the apply went on: applied or failed, or waiting for a run or the AI's rewrite.
+      await condition(() => !waitingForWindow && applying !== 'window');
+      return { status, action_id: actionId, ...(applying ? { applying } : {}) };
+    },
+    {
+      validator: (_args: ApplyNowArgs) => {
+        if (!waitingForWindow || applyNowBy !== null) throw refused(`suggestion ${id} is not waiting for its job's apply window: "apply now" only ends that wait`, status);
+      },
+    },
+  );
 
   setHandler(stateQuery, () => ({ status, busy: !idle(), action_id: actionId, approvals: [...approvers], applying }));
 
@@ -594,7 +712,10 @@ export async function suggestionWorkflow(input: SuggestionInput): Promise<Sugges
   return status;
 }
 
+const DAY_MS = 86_400_000;
+
 type PreparedApply = Awaited<ReturnType<Activities['prepareApply']>>;
+type RunCheck = Awaited<ReturnType<Activities['openJobRun']>>;
 type Verification = Awaited<ReturnType<Activities['verifyApplied']>>['verification'];
 
 /** An apply's verification in words, for the current details. */

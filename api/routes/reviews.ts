@@ -1,8 +1,10 @@
 // Reviews: list, show (with its suggestions), trigger.
 import { Router } from 'express';
 import { maskForDisplay } from '../../core/display-mask.js';
+import { isUnchangedSkip } from '../../core/context-fingerprint.js';
 import { isBelowMinRunsSkip } from '../../core/review.js';
 import { describeRun, OPEN_RUN_MAX_AGE_MS } from '../../core/running.js';
+import { queuePlaces, type QueuePlace } from '../../db/analysis-queue.js';
 import { findJob } from '../../db/catalog.js';
 import type { Db } from '../../db/knex.js';
 import { getReview, listReviews } from '../../db/reviews.js';
@@ -20,14 +22,17 @@ export function reviewsRouter(deps: ApiDeps): Router {
   router.get('/healing/reviews', async (req, res) => {
     const { limit, offset, ...filters } = parseInput(ReviewListQuery, req.query, 'query');
     const page = await listReviews(deps.db, filters, { limit, offset });
-    res.json({ reviews: page.rows.map(withForceHint), total: page.total, limit, offset });
+    const places = await queuePlaces(deps.db, page.rows.filter((r) => r.status === 'running').map((r) => r.id));
+    res.json({ reviews: page.rows.map((r) => withQueuePlace(withForceHint(r), places)), total: page.total, limit, offset });
   });
 
   router.get('/healing/reviews/:id', async (req, res) => {
     const { id } = parseInput(IdParam, req.params, 'review id');
     const { raw } = parseInput(DetailQuery, req.query, 'query');
-    const review = await getReview(deps.db, id);
-    if (!review) throw notFound(`review ${id}`);
+    const found = await getReview(deps.db, id);
+    if (!found) throw notFound(`review ${id}`);
+    const { context_fingerprint: _hashes, ...row } = found; // hashes for the next review's comparison, no reading for a person
+    const review = withQueuePlace(row, found.status === 'running' ? await queuePlaces(deps.db, [id]) : new Map());
     const suggestions = await listSuggestions(deps.db, { review_id: id }, { limit: 500, offset: 0 });
     if (rawAllowed(deps, res, raw, `review ${id}`)) {
       res.json({ ...withForceHint(review), suggestions: suggestions.rows, masked: false, secrets_masked: 0 });
@@ -93,9 +98,15 @@ export function reviewsRouter(deps: ApiDeps): Router {
   return router;
 }
 
-/** A skip that a forced review would not have: the dashboard offers "review anyway" for it. */
-function withForceHint<T extends { status: string; skip_reason: string | null }>(review: T): T & { skipped_below_min_runs: boolean } {
-  return { ...review, skipped_below_min_runs: review.status === 'skipped' && isBelowMinRunsSkip(review.skip_reason) };
+/** A skip that a forced review would not have: the dashboard offers "review anyway" for it. And a skip for an unchanged context. */
+function withForceHint<T extends { status: string; skip_reason: string | null }>(review: T): T & { skipped_below_min_runs: boolean; skipped_unchanged: boolean } {
+  const skipped = review.status === 'skipped';
+  return { ...review, skipped_below_min_runs: skipped && isBelowMinRunsSkip(review.skip_reason), skipped_unchanged: skipped && isUnchangedSkip(review.skip_reason) };
+}
+
+/** A running review's place in the analysis queue (waiting: position and wait; analysing: since when), else null. */
+function withQueuePlace<T extends { id: number }>(review: T, places: Map<number, Exclude<QueuePlace, null>>): T & { analysis_queue: QueuePlace } {
+  return { ...review, analysis_queue: places.get(review.id) ?? null };
 }
 
 /** The review row is the workflow's first step; wait briefly for it so the caller gets its id. */

@@ -12,7 +12,7 @@ import { createSilence } from '../../db/silences.js';
 import { countByStatus, getSuggestion, listSuggestions, type SuggestionRecord } from '../../db/suggestions.js';
 import type { Role } from '../auth.js';
 import type { ApiDeps } from '../context.js';
-import { notFound, parseInput } from '../errors.js';
+import { HttpError, notFound, parseInput } from '../errors.js';
 import { jobSecrets, maskSuggestion, maskSuggestionRows, rawAllowed } from '../masking.js';
 import { ApplyBody, ApproveBody, DetailQuery, IdParam, PendingCountQuery, RejectBody, SuggestionListQuery } from '../schemas.js';
 import { commandHttpStatus, failedApply, sendCommand } from '../temporal.js';
@@ -49,7 +49,7 @@ export function suggestionsRouter(deps: ApiDeps): Router {
   });
 
   /** `after` runs once the command succeeded, and adds to the answer. */
-  const command = async (res: Response, id: number, name: 'approve' | 'reject' | 'apply', args: object, after?: (s: SuggestionRecord, result: { status: string | null }) => Promise<object>) => {
+  const command = async (res: Response, id: number, name: 'approve' | 'reject' | 'apply' | 'applyNow', args: object, after?: (s: SuggestionRecord, result: { status: string | null }) => Promise<object>) => {
     const suggestion = await getSuggestion(deps.db, id);
     if (!suggestion) throw notFound(`suggestion ${id}`);
     const by = actor(res);
@@ -96,6 +96,15 @@ export function suggestionsRouter(deps: ApiDeps): Router {
     await command(res, id, 'apply', {});
   });
 
+  // Ends an apply's wait for the job's apply window: an admin's call (a POST needs only approver).
+  router.post('/healing/suggestions/:id/apply-now', async (req, res) => {
+    const { id } = parseInput(IdParam, req.params, 'suggestion id');
+    parseInput(ApplyBody, req.body ?? {}, 'body');
+    const role = res.locals.role as Role | undefined;
+    if (role !== 'admin') throw new HttpError(403, `token "${actor(res)}" has role ${role ?? 'none'}; "apply now" overrides the job's apply window and needs admin`);
+    await command(res, id, 'applyNow', {});
+  });
+
   return router;
 }
 
@@ -103,6 +112,9 @@ export function suggestionsRouter(deps: ApiDeps): Router {
 function applyingText(result: CommandResult): string {
   if (result.applying === 'job_running' && result.waiting_for_run) {
     return `nothing is written while the job runs: waiting for ${describeRun(result.waiting_for_run)} to end, until ${result.wait_until} at most, then it fails with the reason`;
+  }
+  if (result.applying === 'window') {
+    return `outside the job's apply window (${result.apply_window ?? 'see apply_wait_reason'}): it applies ${result.apply_at ? `at ${result.apply_at}` : 'once the window opens'}; an admin can POST .../apply-now`;
   }
   return APPLYING_STEP_TEXT[result.applying!];
 }

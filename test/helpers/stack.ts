@@ -15,6 +15,7 @@ import type { AnalyzerSettings } from '../../activities/deps.js';
 import { openclawStatus } from '../../activities/openclaw.js';
 import { createApp } from '../../api/app.js';
 import type { ApiToken } from '../../api/auth.js';
+import { DEFAULT_AI_BILL } from '../../core/ai-bill.js';
 import { resolveDefaultTimeZone } from '../../core/config.js';
 import type { DefaultTimeZone } from '../../core/job.js';
 import type { WaitSettings } from '../../core/running.js';
@@ -125,6 +126,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     tokens: opts.tokens ?? [],
     commandRateLimit: opts.commandRateLimit,
     statsCacheMs: 0, // figures checked right after the writes that change them
+    aiBill: () => analyzer.bill ?? DEFAULT_AI_BILL,
     reconcileSchedule: (jobId) => reconcileJobSchedule(env.client, jobsDir, jobId, defaultTimeZone),
     defaultTimeZone,
     readPlaces: { home: workDir, procclawHome: path.join(workDir, '.procclaw'), dataDir, logRoots: opts.logRoots },

@@ -32,4 +32,6 @@ export const suggestionsApi = {
   reject: (id: number, reason: string, silence: SilenceSpec | null = null) =>
     http.post<CommandResult>(`/healing/suggestions/${id}/reject`, silence ? { reason, silence } : { reason }, { timeoutMs: COMMAND_TIMEOUT_MS }),
   apply: (id: number) => http.post<CommandResult>(`/healing/suggestions/${id}/apply`, {}, { timeoutMs: COMMAND_TIMEOUT_MS }),
+  /** admin only: ends an apply's wait for the job's apply window */
+  applyNow: (id: number) => http.post<CommandResult>(`/healing/suggestions/${id}/apply-now`, {}, { timeoutMs: COMMAND_TIMEOUT_MS }),
 };

@@ -6,7 +6,11 @@ export const SEVERITIES = ['low', 'medium', 'high', 'critical'] as const;
 /** `acknowledged`: advice said yes to; nothing was written (core/suggestion-state.ts). */
 export const SUGGESTION_STATUSES = ['pending', 'approved', 'rejected', 'applied', 'failed', 'expired', 'rolled_back', 'acknowledged'] as const;
 /** What an apply still going on after its command answered is doing (core/suggestion-state.ts). */
-export const APPLYING_STEP_TEXT = { rewrite: 'asking the AI for the new file', job_running: "waiting for the job's running run to end" } as const;
+export const APPLYING_STEP_TEXT = {
+  rewrite: 'asking the AI for the new file',
+  job_running: "waiting for the job's running run to end",
+  window: "waiting for the job's apply window to open",
+} as const;
 export type ApplyingStep = keyof typeof APPLYING_STEP_TEXT;
 export const ACTION_STATUSES = ['success', 'failed', 'rolled_back'] as const;
 export const REVIEW_STATUSES = ['running', 'completed', 'skipped', 'failed'] as const;
@@ -60,6 +64,12 @@ export interface Suggestion {
   /** an apply going on after its command answered (the status is approved meanwhile) */
   applying_step: ApplyingStep | null;
   applying_since: string | null;
+  /** with applying_step window: when it applies (the job's apply window opens) and why it waits */
+  apply_at?: string | null;
+  apply_wait_reason?: string | null;
+  /** an admin who ended the window wait with "apply now", and when */
+  applied_now_by?: string | null;
+  applied_now_at?: string | null;
   workflow_id: string | null;
   reviewed_at: string | null;
   reviewed_by: string | null;
@@ -162,6 +172,10 @@ export interface Review {
   skip_reason: string | null;
   analysis_duration_ms: number | null;
   ai_tokens_used: number;
+  /** the analysis's cost when known (0 for the rules analyzer); absent from older APIs */
+  ai_cost?: number | null;
+  /** why a monthly AI budget made the review use the rules analyzer or skip the AI */
+  budget_note?: string | null;
   /** the model that answered the analysis and its provider (openclaw), failed analyses included */
   ai_model: string | null;
   ai_provider: string | null;
@@ -175,8 +189,16 @@ export interface Review {
   /** while the review waits before its analysis (OpenClaw jobs running): why, and since when */
   waiting_reason: string | null;
   waiting_since: string | null;
+  /** skipped: nothing the analyzer sees changed since the last analysed review (no tokens spent) */
+  skipped_unchanged?: boolean;
+  /** while it waits for an analysis slot, its place in the queue; while analysed, since when; else null */
+  analysis_queue?: AnalysisQueuePlace | null;
   created_at: string;
 }
+
+export type AnalysisQueuePlace =
+  | { state: 'waiting'; position: number; ahead: number; waited_s: number; requested_at: string }
+  | { state: 'analysing'; waited_s: number; analysing_s: number; started_at: string };
 
 export interface ToolAttempt {
   calls: number;
@@ -264,6 +286,9 @@ export interface CommandResult {
   /** with applying job_running: the run the apply waits for, and until when at most */
   waiting_for_run?: { job_id: string; id: number; external_id: string; started_at: string };
   wait_until?: string;
+  /** with applying window: when the job's apply window opens, and the window in words */
+  apply_at?: string;
+  apply_window?: string;
 }
 
 export interface TriggerResult {

@@ -22,6 +22,12 @@ function outcome(verb: string, id: number, result: CommandResult): { kind: 'ok' 
       text: `Suggestion #${id} ${verb === 'apply' ? 'waits' : 'approved; it waits'} for run ${run.external_id} of ${run.job_id} to end before anything is written (at most until ${formatDate(result.wait_until)}). Its card shows when it is applied.`,
     };
   }
+  if (result.applying === 'window') {
+    return {
+      kind: 'info',
+      text: `Suggestion #${id} approved; it applies ${result.apply_at ? `at ${formatDate(result.apply_at)}` : 'once the window opens'}, when the job's apply window (${result.apply_window ?? 'see the suggestion'}) opens. Nothing is written before.`,
+    };
+  }
   if (result.applying) {
     return { kind: 'info', text: `Suggestion #${id} ${verb === 'apply' ? 'is' : 'approved; it is'} being applied: ${APPLYING_STEP_TEXT[result.applying]}. Its card shows when it is done.` };
   }
@@ -71,6 +77,7 @@ export function useDecisions() {
     approve: (id: number, apply = true) => run(`s${id}`, 'approve', id, () => suggestionsApi.approve(id, { apply })),
     reject: (id: number, reason: string, silence: SilenceSpec | null = null) => run(`s${id}`, 'reject', id, () => suggestionsApi.reject(id, reason, silence)),
     apply: (id: number) => run(`s${id}`, 'apply', id, () => suggestionsApi.apply(id)),
+    applyNow: (id: number) => run(`s${id}`, 'apply', id, () => suggestionsApi.applyNow(id)),
     rollback: (actionId: number, suggestionId: number, force = false) => run(`a${actionId}`, 'rollback', suggestionId, () => actionsApi.rollback(actionId, force)),
   };
 }

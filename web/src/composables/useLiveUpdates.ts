@@ -8,7 +8,8 @@
 import { getCurrentInstance, onBeforeUnmount, reactive, watch } from 'vue';
 import { connection } from '../api/http';
 
-export const LIVE_TABLES = ['suggestions', 'reviews', 'actions'] as const;
+// batches: a bulk decision's progress (its counters, written after each chunk)
+export const LIVE_TABLES = ['suggestions', 'reviews', 'actions', 'batches'] as const;
 export type LiveTable = (typeof LIVE_TABLES)[number];
 
 export interface LiveBatch {
@@ -39,7 +40,7 @@ let gatherTimer: ReturnType<typeof setTimeout> | null = null;
 let started = false;
 let controller: AbortController | null = null;
 
-const emptyBatch = (): LiveBatch => ({ all: false, tables: new Set(), ids: { suggestions: new Set(), reviews: new Set(), actions: new Set() }, jobs: new Set() });
+const emptyBatch = (): LiveBatch => ({ all: false, tables: new Set(), ids: { suggestions: new Set(), reviews: new Set(), actions: new Set(), batches: new Set() }, jobs: new Set() });
 
 function flush() {
   gatherTimer = null;

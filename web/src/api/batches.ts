@@ -1,0 +1,60 @@
+// /healing/batches: one decision for many suggestions (a list of ids or the list's filter), and
+// its progress. Types as the API answers them (api/routes/batches.ts).
+import { http } from './http';
+
+export type BatchDecision = 'approve' | 'reject' | 'apply';
+export type BatchOutcome = 'decided' | 'waiting_approver' | 'refused' | 'failed';
+
+export interface BatchFilter {
+  job_id?: string;
+  status?: string;
+  category?: string;
+  severity?: string;
+  trigger?: string;
+  review_id?: number;
+  q?: string;
+}
+
+export interface BatchRequest {
+  decision: BatchDecision;
+  ids?: number[];
+  filter?: BatchFilter;
+  reason?: string;
+  comment?: string;
+}
+
+export interface DryRun {
+  count: number;
+  ids: number[];
+  missing: number[];
+  max: number;
+}
+
+export interface BatchItem {
+  position: number;
+  suggestion_id: number;
+  outcome: BatchOutcome | null;
+  status_after: string | null;
+  code: string | null;
+  message: string | null;
+  approvals_needed: number | null;
+}
+
+export interface Batch {
+  id: number;
+  decision: BatchDecision;
+  status: 'running' | 'finished' | 'failed';
+  created_by: string;
+  total: number;
+  done: number;
+  counts: Record<BatchOutcome, number>;
+  error: string | null;
+  items: BatchItem[];
+  items_total: number;
+}
+
+export const batchesApi = {
+  dryRun: (body: BatchRequest) => http.post<DryRun>('/healing/batches', { ...body, dry_run: true }),
+  start: (body: BatchRequest) => http.post<{ batch_id: number; total: number }>('/healing/batches', body),
+  get: (id: number, query: { limit?: number; offset?: number } = {}) => http.get<Batch>(`/healing/batches/${id}`, { query }),
+};
