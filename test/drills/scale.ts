@@ -439,6 +439,7 @@ await drill.run(async (d) => {
       for (const a of apis) a.recorder.phase = `${phase.label}: approvals`;
       let answered = 0;
       let sent = 0;
+      let resent = 0;
       let killing: Promise<void> | null = null;
       let killed: string | null = null;
       let halfSeconds = 0;
@@ -447,7 +448,15 @@ await drill.run(async (d) => {
       const t2 = Date.now();
       await inPool(pending, OPTIONS.inFlight, async (s, i) => {
         sent += 1;
-        await decide(apis[i % apis.length]!.recorder, decisions, s.id, 'approve');
+        // As the 503's message tells a client: read it again later and send it again (a repeat is
+        // refused with the state). An update whose RPC ran out of time on the starved server may
+        // have been lost with the workflow task that timed out carrying it.
+        let answer = await decide(apis[i % apis.length]!.recorder, decisions, s.id, 'approve');
+        for (let attempt = 1; (answer.status === 503 || answer.status === 0) && attempt <= 5; attempt++) {
+          resent += 1;
+          await sleep(2_000 * attempt);
+          answer = await decide(apis[(i + attempt) % apis.length]!.recorder, decisions, s.id, 'approve');
+        }
         answered += 1;
         progress = `approvals: ${answered}/${pending.length} answered`;
         if (answered === Math.ceil(pending.length / 2)) halfSeconds = (Date.now() - t2) / 1000;
@@ -503,7 +512,7 @@ await drill.run(async (d) => {
            from healing_suggestions where job_id like ?`,
         [`${phase.prefix}-%`],
       )).rows[0] as { applied: number; acknowledged: number; failed: number };
-      d.log(`${pending.length} approvals ended in ${approvalSeconds.toFixed(1)} s: ${outcome.applied} applied, ${outcome.acknowledged} acknowledged (advice), ${outcome.failed} failed; CPU s ${JSON.stringify(approvalsUsed)}`);
+      d.log(`${pending.length} approvals ended in ${approvalSeconds.toFixed(1)} s: ${outcome.applied} applied, ${outcome.acknowledged} acknowledged (advice), ${outcome.failed} failed; ${resent} sent again after a 503 or no answer; CPU s ${JSON.stringify(approvalsUsed)}`);
 
       await settle(d, db, client, 300_000);
       await Promise.all(apis.map((a) => a.recorder.settled()));
