@@ -166,6 +166,8 @@ const P = {
   rewriteAfterAnswer: 'suggestion-rewrite-after-answer',
   waitForRunningJob: 'suggestion-wait-for-running-job',
   adviceAcknowledged: 'suggestion-advice-acknowledged',
+  applyWindow: 'suggestion-apply-window',
+  skipUnchanged: 'review-skip-unchanged',
 } as const;
 
 interface Execution {
@@ -215,6 +217,14 @@ const flakyYaml = (hook: string) =>
   `name: Backup flaky\ncmd: ./backup.sh\ntype: scheduled\nschedule: "0 2 * * *"\nself_healing:\n  enabled: true\n  mode: proactive\n` +
   `  review_schedule:\n    frequency: manual\n    min_runs: 3\n  suggestions:\n    notify_channel: webhook\n    notify_target: ${hook}\n`;
 const DAY_MS = 86_400_000;
+const HOUR_MS = 3_600_000;
+
+const hhmm = (at: number) => new Date(at).toISOString().slice(11, 16);
+/** The next whole UTC minute at least 10 s away (time to approve before it): where a window opens. */
+const nextMinute = () => Math.ceil((Date.now() + 10_000) / 60_000) * 60_000;
+/** The ETL job in UTC, with an apply window of one hour from `opens` (self_healing.apply_window). */
+const etlWindowYaml = (opens: number) =>
+  `${ETL_YAML.replace('type: scheduled\n', 'type: scheduled\ntimezone: UTC\n')}  apply_window:\n    hours: ["${hhmm(opens)}-${hhmm(opens + HOUR_MS)}"]\n`;
 
 /** Windows short enough that a recording ends in seconds; long enough that no step races them. */
 const SHORT_ROLLBACK_WINDOW_MS = 2_000;
@@ -497,6 +507,52 @@ const SCENARIOS: Scenario[] = [
     },
   },
 
+  {
+    workflowType: 'suggestionWorkflow',
+    path: 'window-waited-applied',
+    how: "approved outside the job's apply window (opening at the next minute): waits (202, window) on a timer; it opens, it applies; the window (2 s) closes",
+    gates: [],
+    ends: () => returns('applied'),
+    requires: { patches: [P.applyWindow] },
+    async run(ctx) {
+      const opens = nextMinute();
+      const id = await ctx.windowedEtlSuggestion(opens, { rollbackWindowMs: SHORT_ROLLBACK_WINDOW_MS });
+      await ctx.expectStatus(await ctx.api('POST', `/api/v1/healing/suggestions/${id}/approve`, {}), [202], 'approve outside the window');
+      await ctx.until(async () => (await ctx.row(id)).applying_step === 'window', 'the wait for the window');
+      await ctx.until(async () => (await ctx.row(id)).status === 'applied', 'the apply when the window opens', 100_000);
+      return ctx.suggestionExecution(id);
+    },
+  },
+  {
+    workflowType: 'suggestionWorkflow',
+    path: 'window-apply-now',
+    how: "approved outside the job's apply window (three hours away): waits (202, window); an admin's apply-now ends the wait, it applies; the window (2 s) closes",
+    gates: [],
+    ends: () => returns('applied'),
+    requires: { patches: [P.applyWindow] },
+    async run(ctx) {
+      const id = await ctx.windowedEtlSuggestion(Date.now() + 3 * HOUR_MS, { rollbackWindowMs: SHORT_ROLLBACK_WINDOW_MS });
+      await ctx.expectStatus(await ctx.api('POST', `/api/v1/healing/suggestions/${id}/approve`, {}), [202], 'approve outside the window');
+      await ctx.until(async () => (await ctx.row(id)).applying_step === 'window', 'the wait for the window');
+      await ctx.expectStatus(await ctx.api('POST', `/api/v1/healing/suggestions/${id}/apply-now`, {}), [200], 'apply-now');
+      return ctx.suggestionExecution(id);
+    },
+  },
+  {
+    workflowType: 'suggestionWorkflow',
+    path: 'auto-apply-window-waited',
+    how: "an auto-apply outside the job's apply window (opening at the next minute): waits on a timer; it opens, it applies; the window (2 s) closes",
+    gates: [],
+    ends: () => returns('applied'),
+    requires: { patches: [P.applyWindow] },
+    async run(ctx) {
+      const id = await ctx.windowedEtlSuggestion(nextMinute(), { autoApply: true, rollbackWindowMs: SHORT_ROLLBACK_WINDOW_MS });
+      await ctx.until(async () => (await ctx.row(id)).applying_step === 'window', 'the auto-apply to wait for the window');
+      await ctx.until(async () => (await ctx.row(id)).status === 'applied', 'the auto-apply when the window opens', 100_000);
+      return ctx.suggestionExecution(id);
+    },
+  },
+
   // --- reviewWorkflow ---------------------------------------------------------------------------
   {
     workflowType: 'reviewWorkflow',
@@ -606,6 +662,29 @@ const SCENARIOS: Scenario[] = [
         ctx.stack.analyzer.mode = 'rules';
         Object.assign(ctx.waits, { openclawWaitS: 120, openclawWaitTimeout: 'run' });
       }
+    },
+  },
+
+  {
+    workflowType: 'reviewWorkflow',
+    path: 'skipped-unchanged',
+    how: 'a scheduled review of the ETL job (min_runs 0, one run) after one that analysed the same context (no new runs, same files): skipped with the reason, no analysis',
+    gates: [],
+    ends: () => returns({ status: 'skipped' }),
+    requires: { patches: [P.skipUnchanged] },
+    async run(ctx) {
+      await ctx.endRun('etl', await ctx.startRun('etl'));
+      // The one it compares with, analysed by the rules; then the same context again.
+      await ctx.closed(await ctx.scheduled('etl'));
+      await ctx.closed(await ctx.scheduled('etl'));
+      // The schedule's review runs as a child under the job's one review id; its latest run is this one.
+      const workflowId = 'healing-review/etl';
+      const { runId } = await ctx.client.workflow.getHandle(workflowId).describe();
+      // A skip may be counted on the row of an earlier one (the job's streak): the row its outcome names.
+      const { reviewId } = (await ctx.client.workflow.getHandle(workflowId, runId).result()) as { reviewId: number };
+      const review = await ctx.stack.db('healing_reviews').where({ id: reviewId }).first();
+      if (!String(review?.skip_reason).startsWith('nothing changed since review')) throw new Error(`the second scheduled review was not skipped as unchanged: ${review?.status} ${review?.skip_reason}`);
+      return { workflowId, runId };
     },
   },
 
@@ -811,6 +890,13 @@ class Ctx {
   /** A suggestion that adds a retry block to the ETL job's YAML. */
   etlSuggestion(input: Partial<CreateSuggestionOptions['input']> = {}, severity: 'medium' | 'critical' = 'medium') {
     return this.suggestion({ jobId: 'etl', targetFile: this.etlYaml, proposed: ETL_WITH_RETRY, severity, input: { ttlMs: DECISION_TTL_MS, ...input } });
+  }
+
+  /** A suggestion that adds a retry block to the ETL job's YAML, the job with an apply window from `opens` (UTC). */
+  async windowedEtlSuggestion(opens: number, input: Partial<CreateSuggestionOptions['input']> = {}) {
+    const yaml = etlWindowYaml(opens);
+    await writeFile(this.etlYaml, yaml);
+    return this.suggestion({ jobId: 'etl', targetFile: this.etlYaml, proposed: yaml.replace('self_healing:', 'retry:\n  enabled: true\n  max_attempts: 3\nself_healing:'), input });
   }
 
   suggestionExecution(id: number): Execution {

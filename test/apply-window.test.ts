@@ -2,12 +2,13 @@
 // applies when the window opens, the file untouched until then; auto-apply waits the same way and
 // then for a run still open; an admin's "apply now" ends the wait (an approver is refused 403); an
 // approval inside the window applies at once; a rejection ends the wait. Windows are computed from now so a test waits less
-// than a minute and a half. Real Postgres, the Temporal dev server, a worker and the API.
+// than a minute and a half, and the tests run at once (each on its own job), so the waits for the next minute overlap
+// instead of adding up. Real Postgres, the Temporal dev server, a worker and the API.
 import { createHash } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Worker } from '@temporalio/worker';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, it, type ExpectStatic } from 'vitest';
 import type { ApiToken } from '../api/auth.js';
 import type { WaitSettings } from '../core/running.js';
 import { suggestionWorkflowId } from '../core/temporal.js';
@@ -49,15 +50,15 @@ const applied = (id: number, what: string) =>
     return s.status === 'applied' ? s : undefined;
   }, 100_000, what, 500);
 /** The workflow's history so far replays on today's code (the window's timer and apply-now included). */
-async function expectReplays(id: number): Promise<void> {
+async function expectReplays(expect: ExpectStatic, id: number): Promise<void> {
   const history = await stack.env.client.workflow.getHandle(suggestionWorkflowId(id)).fetchHistory();
   await expect(Worker.runReplayHistory({ workflowBundle: await workflowBundle() }, history, suggestionWorkflowId(id))).resolves.toBeUndefined();
 }
 const currentDetails = async (id: number) =>
   ((await stack.env.client.workflow.getHandle(suggestionWorkflowId(id)).query('__temporal_workflow_metadata')) as { currentDetails?: string }).currentDetails ?? '';
 
-describe('an apply window', () => {
-  it('when approved outside the window, the approval is recorded at once, the file is unchanged, and it applies when the window opens', async () => {
+describe.concurrent('an apply window', () => {
+  it('when approved outside the window, the approval is recorded at once, the file is unchanged, and it applies when the window opens', async ({ expect }) => {
     const opens = nextMinute();
     const job = await jobWithWindow('etl-later', `${hhmm(opens)}-${hhmm(opens + 3_600_000)}`);
     const id = await createSuggestion(stack, { jobId: 'etl-later', targetFile: job.file, proposed: job.proposed });
@@ -79,10 +80,10 @@ describe('an apply window', () => {
     expect(Date.parse(done.applied_at)).toBeGreaterThanOrEqual(opens);
     expect(done).toMatchObject({ applying_step: null, apply_at: null, applied_now_by: null });
     expect(await readFile(job.file, 'utf8')).toBe(job.proposed);
-    await expectReplays(id);
+    await expectReplays(expect, id);
   }, 150_000);
 
-  it('when the job\'s window changes while it waits, the window is read again when the wait ends and the new opening is waited for', async () => {
+  it('when the job\'s window changes while it waits, the window is read again when the wait ends and the new opening is waited for', async ({ expect }) => {
     const opens = nextMinute();
     const job = await jobWithWindow('etl-moved', `${hhmm(opens)}-${hhmm(opens + 3_600_000)}`);
     // The change is to the job's own script, so the job file can change meanwhile.
@@ -107,7 +108,7 @@ describe('an apply window', () => {
     expect(await readFile(script, 'utf8')).toBe(fixed);
   }, 200_000);
 
-  it('when an admin says "apply now", it applies at once and is recorded; an approver is refused 403', async () => {
+  it('when an admin says "apply now", it applies at once and is recorded; an approver is refused 403', async ({ expect }) => {
     const later = Date.now() + 3 * 3_600_000;
     const job = await jobWithWindow('etl-night', `${hhmm(later)}-${hhmm(later + 3_600_000)}`);
     const id = await createSuggestion(stack, { jobId: 'etl-night', targetFile: job.file, proposed: job.proposed });
@@ -126,7 +127,7 @@ describe('an apply window', () => {
     expect(row).toMatchObject({ status: 'applied', applied_now_by: 'admin', applying_step: null });
     expect(Date.parse(row.applied_now_at)).not.toBeNaN();
     expect(await currentDetails(id)).toContain('apply now by admin');
-    await expectReplays(id);
+    await expectReplays(expect, id);
     // Nothing waits any more: a second one is refused with the reason.
     const again = await http(stack.api, 'POST', `/api/v1/healing/suggestions/${id}/apply-now`, {}, TOKENS.root);
     expect(again.status).toBe(409);
@@ -135,7 +136,7 @@ describe('an apply window', () => {
     expect(doc.body.paths['/healing/suggestions/{id}/apply-now'].post.responses['403'].description).toContain('needs admin');
   });
 
-  it('when rejected while it waits for the window, the wait ends and nothing is written', async () => {
+  it('when rejected while it waits for the window, the wait ends and nothing is written', async ({ expect }) => {
     const later = Date.now() + 3 * 3_600_000;
     const job = await jobWithWindow('etl-reject', `${hhmm(later)}-${hhmm(later + 3_600_000)}`);
     const id = await createSuggestion(stack, { jobId: 'etl-reject', targetFile: job.file, proposed: job.proposed });
@@ -148,7 +149,7 @@ describe('an apply window', () => {
     expect(await stack.db('healing_actions').where({ suggestion_id: id })).toHaveLength(0);
   });
 
-  it('when approved inside the window, it applies at once', async () => {
+  it('when approved inside the window, it applies at once', async ({ expect }) => {
     const job = await jobWithWindow('etl-open', '00:00-24:00');
     const id = await createSuggestion(stack, { jobId: 'etl-open', targetFile: job.file, proposed: job.proposed });
     const answer = await http(stack.api, 'POST', `/api/v1/healing/suggestions/${id}/approve`, {}, TOKENS.alice);
@@ -158,7 +159,7 @@ describe('an apply window', () => {
     expect(await readFile(job.file, 'utf8')).toBe(job.proposed);
   });
 
-  it('an auto-apply waits for the window too, then for the run open when it opens, and applies once the run ends', async () => {
+  it('an auto-apply waits for the window too, then for the run open when it opens, and applies once the run ends', async ({ expect }) => {
     const opens = nextMinute();
     const job = await jobWithWindow('etl-auto', `${hhmm(opens)}-${hhmm(opens + 3_600_000)}`);
     const id = await createSuggestion(stack, { jobId: 'etl-auto', targetFile: job.file, proposed: job.proposed, input: { autoApply: true } });
@@ -183,6 +184,6 @@ describe('an apply window', () => {
     expect(ended.status).toBe(200);
     await applied(id, 'the auto-apply after the run ended');
     expect(await readFile(job.file, 'utf8')).toBe(job.proposed);
-    await expectReplays(id);
+    await expectReplays(expect, id);
   }, 150_000);
 });
