@@ -2,11 +2,13 @@
 // the suggestion's own workflow (it stays the single writer of its state), at most `concurrency`
 // at once; then close the batch. Each item's outcome is written as soon as it is known, so a
 // retried chunk (a worker lost mid-chunk) sends again only what has no outcome yet.
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Context } from '@temporalio/activity';
 import { WorkflowUpdateStage, type Client } from '@temporalio/client';
 import type { BatchChunkResult, BatchDecision, BatchResult, RefusalCode } from '../core/batch.js';
 import { closedMessage, commandRefusal } from '../core/command-refusal.js';
 import { createLimiter } from '../core/concurrency.js';
+import { describeRun } from '../core/running.js';
 import { innermostMessage } from '../core/failures.js';
 import { ERROR_TYPES, suggestionWorkflowId, UPDATE_NAMES, type CommandResult } from '../core/temporal.js';
 import { closeBatch, countUndecided, getBatch, recordItem, refreshCounts, undecidedItems, type BatchRecord, type ItemResult } from '../db/batches.js';
@@ -15,10 +17,17 @@ import type { ActivityDeps } from './deps.js';
 
 /** How often a chunk tells Temporal it is alive while its decisions run. */
 const HEARTBEAT_MS = 5_000;
+/**
+ * A suggestion busy with another command (another batch's, a person's) takes this one a moment
+ * later: waits before each new try, doubling. Still busy after them, the item is refused `busy`.
+ */
+const BUSY_RETRY_MS = [250, 500, 1_000, 2_000] as const;
+/** How the suggestion workflow words that refusal (workflows/suggestion.ts check). */
+const BUSY = /is busy with another command/;
 
 export function createBatchActivities({ db }: ActivityDeps) {
   /** One item's decision, sent as the single approve/reject/apply routes send it (api/routes/suggestions.ts). */
-  const decide = async (client: Client, batch: BatchRecord, suggestionId: number): Promise<ItemResult> => {
+  const decide = async (client: Client, batch: BatchRecord, suggestionId: number, tries = 0): Promise<ItemResult> => {
     const args = { by: batch.created_by, identified: batch.identified, ...decisionArgs(batch) };
     const statusNow = async () => (await getSuggestion(db, suggestionId))?.status;
     let accepted = false;
@@ -29,6 +38,14 @@ export function createBatchActivities({ db }: ActivityDeps) {
       return decidedItem(await update.result());
     } catch (error) {
       const refused = commandRefusal(error);
+      if (refused?.kind === 'conflict' && BUSY.test(refused.message)) {
+        const wait = BUSY_RETRY_MS[tries];
+        if (wait !== undefined) {
+          await sleep(wait);
+          return decide(client, batch, suggestionId, tries + 1);
+        }
+        return refusedItem('busy', `${refused.message} (still busy after ${tries + 1} tries)`, statusOf(refused.detail) ?? (await statusNow()) ?? null);
+      }
       if (refused?.kind === 'conflict') return refusedItem(refusalCode(batch.decision, refused.type, refused.message), refused.message, statusOf(refused.detail) ?? (await statusNow()) ?? null);
       if (refused?.kind === 'closed') {
         const status = await statusNow();
@@ -98,8 +115,8 @@ function decisionArgs(batch: BatchRecord): object {
 /**
  * A command the workflow answered. A failed apply (the file restored, the reason on the
  * suggestion) is a failed item; a first of two approvals is this person's approval, waiting for
- * another approver; an apply that goes on after its answer (the AI's rewrite, a running job) is
- * decided, with what it waits for.
+ * another approver; an apply that goes on after its answer (the AI's rewrite, a running job, the
+ * job's apply window) is decided, with what it waits for.
  */
 function decidedItem(result: CommandResult): ItemResult {
   const base = { status_after: result.status, code: null, approvals_needed: null, action_id: result.action_id };
@@ -108,7 +125,17 @@ function decidedItem(result: CommandResult): ItemResult {
     const n = result.approvals_needed;
     return { ...base, outcome: 'waiting_approver', approvals_needed: n, message: `approval recorded; ${n} more approver${n === 1 ? '' : 's'} needed before it applies` };
   }
-  return { ...base, outcome: 'decided', message: result.applying ? `the apply goes on: ${result.applying === 'rewrite' ? 'the AI writes the new file' : "waiting for the job's run to end"}` : null };
+  return { ...base, outcome: 'decided', message: result.applying ? applyingMessage(result) : null };
+}
+
+/** What an apply going on after its answer waits for, as the single approve's answer tells it (api/routes/suggestions.ts). */
+function applyingMessage(result: CommandResult): string {
+  if (result.applying === 'window') return `applies ${result.apply_at ? `at ${result.apply_at} ` : ''}when the job's apply window opens${result.apply_window ? ` (${result.apply_window})` : ''}`;
+  if (result.applying === 'job_running') {
+    const run = result.waiting_for_run ? describeRun(result.waiting_for_run) : "the job's running run";
+    return `the apply goes on: waiting for ${run} to end${result.wait_until ? `, until ${result.wait_until} at most` : ''}`;
+  }
+  return 'the apply goes on: the AI writes the new file';
 }
 
 function refusedItem(code: RefusalCode, message: string, status: string | null): ItemResult {

@@ -8,6 +8,7 @@ import { DEFAULT_WAITS, isOpenClawJob, OPEN_RUN_MAX_AGE_MS, type OpenRun, type O
 import { findJob, loadCatalog } from '../db/catalog.js';
 import { markReviewWaiting } from '../db/reviews.js';
 import { openRuns, type RunRecord } from '../db/runs.js';
+import { getSuggestion } from '../db/suggestions.js';
 import type { ApplyWindow } from '../core/apply-window.js';
 import { chooseAnalyzer } from './analyze.js';
 import type { ActivityDeps } from './deps.js';
@@ -62,16 +63,25 @@ export function createRunActivities(deps: ActivityDeps) {
     return { open: answer.open, opens_at: answer.opensAt?.toISOString() ?? null, description: `${describeApplyWindow(window, zone)}, ${source}`, note: answer.note };
   };
 
+  /** A suggestion with no file to edit, or an edit the job's policy does not allow (as prepareApply reads it). */
+  const isAdvice = async (suggestionId: number): Promise<boolean> => {
+    const suggestion = await getSuggestion(db, suggestionId);
+    return Boolean(suggestion && (!suggestion.target_file || suggestion.advisory_reason));
+  };
+
   return {
     /**
      * The job's open run (the oldest, when several), with how long an apply waits for it, and its
-     * apply window as the job's config says now (null when it has none: an apply may go at any time).
+     * apply window as the job's config says now (null when it has none, or `suggestionId` is advice:
+     * an apply may go at any time).
      */
-    async openJobRun(input: { jobId: string }): Promise<{ run: OpenRun | null; waitS: number; checkS: number; window: ApplyWindowState | null }> {
+    async openJobRun(input: { jobId: string; suggestionId?: number }): Promise<{ run: OpenRun | null; waitS: number; checkS: number; window: ApplyWindowState | null }> {
       const waits = settings();
       const now = new Date();
       const [run] = await openRuns(db, { jobId: input.jobId, now, maxAgeMs: OPEN_RUN_MAX_AGE_MS, limit: 1 });
-      return { run: run ? asOpenRun(run) : null, waitS: waits.applyWaitS, checkS: waits.checkIntervalS, window: await applyWindowOf(input.jobId, waits.applyWindow ?? null, now) };
+      // Advice writes nothing, so no window holds it back (absent from older workflows' input: judged as before).
+      const window = input.suggestionId !== undefined && (await isAdvice(input.suggestionId)) ? null : await applyWindowOf(input.jobId, waits.applyWindow ?? null, now);
+      return { run: run ? asOpenRun(run) : null, waitS: waits.applyWaitS, checkS: waits.checkIntervalS, window };
     },
 
     /**

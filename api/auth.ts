@@ -41,10 +41,14 @@ export function loadTokens(opts: { apiToken: string | null; tokensFile: string |
 /** Lifting a silence undoes part of a rejection: a decision, as the reject that made it. */
 const APPROVER_DELETES = /^\/jobs\/[^/]+\/silences\/[^/]+\/?$/;
 
+/** "Apply now" overrides the job's apply window: an admin's call, though a POST. */
+const ADMIN_POSTS = /^\/healing\/suggestions\/[^/]+\/apply-now\/?$/;
+
 /** What a request may do: reading is `viewer`, deciding and reporting `approver`, editing config `admin`. */
 function roleNeeded(method: string, path: string): Role {
   if (method === 'GET' || method === 'HEAD' || method === 'OPTIONS') return 'viewer';
   if (method === 'DELETE' && APPROVER_DELETES.test(path)) return 'approver';
+  if (method === 'POST' && ADMIN_POSTS.test(path)) return 'admin';
   if (method === 'PUT' || method === 'PATCH' || method === 'DELETE') return 'admin';
   return 'approver';
 }

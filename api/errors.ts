@@ -21,7 +21,11 @@ export const notFound = (what: string) => new HttpError(404, `${what} not found`
 export function parseInput<T extends z.ZodType>(schema: T, value: unknown, where: string): z.infer<T> {
   const result = schema.safeParse(value, { error: humanError });
   if (result.success) return result.data;
-  const problems = result.error.issues.flatMap((i) => describeIssue(schema, i, where));
+  // Each once: two checks may say the same (`int` and `max` both bound 1e300 at the safe integers).
+  const seen = new Set<string>();
+  const problems = result.error.issues
+    .flatMap((i) => describeIssue(schema, i, where))
+    .filter((p) => !seen.has(`${p.field}\n${p.reason}`) && Boolean(seen.add(`${p.field}\n${p.reason}`)));
   throw new HttpError(400, `invalid ${where}: ${problems.map((p) => `${p.field}: ${p.reason}`).join('; ')}`, problems);
 }
 

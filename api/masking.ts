@@ -72,9 +72,29 @@ export function maskSuggestion<T extends SuggestionTexts & Cited>(row: T, known:
   return { row: { ...row, ...own, ...withCited(row, masked.texts) }, hidden: masked.hidden };
 }
 
-/** Rows of a list (several jobs): each masked with its own job's secrets, each job looked up once. */
-export async function maskSuggestionRows<T extends SuggestionTexts & { job_id: string }>(deps: ApiDeps, rows: T[]): Promise<T[]> {
-  const jobs = new Map<string, Promise<KnownSecret[]>>();
-  for (const row of rows) if (!jobs.has(row.job_id)) jobs.set(row.job_id, jobSecrets(deps, row.job_id));
-  return Promise.all(rows.map(async (row) => maskSuggestion(row, await jobs.get(row.job_id)!).row));
+/** The secrets of each job among `rows` (jobSecrets, or a cache of it), each job looked up once. */
+export async function secretsOfJobs(rows: { job_id: string }[], secretsOf: (jobId: string) => Promise<KnownSecret[]>): Promise<Map<string, KnownSecret[]>> {
+  const ids = [...new Set(rows.map((row) => row.job_id))];
+  const secrets = await Promise.all(ids.map(secretsOf));
+  return new Map(ids.map((id, i) => [id, secrets[i]!]));
+}
+
+/**
+ * A list's rows masked and written as JSON, kept by row version: a page dashboards poll is masked
+ * and serialised once, not on every request. A kept row is used only for the same version of the
+ * row (its xmin, which every write changes), the same shape and the same secrets of its job, so it
+ * is never stale. At most `max` rows, the oldest dropped first.
+ */
+export function maskedRowCache(max: number) {
+  const kept = new Map<string, { secrets: string; json: string }>();
+  return <T extends SuggestionTexts & Cited & { id: number }>(row: T, version: string, shape: string, secrets: KnownSecret[], secretsKey: string): string => {
+    const key = `${shape}:${version}:${row.id}`;
+    const hit = kept.get(key);
+    if (hit?.secrets === secretsKey) return hit.json;
+    const json = JSON.stringify(maskSuggestion(row, secrets).row);
+    kept.delete(key);
+    kept.set(key, { secrets: secretsKey, json });
+    if (kept.size > max) kept.delete(kept.keys().next().value!);
+    return json;
+  };
 }

@@ -25,6 +25,7 @@ import {
   RunListQuery,
   RunReportBody,
   SuggestionDetailAnswer,
+  SuggestionListAnswer,
   SuggestionListQuery,
   TriggerBody,
   TriggerForJobBody,
@@ -82,7 +83,7 @@ const OPERATIONS: Record<string, Record<string, Op>> = {
   },
   '/healing/analysis-queue': {
     get: {
-      summary: 'The analysis queue: reviews waiting for a healing-analysis slot (HEALING_ANALYSIS_CONCURRENCY) with their position and wait, and those analysing now',
+      summary: 'The analysis queue: reviews waiting for a healing-analysis slot (HEALING_ANALYSIS_CONCURRENCY) with their position (in request order; Temporal may serve them in another order) and wait, and those analysing now',
       query: AnalysisQueueQuery,
       answer: AnalysisQueueAnswer,
     },
@@ -91,7 +92,15 @@ const OPERATIONS: Record<string, Record<string, Op>> = {
   '/healing/reviews/{id}/trigger': {
     post: { summary: 'Start a review of the job {id}', body: TriggerForJobBody, pathId: 'job', answers: [202, 404, 409], meaning: TRIGGER_MEANING },
   },
-  '/healing/suggestions': { get: { summary: 'List suggestions', query: SuggestionListQuery } },
+  '/healing/suggestions': {
+    get: {
+      summary: 'List suggestions (slim unless fields=full); every answer has an ETag, and If-None-Match with it answers 304 while the page is unchanged',
+      query: SuggestionListQuery,
+      answer: SuggestionListAnswer,
+      answers: [200, 304],
+      meaning: { 304: 'Not Modified: If-None-Match holds the ETag of this page as it is (no row on it, its total or its next page changed); no body' },
+    },
+  },
   '/healing/suggestions/pending/count': { get: { summary: 'How many suggestions wait for a decision', query: PendingCountQuery } },
   '/healing/batches': {
     get: { summary: 'Recent bulk decisions: who ran each (and their role), the decision, the filter or ids, the counts by outcome', query: BatchListQuery },
@@ -100,7 +109,7 @@ const OPERATIONS: Record<string, Record<string, Op>> = {
       body: BatchBody,
       answers: [200, 202, 400, 403],
       meaning: {
-        200: 'dry_run: `count` suggestions (and the first `ids`) would be decided; nothing was',
+        200: 'dry_run: `count` suggestions (and the first `ids`) would be decided, `skipped` `{not_found, wrong_state}` would not (an ids batch still records an item for each); nothing was',
         202: 'Recorded and started: `batch_id`; follow it with GET /healing/batches/{id} (or /events, table `batches`)',
         400: 'A bad body (a reject without a reason, both or neither of ids and filter, more than 5,000 ids), or a filter that selects none or more than 5,000',
       },
@@ -269,6 +278,7 @@ export function openApiDocument(): object {
         const description = op.meaning?.[code] ?? 'OK';
         responses[code] = op.answer ? { description, content: { 'application/json': { schema: jsonSchema(op.answer, 'output') } } } : { description };
       }
+      for (const code of (op.answers ?? []).filter((c) => c >= 300 && c < 400)) responses[code] = { description: op.meaning?.[code] ?? 'Not Modified' };
       for (const code of [400, 401, 403, 503, ...(op.answers ?? []).filter((c) => c >= 400)]) {
         responses[code] = { description: op.meaning?.[code] ?? 'error', content: { 'application/json': { schema: ErrorBody } } };
       }

@@ -5,11 +5,11 @@ import { CATEGORIES, JobIdSchema, SEVERITIES } from '../core/job.js';
 import { VERDICTS } from '../core/regression.js';
 import { MISSING_CONTEXT_KINDS, REVIEW_STATUSES, SLA_STATUSES, TRIGGERS } from '../core/review.js';
 import { RUN_REPORT_LIMITS } from '../core/run-report.js';
-import { ACTION_STATUSES, SUGGESTION_STATUSES } from '../core/suggestion-state.js';
+import { ACTION_STATUSES, APPLYING_STEPS, SUGGESTION_STATUSES } from '../core/suggestion-state.js';
 import type { ActionVerification } from '../db/actions.js';
 import type { ToolAttempt } from '../db/reviews.js';
 import { decodeCursor } from '../db/paging.js';
-import { SUGGESTION_SORTS, suggestionOrder } from '../db/suggestions.js';
+import { LIST_FIELDS, LONG_TEXTS, SUGGESTION_SORTS, suggestionOrder } from '../db/suggestions.js';
 import { ROLES } from './auth.js';
 
 /** A row id as digits only ("1e3", "0x10" and " 7" are no ids), within what a JavaScript number holds exactly. */
@@ -66,6 +66,9 @@ export const SuggestionListQuery = z
     }),
     /** next_cursor of the previous page: deep pages without OFFSET */
     cursor: z.string().max(200).optional().meta({ description: 'next_cursor of the previous page, with the same sort and status: deep pages without OFFSET' }),
+    fields: z.enum(LIST_FIELDS).default('slim').meta({
+      description: `slim (default): each suggestion without its long texts (${LONG_TEXTS.join(', ')}), which GET /healing/suggestions/{id} has; full: with them`,
+    }),
     ...paging,
   })
   .superRefine((query, ctx) => {
@@ -269,7 +272,7 @@ export const AnalysisQueuePlace = z
   .union([
     z.strictObject({
       state: z.literal('waiting'),
-      position: z.number().int().meta({ description: '1: the next review analysed' }),
+      position: z.number().int().meta({ description: 'the place in request order, 1 the first to ask; Temporal may serve waiting reviews in another order' }),
       ahead: z.number().int().meta({ description: 'reviews waiting before it' }),
       waited_s: z.number().int(),
       requested_at: isoDate,
@@ -337,7 +340,7 @@ export const ReviewListAnswer = z.strictObject({ reviews: z.array(ReviewAnswer),
 
 const QueueEntry = { review_id: z.number().int(), job_id: z.string(), trigger: z.enum(TRIGGERS), requested_at: isoDate, waited_s: z.number().int() };
 export const AnalysisQueueAnswer = z.strictObject({
-  waiting: z.array(z.strictObject({ ...QueueEntry, position: z.number().int().meta({ description: '1: the next review analysed' }) })).meta({ description: 'reviews waiting for an analysis slot, in the order they asked' }),
+  waiting: z.array(z.strictObject({ ...QueueEntry, position: z.number().int().meta({ description: 'the place in request order, 1 the first to ask; Temporal may serve waiting reviews in another order' }) })).meta({ description: 'reviews waiting for an analysis slot, in the order they asked (Temporal may serve them in another order)' }),
   waiting_total: z.number().int().meta({ description: 'all reviews waiting, whatever job_id and limit' }),
   analysing: z.array(z.strictObject({ ...QueueEntry, started_at: isoDate, analysing_s: z.number().int() })).meta({ description: 'reviews whose analysis runs now' }),
 });
@@ -358,6 +361,49 @@ const ServedEvidence = z.strictObject({
   config_lines: z.array(z.strictObject({ file: z.string(), ...ServedLines })),
   sla: z.record(z.string(), z.union([z.number(), z.string(), z.null()])).nullable(),
   dropped_citations: z.number().int(),
+});
+
+/** One suggestion of GET /healing/suggestions, its texts masked; the long texts only with fields=full. */
+const SuggestionListItem = z.strictObject({
+  id: z.number().int(),
+  review_id: z.number().int(),
+  job_id: z.string(),
+  category: z.enum(CATEGORIES),
+  severity: z.enum(SEVERITIES),
+  severity_reported: z.string().nullable(),
+  advisory_reason: z.string().nullable(),
+  title: z.string(),
+  description: z.string().optional(),
+  current_state: z.string().nullable().optional(),
+  suggested_change: z.string().nullable().optional(),
+  expected_impact: z.string().nullable().optional(),
+  affected_files: z.array(z.string()),
+  target_file: z.string().nullable(),
+  status: z.enum(SUGGESTION_STATUSES),
+  applying_step: z.enum(APPLYING_STEPS).nullable(),
+  applying_since: isoDate.nullable(),
+  apply_at: isoDate.nullable(),
+  apply_wait_reason: z.string().nullable(),
+  workflow_id: z.string().nullable(),
+  reviewed_at: isoDate.nullable(),
+  reviewed_by: z.string().nullable(),
+  review_comment: z.string().nullable(),
+  rejection_reason: z.string().nullable(),
+  error_message: z.string().nullable(),
+  approvals: z.array(z.strictObject({ by: z.string(), at: z.string(), comment: z.string().nullable().optional() })),
+  applied_at: isoDate.nullable(),
+  action_id: z.number().int().nullable(),
+  expires_at: isoDate.nullable(),
+  created_at: isoDate,
+  updated_at: isoDate,
+});
+
+export const SuggestionListAnswer = z.strictObject({
+  suggestions: z.array(SuggestionListItem),
+  total: z.number().int(),
+  limit: z.number().int(),
+  offset: z.number().int(),
+  next_cursor: z.string().nullable().meta({ description: 'the cursor of the next page, when this one is full' }),
 });
 
 /** GET /healing/suggestions/{id}: the row (loose: the list's fields and more), its contents and diff masked. */

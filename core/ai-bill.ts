@@ -110,7 +110,7 @@ export function budgetReached(checks: { scope: BudgetScope; spend: Spend; budget
 /** "the job's monthly token budget is reached: 1,234 of 1,000 tokens spent in 2026-12 (UTC)". */
 export function describeReach(reach: BudgetReach, month: string, jobId: string | null): string {
   const whose = reach.scope === 'service' ? 'the service-wide' : `job ${jobId ?? ''}'s`.trim();
-  const amount = (n: number) => (reach.measure === 'tokens' ? `${Math.round(n).toLocaleString('en-US')} tokens` : n.toFixed(4));
-  const of = reach.measure === 'tokens' ? `${amount(reach.spent)} of ${amount(reach.limit)}` : `cost ${amount(reach.spent)} of ${amount(reach.limit)}`;
+  const amount = (n: number) => (reach.measure === 'tokens' ? Math.round(n).toLocaleString('en-US') : n.toFixed(4));
+  const of = reach.measure === 'tokens' ? `${amount(reach.spent)} of ${amount(reach.limit)} token${Math.round(reach.limit) === 1 ? '' : 's'}` : `cost ${amount(reach.spent)} of ${amount(reach.limit)}`;
   return `${whose} monthly ${reach.measure === 'tokens' ? 'token' : 'cost'} budget: ${of} spent in ${month} (UTC month)`;
 }

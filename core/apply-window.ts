@@ -46,9 +46,16 @@ export const ApplyWindowSchema = z
   });
 export type ApplyWindow = z.infer<typeof ApplyWindowSchema>;
 
-/** A job's `self_healing.apply_window`: a window, or `false` for any time (overriding HEALING_APPLY_WINDOW). */
+/**
+ * A job's `self_healing.apply_window`: a window, or `false` for any time (overriding
+ * HEALING_APPLY_WINDOW). `null` is refused: it reads as "no window" as readily as "the service's".
+ */
 export const JobApplyWindowSchema = z.custom<ApplyWindow | false>().superRefine((value, ctx) => {
   if (value === false) return;
+  if (value === null) {
+    ctx.addIssue({ code: 'custom', message: "null is not a window: write false for any time, or leave apply_window out for the service's (HEALING_APPLY_WINDOW)" });
+    return;
+  }
   const parsed = ApplyWindowSchema.safeParse(value);
   for (const issue of parsed.error?.issues ?? []) ctx.addIssue({ code: 'custom', message: issue.message, path: issue.path });
 }).transform((value) => (value === false ? false : ApplyWindowSchema.parse(value)));
@@ -84,6 +91,20 @@ export function applyWindowAt(window: ApplyWindow, zone: string, at: Date, sched
     t = runsOpen;
   }
   return { open: false, opensAt: null, note };
+}
+
+/**
+ * What an apply that waits for the window does, as an approval's answer says it: when it applies,
+ * or, when the window does not open within the horizon (`applyAt` null), that nothing is written
+ * until the window or the schedule changes, rather than a promise it applies.
+ */
+export function windowWaitText(window: string | null, applyAt: string | null): string {
+  const outside = `outside the job's apply window (${window ?? 'see apply_wait_reason'})`;
+  if (applyAt) return `${outside}: it applies at ${applyAt}; an admin can POST .../apply-now`;
+  return (
+    `${outside}, which does not open within ${HORIZON_MS / DAY_MS} days for the job's schedule: nothing is written ` +
+    'unless the window or the schedule changes (looked at again daily) or an admin POSTs .../apply-now'
+  );
 }
 
 /** The window in words, e.g. "mon-fri 09:00-17:00 (Europe/Lisbon)" or "between runs, 10 min either side of a scheduled start (UTC)". */

@@ -23,7 +23,8 @@ export type BatchOutcome = (typeof BATCH_OUTCOMES)[number];
 
 /** Why an item was refused: what a person can act on. */
 export const REFUSAL_CODES = [
-  'wrong_state', // the suggestion's status does not take this decision (its workflow may have ended), or it was busy
+  'wrong_state', // the suggestion's status does not take this decision (its workflow may have ended)
+  'busy', // still busy with another command (another batch, a person) after a few tries: send it again later
   'needs_second_approver', // this person already approved it, or the API is open and it needs two approvers
   'stale_file', // its file changed since the review read it
   'not_allowed', // the write guard refused the file

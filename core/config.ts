@@ -69,8 +69,18 @@ const EnvSchema = z.object({
   /** model prices per million tokens, JSON (core/ai-bill.ts PricesSchema): the cost of turns OpenClaw reports none for */
   HEALING_AI_PRICES: z.string().optional(),
   /** service-wide monthly (UTC) AI budgets, in tokens and in cost */
-  HEALING_AI_BUDGET_TOKENS: z.coerce.number().int().min(1).optional(),
-  HEALING_AI_BUDGET_COST: z.coerce.number().positive().optional(),
+  HEALING_AI_BUDGET_TOKENS: z
+    .string()
+    .regex(/^[1-9]\d{0,15}$/, 'must be a whole number of tokens, 1 or more, written in decimal digits, e.g. 5000000')
+    .transform(Number)
+    .pipe(z.number().max(Number.MAX_SAFE_INTEGER, 'is too large a number of tokens'))
+    .optional(),
+  HEALING_AI_BUDGET_COST: z
+    .string()
+    .regex(/^\d{1,15}(\.\d+)?$/, 'must be a cost above 0 written in decimal digits, e.g. 25 or 25.50')
+    .transform(Number)
+    .pipe(z.number().positive('must be a cost above 0, e.g. 25 or 25.50'))
+    .optional(),
   HEALING_AI_BUDGET_ON_EXCEED: z.enum(ON_EXCEED).default('rules'),
   /** where service-wide budget notices go; unset: the notify channel of the job whose review crossed it */
   HEALING_AI_BUDGET_NOTIFY_CHANNEL: z.string().min(1).max(64).optional(),
@@ -224,6 +234,8 @@ export function parsePrices(text: string | undefined): { prices: Prices } | { pr
   } catch {
     return { problem: 'must be JSON, e.g. {"anthropic/claude-sonnet-4": {"input_per_mtok": 3, "output_per_mtok": 15}}' };
   }
+  // JSON.parse keeps "__proto__" as a key, which a record then drops (it sets the prototype): say so.
+  if (typeof value === 'object' && value !== null && Object.hasOwn(value, '__proto__')) return { problem: '"__proto__" is not a model name; name models as "<model>" or "<provider>/<model>"' };
   const parsed = PricesSchema.safeParse(value, { error: humanError });
   if (parsed.success) return { prices: parsed.data };
   return { problem: parsed.error.issues.map((i) => `${i.path.length ? `${i.path.join('.')}: ` : ''}${i.message}`).join('; ') };

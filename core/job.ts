@@ -9,7 +9,7 @@
 // may also write `key: null` for an unset optional value: the fields modelled below read that as
 // absent.
 import { z } from 'zod';
-import { JobApplyWindowSchema } from './apply-window.js';
+import { applyWindowAt, describeApplyWindow, JobApplyWindowSchema, type ApplyWindow } from './apply-window.js';
 
 export const CATEGORIES = ['performance', 'cost', 'reliability', 'security', 'config', 'prompt', 'script'] as const;
 export const SEVERITIES = ['low', 'medium', 'high', 'critical'] as const;
@@ -121,11 +121,15 @@ export const WatchSchema = z.looseObject({
  * (`on_exceed`; absent: HEALING_AI_BUDGET_ON_EXCEED). Cost in the unit of HEALING_AI_PRICES or
  * OpenClaw's reported cost.
  */
-export const BudgetSchema = z.looseObject({
-  monthly_tokens: absent(z.number().int().min(1)),
-  monthly_cost: absent(z.number().positive()),
-  on_exceed: absent(z.enum(['rules', 'skip'])),
-});
+export const BudgetSchema = z.strictObject(
+  {
+    monthly_tokens: absent(z.number().int().min(1).max(Number.MAX_SAFE_INTEGER)),
+    monthly_cost: absent(z.number().positive()),
+    on_exceed: absent(z.enum(['rules', 'skip'])),
+  },
+  // Strict: a misspelt limit would otherwise leave the job with no budget at all.
+  { error: (issue) => (issue.code === 'unrecognized_keys' ? unknownKeys(issue.keys, ['monthly_tokens', 'monthly_cost', 'on_exceed']) : undefined) },
+);
 
 export const SelfHealingSchema = z.looseObject({
   enabled: z.boolean().default(false),
@@ -137,8 +141,8 @@ export const SelfHealingSchema = z.looseObject({
   remediation: absent(RemediationSchema),
   watch: WatchSchema.default(() => WatchSchema.parse({})),
   budget: absent(BudgetSchema),
-  /** when an approved change may be written (core/apply-window.ts); absent: HEALING_APPLY_WINDOW; false: any time */
-  apply_window: absent(JobApplyWindowSchema),
+  /** when an approved change may be written (core/apply-window.ts); absent: HEALING_APPLY_WINDOW; false: any time; null is refused (it could mean either) */
+  apply_window: JobApplyWindowSchema.optional(),
 });
 
 export const SlaSchema = z.looseObject({
@@ -164,7 +168,31 @@ export const JobSchema = z.looseObject({
   sla: absent(SlaSchema),
   retry: absent(z.looseObject({ enabled: absent(z.boolean()), max_attempts: absent(z.number()) })),
   self_healing: SelfHealingSchema.default(() => SelfHealingSchema.parse({})),
+}).superRefine((job, ctx) => {
+  const problem = windowNeverOpens(job.self_healing.apply_window, job.schedule, job.timezone);
+  if (problem) ctx.addIssue({ code: 'custom', path: ['self_healing', 'apply_window'], message: problem });
 });
+
+/** How soon after a job is loaded its own apply window must open: a week and a day holds every weekly window. */
+export const WINDOW_MUST_OPEN_DAYS = 8;
+
+/**
+ * Why the job's own window would never let an apply through (its between-runs margins cover all
+ * the time its days and hours leave), or null. Judged from now in the job's zone, or UTC when it
+ * names none: the schedule and the window are read on the one clock, so where they meet is the same.
+ */
+function windowNeverOpens(window: ApplyWindow | false | undefined, schedule: string | undefined, timezone: string | undefined): string | null {
+  if (!window) return null;
+  const now = new Date();
+  const zone = timezone ?? 'UTC';
+  const opensAt = applyWindowAt(window, zone, now, schedule).opensAt;
+  if (opensAt && opensAt.getTime() - now.getTime() <= WINDOW_MUST_OPEN_DAYS * 86_400_000) return null;
+  return (
+    `never opens: ${describeApplyWindow(window, zone)} leaves no time in the next ${WINDOW_MUST_OPEN_DAYS} days ` +
+    `clear of the starts of the job's schedule "${schedule ?? ''}", so an approved change would wait forever; ` +
+    'lower margin_minutes, widen days or hours, or set apply_window: false for any time'
+  );
+}
 
 export type ReviewSchedule = z.infer<typeof ReviewScheduleSchema>;
 export type ReviewScope = z.infer<typeof ReviewScopeSchema>;
@@ -236,10 +264,16 @@ export function isTimeZone(name: string): boolean {
   }
 }
 
-/** Turns zod issues into (field, reason) pairs a person can act on. */
+/** Turns zod issues into (field, reason) pairs a person can act on, each once (two checks may say the same). */
 export function describeIssues(error: z.ZodError): { field: string; reason: string }[] {
-  return error.issues.map((issue) => ({
-    field: issue.path.map(String).join('.') || '(root)',
-    reason: issue.message,
-  }));
+  const seen = new Set<string>();
+  return error.issues
+    .map((issue) => ({ field: issue.path.map(String).join('.') || '(root)', reason: issue.message }))
+    .filter(({ field, reason }) => !seen.has(`${field}\n${reason}`) && Boolean(seen.add(`${field}\n${reason}`)));
+}
+
+/** `unknown key "monthly_tokenz": it takes monthly_tokens, monthly_cost or on_exceed`. */
+export function unknownKeys(keys: readonly string[], known: readonly string[]): string {
+  const named = keys.map((key) => `"${key}"`).join(', ');
+  return `unknown key${keys.length === 1 ? '' : 's'} ${named}: it takes ${known.slice(0, -1).join(', ')} or ${known[known.length - 1]}`;
 }

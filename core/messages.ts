@@ -22,7 +22,7 @@ function kindOf(input: unknown): string {
   if (input === null) return 'null';
   if (input === undefined) return 'nothing';
   if (Array.isArray(input)) return 'a list';
-  if (typeof input === 'number') return `the number ${input}`;
+  if (typeof input === 'number') return Number.isNaN(input) ? 'NaN (not a number)' : `the number ${input}`;
   if (typeof input === 'string') return input.length > 40 ? 'text' : `the text "${input}"`;
   if (typeof input === 'boolean') return String(input);
   if (typeof input === 'object') return 'a map of fields';

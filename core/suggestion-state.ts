@@ -40,6 +40,11 @@ const ALLOWED: Record<SuggestionCommand, readonly SuggestionStatus[]> = {
   rollback: ['applied'],
 };
 
+/** The statuses that take this command: what a bulk decision by filter selects (api/routes/batches.ts). */
+export function statusesTaking(command: SuggestionCommand): readonly SuggestionStatus[] {
+  return ALLOWED[command];
+}
+
 /** Null when the command is allowed, else the reason it is refused, naming the state. */
 export function refusal(command: SuggestionCommand, status: SuggestionStatus): string | null {
   if (ALLOWED[command].includes(status)) return null;

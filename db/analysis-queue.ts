@@ -1,6 +1,7 @@
 // The analysis queue: reviews that asked for their analysis and wait for a healing-analysis slot
 // (HEALING_ANALYSIS_CONCURRENCY), and those analysing now. Positions follow the order the reviews
-// asked in, which is the order the task queue hands the analyses out.
+// asked in; Temporal's task queue is not strictly first in, first out, so it may serve them in
+// another order: a position is a place in line, not a promise of when.
 import type { ContextFingerprint } from '../core/context-fingerprint.js';
 import type { Db } from './knex.js';
 import type { RunRecord } from './runs.js';
@@ -9,7 +10,7 @@ export interface QueuedReview {
   review_id: number;
   job_id: string;
   trigger: string;
-  /** 1 for the next to be analysed */
+  /** 1 for the first to ask (Temporal may serve the waiting in another order) */
   position: number;
   requested_at: Date;
   waited_s: number;

@@ -1,6 +1,7 @@
 // healing_batches and healing_batch_items (migrations/017_bulk_decisions.ts): a bulk decision and
 // what became of each of its suggestions. The API writes a batch and its items once; the batch
 // activity writes each item's outcome and then the batch's counters, after each chunk.
+import type { Knex } from 'knex';
 import type { BatchDecision, BatchOutcome, BatchStatus, RefusalCode } from '../core/batch.js';
 import type { Db } from './knex.js';
 import { fetchPage, newestFirst, type Page, type Paged } from './paging.js';
@@ -44,24 +45,40 @@ export interface BatchItemRecord {
   decided_at: Date | null;
 }
 
+const ITEM_COLUMNS = ['position', 'suggestion_id', 'outcome', 'status_after', 'code', 'message', 'approvals_needed', 'action_id', 'decided_at'] as const;
+
+/** An item as the API shows it: with the suggestion's apply_at while its approval waits for the job's apply window. */
+export type BatchItemView = BatchItemRecord & { apply_at: Date | null };
+
 /** What became of one item, as the activity records it. */
 export type ItemResult = Pick<BatchItemRecord, 'status_after' | 'code' | 'message' | 'approvals_needed' | 'action_id'> & { outcome: BatchOutcome };
 
 export type NewBatch = Pick<BatchRecord, 'decision' | 'created_by' | 'created_role' | 'identified' | 'filter' | 'ids' | 'reason' | 'comment' | 'concurrency'>;
 
-/** How many suggestions a filter selects, and the ids of the first `limit` of them (by id). */
-export async function matchingSuggestions(db: Db, filters: SuggestionFilters, limit: number): Promise<{ count: number; ids: number[] }> {
+/**
+ * What a filter selects: how many suggestions it matches, how many of them are in a status that
+ * takes the decision (`count`), and the ids of the first `limit` of those (by id). The others are
+ * not decided: sending a decision a status refuses would only fill the batch with refusals.
+ */
+export async function matchingSuggestions(
+  db: Db,
+  filters: SuggestionFilters,
+  statuses: readonly string[],
+  limit: number,
+): Promise<{ matched: number; count: number; ids: number[] }> {
   const [counted, rows] = await Promise.all([
-    whereSuggestions(db('healing_suggestions'), filters).count<{ count: number }[]>({ count: '*' }),
-    whereSuggestions(db('healing_suggestions'), filters).orderBy('id').limit(limit).pluck('id') as Promise<number[]>,
+    whereSuggestions(db('healing_suggestions'), filters)
+      .select(db.raw('count(*)::int as matched'), db.raw('(count(*) filter (where healing_suggestions.status = any(?::text[])))::int as count', [[...statuses]]))
+      .first() as Promise<{ matched: number; count: number }>,
+    whereSuggestions(db('healing_suggestions'), filters).whereIn('healing_suggestions.status', statuses).orderBy('id').limit(limit).pluck('id') as Promise<number[]>,
   ]);
-  return { count: Number(counted[0]?.count ?? 0), ids: rows };
+  return { matched: Number(counted?.matched ?? 0), count: Number(counted?.count ?? 0), ids: rows };
 }
 
-/** Which of these ids are suggestions. */
-export async function existingSuggestionIds(db: Db, ids: readonly number[]): Promise<Set<number>> {
-  const found = (await db('healing_suggestions').whereIn('id', ids).pluck('id')) as number[];
-  return new Set(found);
+/** The status of each of these ids that is a suggestion. */
+export async function suggestionStatuses(db: Db, ids: readonly number[]): Promise<Map<number, string>> {
+  const rows = (await db('healing_suggestions').whereIn('id', ids).select('id', 'status')) as { id: number; status: string }[];
+  return new Map(rows.map((r) => [r.id, r.status]));
 }
 
 /**
@@ -104,12 +121,22 @@ export async function listBatches(db: Db, page: Page): Promise<Paged<BatchRecord
 }
 
 /** A page of a batch's items in their order, optionally of one outcome (`pending`: none yet). */
-export async function batchItems(db: Db, batchId: number, page: { limit: number; offset: number }, outcome?: BatchOutcome | 'pending'): Promise<{ items: BatchItemRecord[]; total: number }> {
-  const query = db('healing_batch_items').where({ batch_id: batchId });
-  if (outcome === 'pending') query.whereNull('outcome');
-  else if (outcome) query.where({ outcome });
+export async function batchItems(db: Db, batchId: number, page: { limit: number; offset: number }, outcome?: BatchOutcome | 'pending'): Promise<{ items: BatchItemView[]; total: number }> {
+  const query = db('healing_batch_items').where('healing_batch_items.batch_id', batchId);
+  if (outcome === 'pending') query.whereNull('healing_batch_items.outcome');
+  else if (outcome) query.where('healing_batch_items.outcome', outcome);
+  // The due time is the suggestion's, read now: a window changed since the decision moves it, and an apply done clears it.
+  const waiting = (join: Knex.JoinClause) =>
+    join.on('w.id', 'healing_batch_items.suggestion_id').andOnVal('healing_batch_items.outcome', 'decided').andOnVal('w.applying_step', 'window');
   const [items, [counted]] = await Promise.all([
-    query.clone().select('position', 'suggestion_id', 'outcome', 'status_after', 'code', 'message', 'approvals_needed', 'action_id', 'decided_at').orderBy('position').limit(page.limit).offset(page.offset),
+    query
+      .clone()
+      .leftJoin('healing_suggestions as w', waiting)
+      .select(ITEM_COLUMNS.map((c) => `healing_batch_items.${c}`))
+      .select('w.apply_at')
+      .orderBy('healing_batch_items.position')
+      .limit(page.limit)
+      .offset(page.offset),
     query.clone().count<{ count: number }[]>({ count: '*' }),
   ]);
   return { items, total: Number(counted?.count ?? 0) };

@@ -202,21 +202,51 @@ export async function updateSuggestion(db: Db, id: number, patch: SuggestionPatc
   return updated as SuggestionRecord;
 }
 
-const LIST_COLUMNS = [
+/** What a list answers: `slim` (the default) leaves out the long texts a list of cards does not show; `full` has them. */
+export const LIST_FIELDS = ['slim', 'full'] as const;
+export type ListFields = (typeof LIST_FIELDS)[number];
+
+/** The long texts only `fields=full` lists (and the detail) carry: most of a full page's bytes. */
+export const LONG_TEXTS = ['description', 'current_state', 'suggested_change', 'expected_impact'] as const;
+export type SuggestionListItem = Omit<SuggestionRecord, (typeof LONG_TEXTS)[number]> & Partial<Pick<SuggestionRecord, (typeof LONG_TEXTS)[number]>>;
+
+const FULL_COLUMNS = [
   'healing_suggestions.id', 'review_id', 'healing_suggestions.job_id', 'category', 'severity', 'severity_reported', 'advisory_reason', 'title', 'description',
   'current_state', 'suggested_change', 'expected_impact', 'affected_files', 'target_file', 'healing_suggestions.status', 'applying_step', 'applying_since', 'apply_at', 'apply_wait_reason',
   'healing_suggestions.workflow_id', 'reviewed_at', 'reviewed_by', 'review_comment', 'rejection_reason', 'healing_suggestions.error_message', 'approvals',
   'applied_at', 'action_id', 'expires_at', 'healing_suggestions.created_at', 'healing_suggestions.updated_at',
 ];
+const LIST_COLUMNS: Record<ListFields, string[]> = {
+  full: FULL_COLUMNS,
+  slim: FULL_COLUMNS.filter((c) => !(LONG_TEXTS as readonly string[]).includes(c)),
+};
 
-export async function listSuggestions(db: Db, filters: SuggestionFilters, page: Page, sort: SuggestionSort = 'priority'): Promise<Paged<SuggestionRecord>> {
-  const query = whereSuggestions(db('healing_suggestions').select(LIST_COLUMNS), filters);
+const ROW_VERSION = '__row_version';
+
+/**
+ * A list page, and for each row its version: the row's xmin, which every write of the row
+ * changes (whether or not it sets updated_at), so a page's ETag can be made from ids and versions.
+ */
+export async function listSuggestions(
+  db: Db,
+  filters: SuggestionFilters,
+  page: Page,
+  sort: SuggestionSort = 'priority',
+  fields: ListFields = 'full',
+): Promise<Paged<SuggestionListItem> & { versions: string[] }> {
+  const query = whereSuggestions(db('healing_suggestions').select(LIST_COLUMNS[fields]).select(db.raw('healing_suggestions.xmin::text as ??', [ROW_VERSION])), filters);
   // Filtered by job or review the count reads few rows through an index; otherwise (but for a
   // search) it comes from the counters, not from a scan of the whole table.
   const counted = !filters.job_id && !filters.review_id && !filters.q;
-  return fetchPage<SuggestionRecord>(query, page, suggestionOrder(sort, filters), {
+  const listed = await fetchPage<SuggestionListItem & { [ROW_VERSION]?: string }>(query, page, suggestionOrder(sort, filters), {
     total: counted ? () => countedSuggestions(db, filters) : undefined,
   });
+  const versions = listed.rows.map((row) => {
+    const version = row[ROW_VERSION]!;
+    delete row[ROW_VERSION];
+    return version;
+  });
+  return { ...listed, versions };
 }
 
 /** The list's filters on a query of healing_suggestions: the list and a bulk decision (db/batches.ts) select alike. */

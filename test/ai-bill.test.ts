@@ -122,7 +122,7 @@ describe('the AI bill', () => {
     expect(third.ai_tokens_used).toBe(0);
     expect(third.ai_cost).toBe(0);
     expect(third.budget_note).toBe(
-      `job bill-budget's monthly token budget: ${(850 + second.ai_tokens_used).toLocaleString('en-US')} tokens of 1,000 tokens spent in ${utcMonth(new Date()).name} (UTC month) is reached; the rules analyzer ran instead of the AI (on_exceed: rules)`,
+      `job bill-budget's monthly token budget: ${(850 + second.ai_tokens_used).toLocaleString('en-US')} of 1,000 tokens spent in ${utcMonth(new Date()).name} (UTC month) is reached; the rules analyzer ran instead of the AI (on_exceed: rules)`,
     );
     await review('bill-budget');
     expect(budgetNotices('/bill-budget'), 'each notice goes out once a month').toHaveLength(2);
@@ -165,7 +165,7 @@ describe('the AI bill', () => {
     try {
       const done = await review('bill-service');
       expect(done.analyzer).toBe('rules');
-      expect(done.budget_note).toMatch(/^the service-wide monthly token budget: [\d,]+ tokens of [\d,]+ tokens spent in \d{4}-\d{2} \(UTC month\) is reached; the rules analyzer ran instead/);
+      expect(done.budget_note).toMatch(/^the service-wide monthly token budget: [\d,]+ of [\d,]+ tokens spent in \d{4}-\d{2} \(UTC month\) is reached; the rules analyzer ran instead/);
       await review('bill-service');
       expect(budgetNotices('/service').map((n) => [n.body.scope, n.body.job_id, n.body.threshold])).toEqual([['service', null, 100]]);
       expect(budgetNotices('/bill-service')).toEqual([]);

@@ -140,6 +140,7 @@ const cases = (): [string, string, number[]][] => [
   ['/healing/suggestions', 'status=applied&severity=high', [S.appliedB!]],
   ['/healing/suggestions', 'q=CONFIG', [S.appliedA!, S.pendingB!]], // titles are "<category> <severity> <n>"
   ['/healing/suggestions', 'sort=oldest&status=pending', [S.pendingA!, S.pendingB!]],
+  ['/healing/suggestions', 'fields=full&status=pending', [S.pendingA!, S.pendingB!]],
 
   ['/healing/actions', 'can_rollback=true', [A.open!, A.openB!]],
   ['/healing/actions', 'can_rollback=false', [A.failed!, A.final!, A.rolledBack!, A.running!]],
@@ -210,7 +211,7 @@ describe('list filters', () => {
 describe('unknown query parameters', () => {
   const refused: [string, string, string[]][] = [
     ['/healing/reviews?stauts=failed', 'stauts', ['job_id', 'status', 'trigger', 'limit', 'offset']],
-    ['/healing/suggestions?catgory=config&status=pending', 'catgory', ['job_id', 'status', 'category', 'severity', 'trigger', 'review_id', 'q', 'sort', 'cursor', 'limit', 'offset']],
+    ['/healing/suggestions?catgory=config&status=pending', 'catgory', ['job_id', 'status', 'category', 'severity', 'trigger', 'review_id', 'q', 'sort', 'cursor', 'fields', 'limit', 'offset']],
     ['/healing/actions?can_rolback=true', 'can_rolback', ['job_id', 'status', 'suggestion_id', 'can_rollback', 'limit', 'offset']],
     ['/healing/suggestions/pending/count?status=pending', 'status', ['job_id']],
     ['/jobs/alpha/runs?page=2', 'page', ['limit', 'offset']],

@@ -149,6 +149,23 @@ describe.concurrent('an apply window', () => {
     expect(await stack.db('healing_actions').where({ suggestion_id: id })).toHaveLength(0);
   });
 
+  it('advice (no file, or an edit the policy does not allow) writes nothing, so approving it outside the window acknowledges it at once', async ({ expect }) => {
+    const later = Date.now() + 3 * 3_600_000;
+    const job = await jobWithWindow('etl-advice', `${hhmm(later)}-${hhmm(later + 3_600_000)}`);
+    const noFile = await createSuggestion(stack, { jobId: 'etl-advice', targetFile: null, proposed: null, suggestedChange: 'run it an hour later' });
+    const refused = await createSuggestion(stack, { jobId: 'etl-advice', targetFile: job.file, proposed: job.proposed });
+    await stack.db('healing_suggestions').where({ id: refused }).update({ advisory_reason: 'the job does not allow config edits' });
+    for (const id of [noFile, refused]) {
+      const answer = await http(stack.api, 'POST', `/api/v1/healing/suggestions/${id}/approve`, {}, TOKENS.alice);
+      expect(answer.status).toBe(200);
+      expect(answer.body).toMatchObject({ status: 'acknowledged', action_id: null });
+      expect(answer.body.applying).toBeUndefined();
+      expect(await get(id)).toMatchObject({ status: 'acknowledged', applying_step: null, apply_at: null });
+      await expectReplays(expect, id);
+    }
+    expect(await readFile(job.file, 'utf8')).toBe(job.yaml);
+  });
+
   it('when approved inside the window, it applies at once', async ({ expect }) => {
     const job = await jobWithWindow('etl-open', '00:00-24:00');
     const id = await createSuggestion(stack, { jobId: 'etl-open', targetFile: job.file, proposed: job.proposed });

@@ -1,7 +1,10 @@
 // Bulk decisions (issue 19) through the real stack: a batch of 200 approvals with mixed outcomes
 // answers exactly what became of each suggestion and changes exactly the right files; the
 // two-person rule holds in bulk (a bulk approval is one approver's); viewers cannot run a batch;
-// a rejection needs its reason; bad bodies are 400s; a dry run counts what a filter selects.
+// a rejection needs its reason; bad bodies are 400s; a dry run counts only what will be decided
+// (not the missing ids or those whose state refuses the decision), and a filter selects only those;
+// an approval waiting for the job's apply window says when it applies; two batches on the same
+// suggestions at once decide each once, the loser told the state, never "busy".
 // alice and bob approve, carol only reads.
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -48,10 +51,12 @@ const finished = (id: number) => eventually(async () => {
 }, 180_000, `batch ${id} to finish`, 250);
 
 /** A job of its own (one file each, so each apply is independent) with one pending suggestion editing it. */
-async function jobWithSuggestion(jobId: string, opts: { title?: string; requiredApprovals?: number } = {}) {
+async function jobWithSuggestion(jobId: string, opts: { title?: string; requiredApprovals?: number; yaml?: string } = {}) {
   const file = path.join(stack.jobsDir, `${jobId}.yaml`);
-  await writeFile(file, JOB_YAML);
-  const id = await createSuggestion(stack, { jobId, targetFile: file, proposed: PROPOSED, title: opts.title, input: { requiredApprovals: opts.requiredApprovals ?? 1 } });
+  const yaml = opts.yaml ?? JOB_YAML;
+  await writeFile(file, yaml);
+  const proposed = yaml.replace('self_healing:', 'retry:\n  enabled: true\nself_healing:');
+  const id = await createSuggestion(stack, { jobId, targetFile: file, proposed, title: opts.title, input: { requiredApprovals: opts.requiredApprovals ?? 1 } });
   return { id, file };
 }
 
@@ -172,7 +177,7 @@ describe('reject and apply in bulk, by filter', () => {
     const filter = { q: 'bulkreject candidate', status: 'pending' };
     const dry = await post({ decision: 'reject', filter, reason: 'we do not retry ETL', dry_run: true });
     expect(dry.status).toBe(200);
-    expect(dry.body).toMatchObject({ dry_run: true, decision: 'reject', count: 3, ids: made.map((s) => s.id).sort((a, b) => a - b) });
+    expect(dry.body).toMatchObject({ dry_run: true, decision: 'reject', count: 3, ids: made.map((s) => s.id).sort((a, b) => a - b), skipped: { not_found: 0, wrong_state: 0 } });
     expect((await stack.db('healing_suggestions').whereIn('id', dry.body.ids).pluck('status')).every((s: string) => s === 'pending')).toBe(true);
 
     const started = await post({ decision: 'reject', filter, reason: 'we do not retry ETL' });
@@ -197,7 +202,84 @@ describe('reject and apply in bulk, by filter', () => {
   }, 60_000);
 });
 
+describe('what a batch selects: only what takes the decision', () => {
+  it('a dry run of ids counts only those that will be decided, and says how many are missing or in another state; the real batch still answers for each id', async () => {
+    const [pending, rejected, applied] = await Promise.all(['pending', 'rejected', 'applied'].map((state) => jobWithSuggestion(`bulk-state-${state}`, { title: `bulkstate ${state}` })));
+    expect((await http(stack.api, 'POST', `/api/v1/healing/suggestions/${rejected!.id}/reject`, { reason: 'no' }, TOKENS.bob)).status).toBe(200);
+    expect((await http(stack.api, 'POST', `/api/v1/healing/suggestions/${applied!.id}/approve`, {}, TOKENS.bob)).body.status).toBe('applied');
+    const ids = [pending!.id, rejected!.id, applied!.id, 1_000_000];
+
+    const dry = await post({ decision: 'approve', ids, dry_run: true });
+    expect(dry.body).toMatchObject({ count: 1, ids: [pending!.id], skipped: { not_found: 1, wrong_state: 2 }, missing: [1_000_000] });
+    // a rejection takes a pending suggestion, not a rejected or applied one
+    expect((await post({ decision: 'reject', ids, dry_run: true })).body).toMatchObject({ count: 1, skipped: { not_found: 1, wrong_state: 2 } });
+
+    // The filter without a status: the dry run and the batch take only the pending one.
+    const byFilter = await post({ decision: 'approve', filter: { q: 'bulkstate' }, dry_run: true });
+    expect(byFilter.body).toMatchObject({ count: 1, ids: [pending!.id], skipped: { not_found: 0, wrong_state: 2 } });
+    // An empty filter counts every pending suggestion, not every suggestion.
+    const everything = await post({ decision: 'approve', filter: {}, dry_run: true });
+    const [counts] = await stack.db('healing_suggestions').select(stack.db.raw('count(*)::int as total'), stack.db.raw("(count(*) filter (where status = 'pending'))::int as pending"));
+    expect(everything.body).toMatchObject({ count: counts.pending, skipped: { not_found: 0, wrong_state: counts.total - counts.pending } });
+    expect(everything.body.count).toBeLessThan(counts.total);
+    expect((await post({ decision: 'apply', filter: { q: 'bulkstate', status: 'rejected' } })).body.error).toBe('the filter selects no suggestion to apply: the 1 it matches are in a state that does not take apply');
+
+    const started = await post({ decision: 'approve', filter: { q: 'bulkstate' } });
+    expect(started.body).toMatchObject({ status: 'running', total: 1 });
+    const batch = await finished(started.body.batch_id);
+    expect(batch.items).toMatchObject([{ suggestion_id: pending!.id, outcome: 'decided', status_after: 'applied' }]);
+
+    // An ids batch answers for every id given, as the dry run said it would skip them.
+    const byIds = await finished((await post({ decision: 'approve', ids: [rejected!.id, 1_000_000] })).body.batch_id);
+    expect(byIds.items).toMatchObject([
+      { suggestion_id: rejected!.id, outcome: 'refused', code: 'wrong_state' },
+      { suggestion_id: 1_000_000, outcome: 'refused', code: 'not_found' },
+    ]);
+  }, 60_000);
+});
+
+describe('an approval that waits for the job\'s apply window', () => {
+  it('the item is decided, says when it applies (the window, not a run) and carries apply_at; the file waits', async () => {
+    const opens = (new Date().getUTCHours() + 6) % 24;
+    const hours = `${String(opens).padStart(2, '0')}:00-${String((opens + 1) % 24).padStart(2, '0')}:00`;
+    const yaml = etlJobYaml(`  suggestions:\n    two_person_rule: false\n  apply_window:\n    hours: ["${hours}"]\n`).replace('type: scheduled\n', 'type: scheduled\ntimezone: UTC\n');
+    const s = await jobWithSuggestion('bulk-window', { yaml });
+    const batch = await finished((await post({ decision: 'approve', ids: [s.id] })).body.batch_id);
+    const row = await stack.db('healing_suggestions').where({ id: s.id }).first('status', 'applying_step', 'apply_at');
+    expect(row).toMatchObject({ status: 'approved', applying_step: 'window' });
+    const at = (row.apply_at as Date).toISOString();
+    expect(batch.items[0]).toMatchObject({ outcome: 'decided', status_after: 'approved', apply_at: at });
+    const said = /^applies at (\S+) when the job's apply window opens/.exec(batch.items[0].message);
+    expect(Date.parse(said?.[1] ?? ''), batch.items[0].message).toBe(Date.parse(at));
+    expect(batch.items[0].message).not.toMatch(/run/);
+    expect(await readFile(s.file, 'utf8')).toBe(yaml);
+  }, 60_000);
+});
+
+describe('two batches on the same suggestions at once', () => {
+  it('each suggestion is decided once; the other batch is told its state after retrying a busy one, never "busy with another command"', async () => {
+    const made = await Promise.all(Array.from({ length: 12 }, (_, i) => jobWithSuggestion(`bulk-race-${i}`)));
+    const ids = made.map((s) => s.id);
+    const [a, b] = await Promise.all([post({ decision: 'approve', ids }), post({ decision: 'approve', ids: [...ids].reverse() })]);
+    const batches = await Promise.all([finished(a.body.batch_id), finished(b.body.batch_id)]);
+    for (const id of ids) {
+      const items = batches.map((batch) => batch.items.find((item: { suggestion_id: number }) => item.suggestion_id === id));
+      expect(items.filter((item) => item.outcome === 'decided'), `suggestion ${id}`).toHaveLength(1);
+      expect(items.find((item) => item.outcome !== 'decided'), `suggestion ${id}`).toMatchObject({ outcome: 'refused', code: 'wrong_state', status_after: 'applied' });
+    }
+    for (const s of made) expect(await readFile(s.file, 'utf8')).toBe(PROPOSED);
+  }, 120_000);
+});
+
 describe('who may run a batch, and what it takes', () => {
+  it('"apply now" needs admin: a viewer and an approver are told so', async () => {
+    for (const token of [TOKENS.carol, TOKENS.alice]) {
+      const answer = await http(stack.api, 'POST', '/api/v1/healing/suggestions/1/apply-now', {}, token);
+      expect(answer.status).toBe(403);
+      expect(answer.body.error).toMatch(/has role (viewer|approver); this needs admin/);
+    }
+  });
+
   it('a viewer is refused with 403 and no batch is recorded', async () => {
     const before = await stack.db('healing_batches').count<{ n: number }[]>({ n: '*' });
     const answer = await post({ decision: 'approve', ids: [1] }, TOKENS.carol);

@@ -48,7 +48,8 @@ describe('a fresh clone', () => {
     const { child, output, ports } = await launch(['npx', '--no-install', 'healing', 'api']);
     try {
       const url = (await waitFor(output, child, /Dashboard:\s+(http:\/\/\S+)/, 100_000))[1]!;
-      expect(output.text()).toContain('the dashboard is not current: web/dist is missing: `npm run build:web` builds it');
+      // the warning is a log line, written beside the banner: on a loaded machine it may follow it
+      await waitFor(output, child, /the dashboard is not current: web\/dist is missing: `npm run build:web` builds it/, 15_000);
       const page = await fetch(url);
       expect(page.status).toBe(503);
       expect(page.headers.get('content-type')).toMatch(/^text\/html/);

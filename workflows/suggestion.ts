@@ -111,7 +111,8 @@ export const REGRESSION_WATCH = 'suggestion-regression-watch';
  * run is still waited for after it (WAIT_FOR_RUNNING_JOB), and a window that closed meanwhile is
  * waited for again. An admin's "apply now" (applyNowUpdate) ends the wait, recorded on the row.
  * Asked only where a window is closed: an apply with no window, or an open one, issues the
- * commands it did before. Deprecate the patch once no history from before it is read (the
+ * commands it did before. Advice writes nothing: openJobRun, given the suggestion, answers it no
+ * window, so it is acknowledged at once (an input change only, no new commands). Deprecate the patch once no history from before it is read (the
  * retention window after this shipped).
  */
 export const APPLY_WINDOW = 'suggestion-apply-window';
@@ -303,7 +304,7 @@ export async function suggestionWorkflow(input: SuggestionInput): Promise<Sugges
 
     try {
       if (patched(WAIT_FOR_RUNNING_JOB)) {
-        const check = await withSummary(first.openJobRun, `is ${input.jobId} running? nothing is applied while it runs`, { jobId: input.jobId });
+        const check = await withSummary(first.openJobRun, `is ${input.jobId} running? nothing is applied while it runs`, { jobId: input.jobId, suggestionId: id });
         // Only a closed window asks for the patch: with none, the commands are those from before.
         const outsideWindow = windowShut(check) && patched(APPLY_WINDOW);
         if (check.run || outsideWindow) {
@@ -361,7 +362,7 @@ export async function suggestionWorkflow(input: SuggestionInput): Promise<Sugges
         }
         waitingOn(`${what} (at most until ${shortTime(until)})`);
         await sleep(Math.min(checkS * 1000, left), { summary: oneLine(`${what}, at most until ${shortTime(until)}`) });
-        last = await withSummary(steps.openJobRun, `is ${input.jobId} still running? (${describeRun(open)})`, { jobId: input.jobId });
+        last = await withSummary(steps.openJobRun, `is ${input.jobId} still running? (${describeRun(open)})`, { jobId: input.jobId, suggestionId: id });
         open = last.run;
       }
       return last;
@@ -436,7 +437,7 @@ export async function suggestionWorkflow(input: SuggestionInput): Promise<Sugges
       waitingOn(null);
     }
     if (currentStatus() === 'rejected') return null;
-    return withSummary(steps.openJobRun, `is the apply window of ${input.jobId} open, and is it running?`, { jobId: input.jobId });
+    return withSummary(steps.openJobRun, `is the apply window of ${input.jobId} open, and is it running?`, { jobId: input.jobId, suggestionId: id });
   };
 
   setHandler(

@@ -4,9 +4,10 @@
 // (or followed live on /events, table `batches`) from GET /healing/batches/:id.
 import { Router } from 'express';
 import { z } from 'zod';
-import { BATCH_DECISIONS, BATCH_OUTCOMES, batchWorkflowId, DEFAULT_BATCH_CONCURRENCY, MAX_BATCH_ITEMS, type BatchInput } from '../../core/batch.js';
+import { BATCH_DECISIONS, BATCH_OUTCOMES, batchWorkflowId, DEFAULT_BATCH_CONCURRENCY, MAX_BATCH_ITEMS, type BatchDecision, type BatchInput } from '../../core/batch.js';
 import { TASK_QUEUE } from '../../core/temporal.js';
-import { batchItems, closeBatch, createBatch, existingSuggestionIds, getBatch, listBatches, matchingSuggestions, setBatchWorkflow, type BatchRecord } from '../../db/batches.js';
+import { statusesTaking } from '../../core/suggestion-state.js';
+import { batchItems, closeBatch, createBatch, getBatch, listBatches, matchingSuggestions, setBatchWorkflow, suggestionStatuses, type BatchRecord } from '../../db/batches.js';
 import type { Role } from '../auth.js';
 import type { ApiDeps } from '../context.js';
 import { HttpError, isUnavailable, notFound, parseInput } from '../errors.js';
@@ -28,7 +29,9 @@ export const BatchBody = z
     filter: z.strictObject(SUGGESTION_FILTERS).optional().meta({ description: 'the filters GET /healing/suggestions takes: every suggestion they select is decided' }),
     reason: z.string().trim().min(1).max(2_000).optional().meta({ description: 'required for reject (but for a dry run): one reason for all' }),
     comment: z.string().max(2_000).optional().meta({ description: 'an approval\'s comment, one for all' }),
-    dry_run: z.boolean().default(false).meta({ description: 'true: answer how many suggestions (and the first ids) would be decided, and decide nothing' }),
+    dry_run: z.boolean().default(false).meta({
+      description: 'true: answer how many suggestions (and the first ids) would be decided, how many are skipped (not found, or in a state that does not take the decision), and decide nothing',
+    }),
   })
   .superRefine((body, ctx) => {
     if ((body.ids === undefined) === (body.filter === undefined)) ctx.addIssue({ code: 'custom', path: ['ids'], message: 'give either ids or filter (one of them)' });
@@ -52,15 +55,27 @@ export function batchesRouter(deps: ApiDeps): Router {
 
   router.post('/healing/batches', async (req, res) => {
     const body = parseInput(BatchBody, req.body ?? {}, 'body');
-    const selected = body.ids ? await fromIds(deps, body.ids) : await fromFilter(deps, body.filter!);
+    const selected = body.ids ? await fromIds(deps, body.ids, body.decision) : await fromFilter(deps, body.filter!, body.decision);
     if (body.dry_run) {
-      res.json({ success: true, dry_run: true, decision: body.decision, count: selected.count, ids: selected.ids.slice(0, DRY_RUN_IDS), missing: [...selected.missing], max: MAX_BATCH_ITEMS });
+      res.json({
+        success: true,
+        dry_run: true,
+        decision: body.decision,
+        count: selected.count,
+        ids: selected.decidable.slice(0, DRY_RUN_IDS),
+        skipped: selected.skipped,
+        missing: [...selected.missing],
+        max: MAX_BATCH_ITEMS,
+      });
       return;
     }
     if (selected.count > MAX_BATCH_ITEMS) {
       throw new HttpError(400, `the filter selects ${selected.count} suggestions; one batch decides at most ${MAX_BATCH_ITEMS}: narrow the filter (by job, status, severity...)`, { count: selected.count, max: MAX_BATCH_ITEMS });
     }
-    if (selected.count === 0) throw new HttpError(400, 'the filter selects no suggestion: nothing to decide', { count: 0 });
+    if (selected.ids.length === 0) {
+      const skipped = selected.skipped.wrong_state > 0 ? `: the ${selected.skipped.wrong_state} it matches are in a state that does not take ${body.decision}` : '';
+      throw new HttpError(400, `the filter selects no suggestion to ${body.decision}${skipped}`, { count: 0, skipped: selected.skipped });
+    }
     const concurrency = deps.batchConcurrency ?? DEFAULT_BATCH_CONCURRENCY;
     const batch = await createBatch(
       deps.db,
@@ -135,19 +150,34 @@ function summary(b: BatchRecord) {
 }
 
 interface Selection {
+  /** how many suggestions take the decision now: what will be decided */
   count: number;
+  /** the batch's items: every id given, or what the filter selects that takes the decision */
   ids: number[];
+  /** the ids that take the decision now, in order */
+  decidable: number[];
+  /** what is selected but will not be decided: ids with no suggestion, suggestions whose status refuses the decision */
+  skipped: { not_found: number; wrong_state: number };
   /** ids given that name no suggestion */
   missing: Set<number>;
 }
 
-async function fromIds(deps: ApiDeps, given: number[]): Promise<Selection> {
+/**
+ * Every id given is an item, so the batch accounts for each (the workflow refuses those whose
+ * state does not take the decision, and the state may change before it gets there); the count
+ * says how many will be decided as things are now.
+ */
+async function fromIds(deps: ApiDeps, given: number[], decision: BatchDecision): Promise<Selection> {
   const ids = [...new Set(given)];
-  const found = await existingSuggestionIds(deps.db, ids);
-  return { count: ids.length, ids, missing: new Set(ids.filter((id) => !found.has(id))) };
+  const statuses = await suggestionStatuses(deps.db, ids);
+  const taking = statusesTaking(decision) as readonly string[];
+  const decidable = ids.filter((id) => taking.includes(statuses.get(id) ?? ''));
+  const missing = new Set(ids.filter((id) => !statuses.has(id)));
+  return { count: decidable.length, ids, decidable, skipped: { not_found: missing.size, wrong_state: ids.length - missing.size - decidable.length }, missing };
 }
 
-async function fromFilter(deps: ApiDeps, filter: NonNullable<z.infer<typeof BatchBody>['filter']>): Promise<Selection> {
-  const { count, ids } = await matchingSuggestions(deps.db, filter, MAX_BATCH_ITEMS);
-  return { count, ids, missing: new Set() };
+/** A filter selects only suggestions whose status takes the decision. */
+async function fromFilter(deps: ApiDeps, filter: NonNullable<z.infer<typeof BatchBody>['filter']>, decision: BatchDecision): Promise<Selection> {
+  const { matched, count, ids } = await matchingSuggestions(deps.db, filter, statusesTaking(decision), MAX_BATCH_ITEMS);
+  return { count, ids, decidable: ids, skipped: { not_found: 0, wrong_state: matched - count }, missing: new Set() };
 }

@@ -12,15 +12,20 @@ export interface LoadResult {
   errors: number;
   timeouts: number;
   non2xx: number;
+  /** answers 304 Not Modified (counted in non2xx too) */
+  not_modified: number;
 }
 
-export async function load(url: string, paths: string[], opts: { connections: number; seconds: number }): Promise<LoadResult> {
+/** A path, or a request with headers (If-None-Match for a conditional one). */
+export type LoadRequest = string | { path: string; headers: Record<string, string> };
+
+export async function load(url: string, paths: LoadRequest[], opts: { connections: number; seconds: number }): Promise<LoadResult> {
   const result: Result = await autocannon({
     url,
     connections: opts.connections,
     duration: opts.seconds,
     timeout: 10,
-    requests: paths.map((path) => ({ method: 'GET', path })),
+    requests: paths.map((r) => (typeof r === 'string' ? { method: 'GET', path: r } : { method: 'GET', ...r })),
   });
   return {
     requests: result.requests.total,
@@ -32,6 +37,7 @@ export async function load(url: string, paths: string[], opts: { connections: nu
     errors: result.errors,
     timeouts: result.timeouts,
     non2xx: result.non2xx,
+    not_modified: result['3xx'],
   };
 }
 

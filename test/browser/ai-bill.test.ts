@@ -7,7 +7,7 @@ import { DEFAULT_AI_BILL, utcMonth } from '../../core/ai-bill.js';
 import { startStack } from '../helpers/stack.js';
 import { browserSession, ensureWebBuilt, waitForText } from './support.js';
 
-const BUDGET_NOTE = "job etl's monthly token budget: 60,000 tokens of 50,000 tokens spent in 2026-12 (UTC month) is reached; the AI analysis was skipped (on_exceed: skip)";
+const BUDGET_NOTE = "job etl's monthly token budget: 60,000 of 50,000 tokens spent in 2026-12 (UTC month) is reached; the AI analysis was skipped (on_exceed: skip)";
 
 const session = browserSession(async () => {
   const stack = await startStack({ webDist: await ensureWebBuilt() });

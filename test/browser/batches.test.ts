@@ -1,7 +1,7 @@
 // Bulk decisions in the dashboard (issue 19), in a real browser against the real stack (an open
 // API): tick cards, or select all that match the filter; the dialog shows how many will be decided
-// before anything is sent, a rejection asks one reason; then the batch's progress is followed to
-// the end, refused items with their reasons.
+// (and how many are skipped, their state not taking it) before anything is sent, a rejection asks
+// one reason; then the batch's progress is followed to the end, refused items with their reasons.
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, test } from 'vitest';
@@ -38,7 +38,9 @@ describe('bulk decisions', () => {
 
     await page.getByTestId('batch-approve').click();
     const dialog = page.getByTestId('batch-dialog');
-    await waitForText(dialog.getByTestId('batch-confirm-count'), /^\s*3 suggestions will be approved \(and applied\)\./);
+    // the rejected one is not counted as one that will be approved: it is told apart as skipped
+    await waitForText(dialog.getByTestId('batch-confirm-count'), /^\s*2 suggestions will be approved \(and applied\)\./);
+    await waitForText(dialog.getByTestId('batch-skipped'), '1 skipped: 1 whose state does not allow it.');
     expect(await readFile(a.file, 'utf8')).toBe(JOB_YAML); // nothing sent before the confirmation
     await dialog.getByTestId('batch-confirm').click();
 
@@ -55,6 +57,28 @@ describe('bulk decisions', () => {
     expect(await readFile(b.file, 'utf8')).toBe(PROPOSED);
     await dialog.getByTestId('batch-close').click();
     await eventually(async () => (await page.getByTestId(`suggestion-${a.id}`).getAttribute('data-status')) === 'applied' || undefined, 10_000, 'the card to show applied');
+  });
+
+  test('an approval that waits for the job\'s apply window shows when it applies, not a run', async () => {
+    const opens = (new Date().getUTCHours() + 6) % 24;
+    const hours = `${String(opens).padStart(2, '0')}:00-${String((opens + 1) % 24).padStart(2, '0')}:00`;
+    const yaml = etlJobYaml(`  suggestions:\n    two_person_rule: false\n  apply_window:\n    hours: ["${hours}"]\n`).replace('type: scheduled\n', 'type: scheduled\ntimezone: UTC\n');
+    const file = path.join(session.stack.jobsDir, 'ui-bulk-window.yaml');
+    await writeFile(file, yaml);
+    const id = await createSuggestion(session.stack, { jobId: 'ui-bulk-window', targetFile: file, proposed: yaml.replace('self_healing:', 'retry:\n  enabled: true\nself_healing:'), title: 'uiwindow later' });
+
+    const page = await session.open('#/suggestions?q=uiwindow');
+    await page.getByTestId(`suggestion-${id}`).getByTestId('select').check();
+    await page.getByTestId('batch-approve').click();
+    const dialog = page.getByTestId('batch-dialog');
+    await waitForText(dialog.getByTestId('batch-confirm-count'), /^\s*1 suggestion will be approved/);
+    await dialog.getByTestId('batch-confirm').click();
+    const item = dialog.getByTestId(`batch-item-${id}`);
+    await eventually(async () => (await dialog.getByTestId('batch-progress').getAttribute('data-status')) === 'finished' || undefined, 60_000, 'the batch to finish');
+    await waitForText(item.getByTestId('applies-at'), /^applies at \S/);
+    await waitForText(item, /when the job's apply window opens/);
+    expect(await item.textContent()).not.toMatch(/run to end/);
+    expect(await readFile(file, 'utf8')).toBe(yaml);
   });
 
   test('"select all N matching this filter" rejects every match (beyond the page shown) with the one reason asked', async () => {

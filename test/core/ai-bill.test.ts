@@ -1,9 +1,10 @@
 // The AI bill's pure parts (core/ai-bill.ts): HEALING_AI_PRICES and the budget settings read at
 // start-up with a message naming the variable, a turn's cost, the UTC month, budgets reached.
 import { describe, expect, it } from 'vitest';
-import { budgetReached, turnCost, utcMonth } from '../../core/ai-bill.js';
+import { budgetReached, describeReach, turnCost, utcMonth } from '../../core/ai-bill.js';
 import { ConfigError, loadConfig } from '../../core/config.js';
-import { JobSchema } from '../../core/job.js';
+import { describeIssues, JobSchema } from '../../core/job.js';
+import { humanError } from '../../core/messages.js';
 
 const config = (env: Record<string, string>) => loadConfig(env, '/srv', '/home/u');
 const problem = (env: Record<string, string>) => {
@@ -80,5 +81,43 @@ describe('budgets', () => {
     expect(budgetReached([job, service])).toEqual({ scope: 'service', measure: 'cost', spent: 5, limit: 5 });
     expect(budgetReached([job, service], 0.8)).toEqual({ scope: 'job', measure: 'tokens', spent: 800, limit: 1000 });
     expect(budgetReached([job])).toBeNull();
+  });
+});
+
+describe('what a person is told', () => {
+  /** The job load errors (field, reason) the catalog would list for a job with this budget. */
+  const loadErrors = (budget: unknown) => {
+    const parsed = JobSchema.safeParse({ name: 'x', cmd: 'x', self_healing: { budget } }, { error: humanError });
+    return parsed.success ? [] : describeIssues(parsed.error);
+  };
+
+  it('a misspelt budget key refuses the job, naming the key and the keys it takes, rather than leave no limit', () => {
+    expect(loadErrors({ monthly_tokenz: 5 })).toEqual([
+      { field: 'self_healing.budget', reason: 'unknown key "monthly_tokenz": it takes monthly_tokens, monthly_cost or on_exceed' },
+    ]);
+    expect(loadErrors({ monthly_tokens: 5, on_exceeds: 'skip', cost: 1 })[0]?.reason).toMatch(/^unknown keys "on_exceeds", "cost": /);
+  });
+
+  it('a bad number is said once and plainly: NaN, and one too large for a whole number', () => {
+    expect(loadErrors({ monthly_tokens: Number.NaN })).toEqual([{ field: 'self_healing.budget.monthly_tokens', reason: 'must be a number, not NaN (not a number)' }]);
+    expect(loadErrors({ monthly_tokens: 1e300 })).toEqual([{ field: 'self_healing.budget.monthly_tokens', reason: 'must be 9007199254740991 or less' }]);
+  });
+
+  it('HEALING_AI_PRICES refuses "__proto__" (JSON keeps it; a record would drop it unsaid)', () => {
+    expect(problem({ HEALING_AI_PRICES: '{"__proto__": {"input_per_mtok": 1, "output_per_mtok": 2}}' })).toContain('HEALING_AI_PRICES: "__proto__" is not a model name');
+  });
+
+  it('HEALING_AI_BUDGET_TOKENS and _COST take plain decimal numbers only', () => {
+    for (const text of ['0x10', '1e6', ' 16', '16.0', '-5', '0']) expect(problem({ HEALING_AI_BUDGET_TOKENS: text })).toContain('HEALING_AI_BUDGET_TOKENS: must be a whole number of tokens, 1 or more, written in decimal digits');
+    expect(problem({ HEALING_AI_BUDGET_TOKENS: '99999999999999999' })).toContain('HEALING_AI_BUDGET_TOKENS: must be a whole number');
+    for (const text of ['0x10', 'lots', 'Infinity', '1e3']) expect(problem({ HEALING_AI_BUDGET_COST: text })).toContain('HEALING_AI_BUDGET_COST: must be a cost above 0 written in decimal digits');
+    expect(problem({ HEALING_AI_BUDGET_COST: '0' })).toContain('HEALING_AI_BUDGET_COST: must be a cost above 0');
+    expect(config({ HEALING_AI_BUDGET_TOKENS: '16', HEALING_AI_BUDGET_COST: '0.5' }).analyzer.bill).toMatchObject({ budgetTokens: 16, budgetCost: 0.5 });
+  });
+
+  it('a reached budget reads "N of M tokens", one token singular', () => {
+    expect(describeReach({ scope: 'job', measure: 'tokens', spent: 1204, limit: 1000 }, '2026-12', 'etl')).toBe("job etl's monthly token budget: 1,204 of 1,000 tokens spent in 2026-12 (UTC month)");
+    expect(describeReach({ scope: 'service', measure: 'tokens', spent: 1, limit: 1 }, '2026-12', null)).toBe('the service-wide monthly token budget: 1 of 1 token spent in 2026-12 (UTC month)');
+    expect(describeReach({ scope: 'service', measure: 'cost', spent: 5, limit: 5 }, '2026-12', null)).toBe('the service-wide monthly cost budget: cost 5.0000 of 5.0000 spent in 2026-12 (UTC month)');
   });
 });

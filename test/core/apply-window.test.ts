@@ -2,7 +2,9 @@
 // the job's wall clock across midnight and clock changes, and between a job's scheduled runs. Pure.
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig, readApplyWindow } from '../../core/config.js';
-import { applyWindowAt, ApplyWindowSchema, describeApplyWindow, JobApplyWindowSchema, parseCron, type ApplyWindow } from '../../core/apply-window.js';
+import { applyWindowAt, ApplyWindowSchema, describeApplyWindow, JobApplyWindowSchema, parseCron, windowWaitText, type ApplyWindow } from '../../core/apply-window.js';
+import { describeIssues, JobSchema } from '../../core/job.js';
+import { humanError } from '../../core/messages.js';
 
 const NY = 'America/New_York';
 const weekdays: ApplyWindow = { days: ['mon', 'tue', 'wed', 'thu', 'fri'], hours: ['09:00-17:00'] };
@@ -120,5 +122,46 @@ describe('HEALING_APPLY_WINDOW', () => {
     expect(() => loadConfig({ HEALING_APPLY_WINDOW: '{days: [funday]}' }, '/tmp', '/root')).toThrow(/HEALING_APPLY_WINDOW: days\.0: must be a day/);
     expect(loadConfig({ HEALING_APPLY_WINDOW: '{between_runs: true}' }, '/tmp', '/root').waits.applyWindow).toEqual({ between_runs: true });
     expect(loadConfig({}, '/tmp', '/root').waits.applyWindow).toBeNull();
+  });
+});
+
+describe("a job's own window, as the job loads", () => {
+  /** The job load errors (field, reason) the catalog would list for this job, or [] when it loads. */
+  const loadErrors = (job: Record<string, unknown>) => {
+    const parsed = JobSchema.safeParse({ name: 'x', cmd: 'x', type: 'scheduled', ...job }, { error: humanError });
+    return parsed.success ? [] : describeIssues(parsed.error);
+  };
+
+  it('refuses a window that never opens for the schedule, saying why and what to change', () => {
+    const errors = loadErrors({ schedule: '* * * * *', self_healing: { apply_window: { between_runs: true, margin_minutes: 720 } } });
+    expect(errors).toEqual([{ field: 'self_healing.apply_window', reason: expect.stringMatching(/^never opens: between runs, 720 min either side of a scheduled start \(UTC\) leaves no time in the next 8 days clear of the starts of the job's schedule "\* \* \* \* \*".*lower margin_minutes/) }]);
+    expect(loadErrors({ schedule: '*/5 * * * *', timezone: 'Europe/Lisbon', self_healing: { apply_window: { hours: ['09:00-17:00'], between_runs: true } } })[0]?.reason).toMatch(/^never opens: 09:00-17:00 between runs, 10 min .*\(Europe\/Lisbon\)/);
+  });
+
+  it('loads a window that opens: between an hourly job\'s runs, days and hours, false, or one whose schedule it cannot read', () => {
+    expect(loadErrors({ schedule: '0 * * * *', self_healing: { apply_window: { between_runs: true, margin_minutes: 20 } } })).toEqual([]);
+    expect(loadErrors({ schedule: '* * * * *', self_healing: { apply_window: { days: ['sat'], hours: ['02:00-03:00'] } } })).toEqual([]);
+    expect(loadErrors({ schedule: '* * * * *', self_healing: { apply_window: false } })).toEqual([]);
+    expect(loadErrors({ schedule: 'every minute', self_healing: { apply_window: { between_runs: true, margin_minutes: 720 } } })).toEqual([]);
+  });
+
+  it('refuses apply_window: null, which could mean either no window or the service\'s', () => {
+    expect(loadErrors({ self_healing: { apply_window: null } })).toEqual([
+      { field: 'self_healing.apply_window', reason: "null is not a window: write false for any time, or leave apply_window out for the service's (HEALING_APPLY_WINDOW)" },
+    ]);
+  });
+});
+
+describe("an approval's answer while the apply waits for the window", () => {
+  it('says when it applies, or, when the window does not open, that nothing is written rather than promise it applies', () => {
+    expect(windowWaitText('mon-fri 09:00-17:00 (UTC), self_healing.apply_window', '2026-12-07T09:00:00.000Z')).toBe(
+      "outside the job's apply window (mon-fri 09:00-17:00 (UTC), self_healing.apply_window): it applies at 2026-12-07T09:00:00.000Z; an admin can POST .../apply-now",
+    );
+    const never = windowWaitText('between runs, 720 min either side of a scheduled start (UTC), HEALING_APPLY_WINDOW', null);
+    expect(never).toBe(
+      "outside the job's apply window (between runs, 720 min either side of a scheduled start (UTC), HEALING_APPLY_WINDOW), which does not open within 15 days for the job's schedule: " +
+        'nothing is written unless the window or the schedule changes (looked at again daily) or an admin POSTs .../apply-now',
+    );
+    expect(never).not.toMatch(/once the window opens|it applies/);
   });
 });

@@ -2,6 +2,8 @@
 // a message a schema sets itself is kept.
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import { parseInput } from '../../api/errors.js';
+import { BatchBody } from '../../api/routes/batches.js';
 import { SelfHealingSchema } from '../../core/job.js';
 import { humanError } from '../../core/messages.js';
 
@@ -51,5 +53,17 @@ describe('humanError', () => {
       'review_schedule.timezone: unknown IANA time zone',
     ]);
     expect(reasons(SelfHealingSchema, { review_schedule: { min_runs: -1 } })).toEqual(['review_schedule.min_runs: must be 0 or more']);
+  });
+});
+
+describe('a 400 from the API', () => {
+  it('says each problem once, though two checks find it (ids: [1e300] is past both int and max)', () => {
+    let message = '';
+    try {
+      parseInput(BatchBody, { decision: 'approve', ids: [1e300] }, 'body');
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    expect(message).toBe('invalid body: ids.0: must be 9007199254740991 or less');
   });
 });

@@ -24,8 +24,11 @@ export interface BatchRequest {
 }
 
 export interface DryRun {
+  /** how many will be decided: those whose state takes the decision now */
   count: number;
   ids: number[];
+  /** selected but not decided: ids with no suggestion, suggestions whose state does not take the decision */
+  skipped: { not_found: number; wrong_state: number };
   missing: number[];
   max: number;
 }
@@ -38,6 +41,8 @@ export interface BatchItem {
   code: string | null;
   message: string | null;
   approvals_needed: number | null;
+  /** a decided approval waiting for the job's apply window: when it applies */
+  apply_at: string | null;
 }
 
 export interface Batch {

@@ -89,6 +89,31 @@ export function queryString(query: Query | undefined): string {
   return text ? `?${text}` : '';
 }
 
+/** What request() reads of an answer: a fetch Response, or index.html's early answer (its body already read). */
+type Answer = Pick<Response, 'ok' | 'status' | 'statusText' | 'headers' | 'text'>;
+
+/** The request index.html sent before the bundle loaded (the first page of suggestions). */
+interface EarlyRequest {
+  url: string;
+  token: string | null;
+  response: Promise<Answer>;
+}
+
+const earlyHolder = window as { __healingEarly?: EarlyRequest };
+
+/** index.html's early answer, once, to the first request that is the very same GET (same token). */
+function takeEarlyAnswer(method: string, url: string): Promise<Answer> | null {
+  const early = earlyHolder.__healingEarly;
+  if (!early || method !== 'GET' || early.url !== url || early.token !== connection.token) return null;
+  delete earlyHolder.__healingEarly;
+  return early.response;
+}
+
+/** After the first render (which sent the first requests): an early answer not taken by then would be stale later. */
+export function dropEarlyAnswer(): void {
+  delete earlyHolder.__healingEarly;
+}
+
 export async function request<T>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
   const url = `${options.base ?? '/api/v1'}${path}${queryString(options.query)}`;
   const headers: Record<string, string> = { accept: 'application/json' };
@@ -101,14 +126,15 @@ export async function request<T>(method: string, path: string, options: RequestO
   const onAbort = () => controller.abort(options.signal?.reason);
   options.signal?.addEventListener('abort', onAbort, { once: true });
 
-  let response: Response;
+  let response: Answer;
   try {
-    response = await fetch(url, {
-      method,
-      headers,
-      body: options.body === undefined ? undefined : JSON.stringify(options.body),
-      signal: controller.signal,
-    });
+    response = await (takeEarlyAnswer(method, url) ??
+      fetch(url, {
+        method,
+        headers,
+        body: options.body === undefined ? undefined : JSON.stringify(options.body),
+        signal: controller.signal,
+      }));
   } catch (error) {
     if (options.signal?.aborted) throw error; // the caller cancelled: not an outage
     const timedOut = (error as Error).name === 'AbortError' || (error as Error).name === 'TimeoutError' || controller.signal.aborted;
@@ -152,7 +178,7 @@ function looksLikeHtml(text: string, contentType: string | null): boolean {
   return /html/i.test(contentType ?? '') || /^\s*<(!doctype|html|head|body)\b/i.test(text);
 }
 
-async function readBody(response: Response): Promise<unknown> {
+async function readBody(response: Answer): Promise<unknown> {
   const text = await response.text().catch(() => '');
   if (!text) return null;
   try {

@@ -54,10 +54,11 @@ export interface Suggestion {
   /** the analyzer's own word when it was none of the four severities (then stored as medium) */
   severity_reported?: string | null;
   title: string;
-  description: string;
-  current_state: string | null;
-  suggested_change: string | null;
-  expected_impact: string | null;
+  /** the long texts: in the detail, and in a list only with fields=full (the dashboard's list is slim) */
+  description?: string;
+  current_state?: string | null;
+  suggested_change?: string | null;
+  expected_impact?: string | null;
   affected_files: string[];
   target_file: string | null;
   status: SuggestionStatus;
@@ -88,6 +89,10 @@ export interface Suggestion {
 
 /** GET /healing/suggestions/{id}: the whole row, with the unified diff of current vs proposed. */
 export interface SuggestionDetail extends Suggestion {
+  description: string;
+  current_state: string | null;
+  suggested_change: string | null;
+  expected_impact: string | null;
   proposed_content: string | null;
   current_content: string | null;
   diff: string | null;

@@ -23,9 +23,17 @@ function outcome(verb: string, id: number, result: CommandResult): { kind: 'ok' 
     };
   }
   if (result.applying === 'window') {
+    const window = result.apply_window ?? 'see the suggestion';
+    // No apply_at: the window does not open within the horizon, so no time is promised.
+    if (!result.apply_at) {
+      return {
+        kind: 'info',
+        text: `Suggestion #${id} approved, but the job's apply window (${window}) does not open within 15 days: nothing is written unless the window or the job's schedule changes, or an admin applies it now.`,
+      };
+    }
     return {
       kind: 'info',
-      text: `Suggestion #${id} approved; it applies ${result.apply_at ? `at ${formatDate(result.apply_at)}` : 'once the window opens'}, when the job's apply window (${result.apply_window ?? 'see the suggestion'}) opens. Nothing is written before.`,
+      text: `Suggestion #${id} approved; it applies at ${formatDate(result.apply_at)}, when the job's apply window (${window}) opens. Nothing is written before.`,
     };
   }
   if (result.applying) {
