@@ -220,6 +220,8 @@ describe('an applied change is watched', () => {
     }
     await eventually(async () => ((await suggestion(id)).status === 'rolled_back' ? true : undefined), 30_000, 'the automatic rollback');
     expect(await readFile(job.file, 'utf8')).toBe(job.original);
+    // marked automatic by the watch's next step, just after the rollback itself
+    await eventually(async () => ((await action(actionId)).auto_reverted ? true : undefined), 10_000, 'the rollback marked automatic');
     expect(await action(actionId)).toMatchObject({ verdict: 'regressed', auto_reverted: true, rolled_back_by: 'regression-watch' });
     await new Promise((resolve) => setTimeout(resolve, 1_500));
     expect(noticesOf(actionId)).toHaveLength(1);

@@ -139,7 +139,9 @@ describe('a scheduled review whose context has not changed', () => {
     expect(ReviewListAnswer.safeParse(list).error).toBeUndefined();
     expect(ReviewDetailAnswer.safeParse(again).error).toBeUndefined();
 
-    await addRun('steady', { exit: 1 });
+    // Started now: the runs a review reads are those started after the last analysed review began,
+    // which on a fast machine can be less than the usual second ago.
+    await addRun('steady', { exit: 1, startedAt: new Date() });
     const analysed = await scheduled('steady');
     expect(analysed).toMatchObject({ status: 'completed', analyzer: 'openclaw', runs_analyzed: 1 });
     expect(await agentTurns()).toBe(turns + 1);
