@@ -6,6 +6,7 @@ import {
   WorkflowUpdateStage,
   type Client,
 } from '@temporalio/client';
+import { NamespaceNotFoundError } from '@temporalio/common';
 import {
   reviewWorkflowId,
   SEARCH_ATTRIBUTES,
@@ -160,5 +161,10 @@ async function reviewRowClosed(db: Db, workflowRunId: string): Promise<boolean> 
 
 function unavailableOr(error: unknown): unknown {
   if (isUnavailable(error)) return new HttpError(503, `Temporal is unreachable: ${(error as Error).message}`);
+  // Not the caller's doing: a server still loading its namespaces (seen under load in the scale
+  // drill, once in 1,000 starts) or a TEMPORAL_NAMESPACE that does not exist there.
+  if (error instanceof NamespaceNotFoundError) {
+    return new HttpError(503, `Temporal answered that namespace "${error.namespace}" does not exist: try again in a moment; if it persists, check TEMPORAL_NAMESPACE`);
+  }
   return error;
 }

@@ -5,7 +5,10 @@ import type { Client } from '@temporalio/client';
 import { WorkflowUpdateRPCTimeoutOrCancelledError } from '@temporalio/client';
 import { describe, expect, it } from 'vitest';
 import { HttpError } from '../api/errors.js';
-import { sendCommand } from '../api/temporal.js';
+import { sendCommand, startReview } from '../api/temporal.js';
+import { NamespaceNotFoundError } from '@temporalio/common';
+import type { ReviewInput } from '../core/temporal.js';
+import type { Db } from '../db/knex.js';
 
 function clientWhoseUpdate(fails: 'before acceptance' | 'after acceptance'): Client {
   const timeout = new WorkflowUpdateRPCTimeoutOrCancelledError('Timed out or cancelled waiting for Workflow Update', { cause: new Error('deadline exceeded') });
@@ -31,5 +34,21 @@ describe('an update whose RPC runs out of time', () => {
   it('answers as accepted (202) when it times out after the workflow accepted it', async () => {
     const result = await sendCommand(clientWhoseUpdate('after acceptance'), 7, 'approve', { by: 'alice' }, async () => 'approved');
     expect(result).toMatchObject({ accepted: true, status: 'approved' });
+  });
+});
+
+describe('a review started while Temporal does not know the namespace', () => {
+  it('answers 503 naming the namespace and what to check, never a 500', async () => {
+    const client = {
+      workflow: {
+        start: async () => {
+          throw new NamespaceNotFoundError('default');
+        },
+      },
+    } as unknown as Client;
+    const error = await startReview(client, {} as Db, { jobId: 'etl', trigger: 'manual' } as ReviewInput).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(HttpError);
+    expect((error as HttpError).status).toBe(503);
+    expect((error as HttpError).message).toMatch(/namespace "default" does not exist: try again in a moment; if it persists, check TEMPORAL_NAMESPACE/);
   });
 });
