@@ -135,6 +135,8 @@ describe('an applied change is watched', () => {
     await report('auto-worse', broken(3));
     await eventually(async () => ((await suggestion(id)).status === 'rolled_back' ? true : undefined), 30_000, 'the automatic rollback');
     expect(await readFile(job.file, 'utf8')).toBe(job.original);
+    // marked automatic by the watch's next step, just after the rollback itself
+    await eventually(async () => ((await action(actionId)).auto_reverted ? true : undefined), 10_000, 'the rollback marked automatic');
     const after = await action(actionId);
     expect(ActionDetailAnswer.safeParse(after).error).toBeUndefined();
     expect(after).toMatchObject({ status: 'rolled_back', rolled_back_by: 'regression-watch', watch_status: 'done', verdict: 'regressed', auto_reverted: true });
