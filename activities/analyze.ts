@@ -58,6 +58,21 @@ export async function chooseAnalyzer(settings: AnalyzerSettings): Promise<'openc
   return (await openclawReadiness(settings)).available ? 'openclaw' : 'rules';
 }
 
+/** How long a short activity asks `auto` which analyzer it takes, well inside its own time-out. */
+const ANALYZER_CHECK_MS = 4_000;
+
+/**
+ * The analyzer `auto` would pick, asked with a bound (the CLI's --version may take seconds when
+ * not cached): undecided or failing, it counts as openclaw, the analyzer that costs tokens.
+ */
+export function analyzerSoon(settings: AnalyzerSettings): Promise<'openclaw' | 'rules'> {
+  let timer: NodeJS.Timeout | undefined;
+  const undecided = new Promise<'openclaw'>((resolve) => {
+    timer = setTimeout(() => resolve('openclaw'), ANALYZER_CHECK_MS);
+  });
+  return Promise.race([chooseAnalyzer(settings).catch(() => 'openclaw' as const), undecided]).finally(() => clearTimeout(timer));
+}
+
 /**
  * The analysis by the chosen analyzer. Given the job's budget gate, an AI analysis first checks
  * the monthly budgets: once one is reached the rules analyzer runs instead, or none (on_exceed:

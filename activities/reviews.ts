@@ -17,8 +17,8 @@ import { closeSkippedReview, lastCompletedReview, openReview as openReviewRow, u
 import { silencedFingerprints } from '../db/silences.js';
 import { storeSuggestions as storeSuggestionRows, type NewSuggestion } from '../db/suggestions.js';
 import { collectReviewContext, summarise, type CollectResult } from './context.js';
-import type { ActivityDeps } from './deps.js';
-import { runAnalysis, turnBill, type AnalysisBill, type RecordedAnalysis } from './analyze.js';
+import type { ActivityDeps, AnalyzerSettings } from './deps.js';
+import { analyzerSoon, runAnalysis, turnBill, type AnalysisBill, type RecordedAnalysis } from './analyze.js';
 import { budgetGate } from './budget.js';
 import type { TurnFailureDetails } from './openclaw.js';
 import { loadWriteGuard } from './write-guard.js';
@@ -70,6 +70,33 @@ export function createReviewActivities(deps: ActivityDeps) {
     return job;
   }
 
+  /** An analysis with the given settings, its start shown in the analysis queue. */
+  async function analyzeReview(input: { reviewId: number; context: ReviewContext }, settings: AnalyzerSettings): Promise<TimedAnalysis> {
+    const started = Date.now();
+    // For the analysis queue; best-effort, as the analysis writes nothing else before it works.
+    await markAnalysisStarted(db, input.reviewId).catch((dbError: unknown) => deps.log.warn({ err: dbError, reviewId: input.reviewId }, 'could not record the start of the analysis'));
+    try {
+      const job = await loadJob(input.context.job_id);
+      const result = await runAnalysis(settings, input.context, budgetGate(deps, job, input.reviewId));
+      return { ...result, duration_ms: Date.now() - started };
+    } catch (error) {
+      const record = (findApplicationFailure(error)?.details as TurnFailureDetails | undefined)?.[1];
+      if (record) {
+        await updateReview(db, input.reviewId, {
+          analyzer: 'openclaw',
+          analysis_duration_ms: Date.now() - started,
+          ai_tokens_used: record.tokens,
+          ...billColumns(turnBill(record, deps.analyzer)),
+          ai_model: record.model,
+          ai_provider: record.provider,
+          ai_session_id: record.session_id,
+          tool_calls: record.tool_calls,
+        }).catch((dbError: unknown) => deps.log.warn({ err: dbError, reviewId: input.reviewId }, 'could not record the failed analysis turn'));
+      }
+      throw error;
+    }
+  }
+
   return {
     async openReview(input: { jobId: string; trigger: Trigger; runId: number | null; workflowId: string; workflowRunId: string }) {
       const row = await openReviewRow(db, {
@@ -109,9 +136,10 @@ export function createReviewActivities(deps: ActivityDeps) {
      * Before the analysis: a scheduled review whose context has the fingerprint of the last
      * analysed review's (no new runs, the runs it saw unchanged, the same files, config and the
      * rest the analyzer is shown) is skipped with the reason; any other stores its fingerprint and
-     * asks for its analysis (the analysis queue counts it from now).
+     * asks for its analysis (the analysis queue counts it from now), and answers the analyzer
+     * that will run it: a rules analysis (no model, no tokens) needs no slot of the analysis queue.
      */
-    async prepareAnalysis(input: { reviewId: number; jobId: string; trigger: Trigger; fingerprint: ContextFingerprint | null }): Promise<{ skip?: string }> {
+    async prepareAnalysis(input: { reviewId: number; jobId: string; trigger: Trigger; fingerprint: ContextFingerprint | null }): Promise<{ skip?: string; analyzer?: 'rules' | 'openclaw' }> {
       if (input.trigger === 'scheduled' && input.fingerprint) {
         const last = await lastCompletedReview(db, input.jobId);
         const before = last?.context_fingerprint;
@@ -124,7 +152,7 @@ export function createReviewActivities(deps: ActivityDeps) {
         }
       }
       await markAnalysisRequested(db, input.reviewId, input.fingerprint);
-      return {};
+      return { analyzer: await analyzerSoon(deps.analyzer) };
     },
 
     // Analysis only analyzes: it has few attempts (each one costs AI tokens), so it writes nothing
@@ -132,31 +160,15 @@ export function createReviewActivities(deps: ActivityDeps) {
     // is away, records what it found; a database outage can then never fail a review whose
     // analysis worked. A turn that failed after reaching the CLI is recorded here (model, tokens,
     // session, tool calls), once and best-effort: the review fails either way.
-    async analyze(input: { reviewId: number; context: ReviewContext }): Promise<TimedAnalysis> {
-      const started = Date.now();
-      // For the analysis queue; best-effort, as the analysis writes nothing else before it works.
-      await markAnalysisStarted(db, input.reviewId).catch((dbError: unknown) => deps.log.warn({ err: dbError, reviewId: input.reviewId }, 'could not record the start of the analysis'));
-      try {
-        const job = await loadJob(input.context.job_id);
-        const result = await runAnalysis(deps.analyzer, input.context, budgetGate(deps, job, input.reviewId));
-        return { ...result, duration_ms: Date.now() - started };
-      } catch (error) {
-        const record = (findApplicationFailure(error)?.details as TurnFailureDetails | undefined)?.[1];
-        if (record) {
-          await updateReview(db, input.reviewId, {
-            analyzer: 'openclaw',
-            analysis_duration_ms: Date.now() - started,
-            ai_tokens_used: record.tokens,
-            ...billColumns(turnBill(record, deps.analyzer)),
-            ai_model: record.model,
-            ai_provider: record.provider,
-            ai_session_id: record.session_id,
-            tool_calls: record.tool_calls,
-          }).catch((dbError: unknown) => deps.log.warn({ err: dbError, reviewId: input.reviewId }, 'could not record the failed analysis turn'));
-        }
-        throw error;
-      }
-    },
+    analyze: (input: { reviewId: number; context: ReviewContext }) => analyzeReview(input, deps.analyzer),
+
+    /**
+     * The rules analysis, which the review runs as a local activity inside its own workflow task
+     * when prepareAnalysis answered rules: no model and no tokens to queue for, and no activity task
+     * and second workflow task for the Temporal server (bench/review-throughput.ts). The rules, even
+     * if openclaw became ready meanwhile: a turn never runs under a local activity's time-out.
+     */
+    analyzeWithRules: (input: { reviewId: number; context: ReviewContext }) => analyzeReview(input, { ...deps.analyzer, mode: 'rules' }),
 
     async storeSuggestions(input: { reviewId: number; context: ReviewContext; analysis: TimedAnalysis }) {
       const { context } = input;

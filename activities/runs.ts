@@ -10,10 +10,8 @@ import { markReviewWaiting } from '../db/reviews.js';
 import { openRuns, type RunRecord } from '../db/runs.js';
 import { getSuggestion } from '../db/suggestions.js';
 import type { ApplyWindow } from '../core/apply-window.js';
-import { chooseAnalyzer } from './analyze.js';
+import { analyzerSoon } from './analyze.js';
 import type { ActivityDeps } from './deps.js';
-
-const ANALYZER_CHECK_MS = 4_000;
 
 /** A job's apply window at one instant, as the suggestion workflow reads it (plain JSON). */
 export interface ApplyWindowState {
@@ -36,19 +34,6 @@ export function createRunActivities(deps: ActivityDeps) {
   const { db } = deps;
   // Read at each call: the deps' settings may change under a running worker (tests switch them).
   const settings = () => ({ ...DEFAULT_WAITS, ...deps.waits });
-
-  /**
-   * The analyzer `auto` would pick, asked with a bound well inside this short activity's time-out
-   * (the CLI's --version may take seconds when not cached): undecided, it counts as openclaw, so
-   * the review waits rather than competes.
-   */
-  const analyzerSoon = (): Promise<'openclaw' | 'rules'> => {
-    let timer: NodeJS.Timeout | undefined;
-    const undecided = new Promise<'openclaw'>((resolve) => {
-      timer = setTimeout(() => resolve('openclaw'), ANALYZER_CHECK_MS);
-    });
-    return Promise.race([chooseAnalyzer(deps.analyzer).catch(() => 'openclaw' as const), undecided]).finally(() => clearTimeout(timer));
-  };
 
   /** The job's own apply window, else the service's (HEALING_APPLY_WINDOW), judged at `now` in the job's zone. */
   const applyWindowOf = async (jobId: string, serviceWindow: ApplyWindow | null, now: Date): Promise<ApplyWindowState | null> => {
@@ -100,7 +85,7 @@ export function createRunActivities(deps: ActivityDeps) {
       const openclawJobs = new Set(catalog.jobs.filter((job) => isOpenClawJob(job.config)).map((job) => job.id));
       const runs = open.filter((run) => openclawJobs.has(run.job_id)).map(asOpenRun);
       if (runs.length === 0) return none;
-      const analyzer = await analyzerSoon();
+      const analyzer = await analyzerSoon(deps.analyzer);
       return { analyzer, runs: analyzer === 'openclaw' ? runs : [], ...bounds };
     },
 

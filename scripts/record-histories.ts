@@ -168,6 +168,7 @@ const P = {
   adviceAcknowledged: 'suggestion-advice-acknowledged',
   applyWindow: 'suggestion-apply-window',
   skipUnchanged: 'review-skip-unchanged',
+  rulesAnalysisInline: 'review-rules-analysis-inline',
 } as const;
 
 interface Execution {
@@ -558,7 +559,7 @@ const SCENARIOS: Scenario[] = [
     workflowType: 'reviewWorkflow',
     path: 'completed',
     how: "the demo's nightly-backup (transient failures) reviewed by the rules: suggestions stored, their workflows started, the notification handed on",
-    gates: [P.localReviewSteps, P.notifyAfterClose, P.waitForOpenclawJobs],
+    gates: [P.localReviewSteps, P.notifyAfterClose, P.waitForOpenclawJobs, P.rulesAnalysisInline],
     ends: () => returns({ status: 'completed' }),
     async run(ctx) {
       return ctx.review('nightly-backup', { force: true });
@@ -568,7 +569,7 @@ const SCENARIOS: Scenario[] = [
     workflowType: 'reviewWorkflow',
     path: 'completed-no-suggestions',
     how: "the demo's healthy-cleanup reviewed by the rules: completed with nothing to suggest",
-    gates: [P.localReviewSteps, P.waitForOpenclawJobs],
+    gates: [P.localReviewSteps, P.waitForOpenclawJobs, P.rulesAnalysisInline],
     ends: () => returns({ status: 'completed', suggestionIds: [] }),
     async run(ctx) {
       return ctx.review('healthy-cleanup', { force: true });

@@ -195,7 +195,8 @@ describe("a worker's own /metrics (HEALING_WORKER_METRICS_PORT)", () => {
       const text = await eventually(async () => {
         const res = await fetch(`http://127.0.0.1:${port}/metrics`);
         const body = await res.text();
-        return res.status === 200 && /temporal_activity_execution_latency_count\{[^}]*activity_type="analyze"[^}]*\} [1-9]/.test(body) ? body : undefined;
+        // a rules analysis runs as a local activity in the review's workflow task (RULES_ANALYSIS_INLINE)
+        return res.status === 200 && /temporal_local_activity_execution_latency_count\{[^}]*activity_type="analyzeWithRules"[^}]*\} [1-9]/.test(body) ? body : undefined;
       }, 30_000, "the worker's metrics to count the analysis");
       expect(text).toMatch(/temporal_worker_task_slots_available\{[^}]*task_queue="healing-analysis"/);
       expect(text).toMatch(/temporal_workflow_task_execution_latency_count\{[^}]*task_queue="healing"/);

@@ -34,16 +34,28 @@ export const notify = proxyActivities<Activities>({
   retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumAttempts: 3 },
 });
 
+/** Each analysis attempt may cost AI tokens: two at most. */
+const ANALYSIS_RETRY = {
+  initialInterval: '5 seconds',
+  backoffCoefficient: 2,
+  maximumAttempts: 2,
+  nonRetryableErrorTypes: NON_RETRYABLE_ERROR_TYPES,
+};
+
 export const analysis = proxyActivities<Activities>({
   taskQueue: ANALYSIS_TASK_QUEUE,
   startToCloseTimeout: '20 minutes',
   heartbeatTimeout: '30 seconds',
-  retry: {
-    initialInterval: '5 seconds',
-    backoffCoefficient: 2,
-    maximumAttempts: 2,
-    nonRetryableErrorTypes: NON_RETRYABLE_ERROR_TYPES,
-  },
+  retry: ANALYSIS_RETRY,
+});
+
+/**
+ * The rules analysis as a local activity (workflows/review.ts, RULES_ANALYSIS_INLINE): milliseconds
+ * of CPU on the context, with the analysis's own few attempts.
+ */
+export const rulesLocal = proxyLocalActivities<Activities>({
+  startToCloseTimeout: '1 minute',
+  retry: ANALYSIS_RETRY,
 });
 
 /**

@@ -17,7 +17,7 @@ import { findApplicationFailure, innermostMessage } from '../core/failures.js';
 import { describeOpenclawRuns } from '../core/running.js';
 import { notifyWorkflowId, SEARCH_ATTRIBUTES, suggestionWorkflowId, type ReviewInput, type ReviewOutcome } from '../core/temporal.js';
 import { notifyMetadata, oneLine, searchableKeyword, shortTime, triggerText } from '../core/temporal-ui.js';
-import { analysis, io, ioLocal, notify, withSummary } from './activity-proxies.js';
+import { analysis, io, ioLocal, notify, rulesLocal, withSummary } from './activity-proxies.js';
 import { notifyWorkflow } from './notify.js';
 import { suggestionWorkflow } from './suggestion.js';
 
@@ -70,6 +70,16 @@ export const WAIT_FOR_OPENCLAW_JOBS = 'review-waits-for-openclaw-jobs';
  */
 export const SKIP_UNCHANGED = 'review-skip-unchanged';
 
+/**
+ * A rules analysis (no model, no tokens to queue for) runs as a local activity in the review's own
+ * workflow task, when prepareAnalysis answers that the rules will analyse: a healthy job's review
+ * is then one workflow task, with no activity task and no second workflow task for the Temporal
+ * server (bench/review-throughput.ts). An OpenClaw analysis stays on the healing-analysis queue.
+ * Reviews started before replay the old way; deprecate the patch once no history from before it is
+ * read (the retention window after this shipped).
+ */
+export const RULES_ANALYSIS_INLINE = 'review-rules-analysis-inline';
+
 export async function reviewWorkflow(input: ReviewInput): Promise<ReviewOutcome> {
   const info = workflowInfo();
   const local = patched(LOCAL_REVIEW_STEPS);
@@ -109,6 +119,7 @@ export async function reviewWorkflow(input: ReviewInput): Promise<ReviewOutcome>
         collected = await collect(); // what changed meanwhile
       }
     }
+    let analyzer: 'rules' | 'openclaw' | undefined;
     if (collected.skip === undefined && patched(SKIP_UNCHANGED)) {
       const prepared = await withSummary(steps.prepareAnalysis, `compare the context of ${of} with the last analysed review's, and queue it for analysis`, {
         reviewId: review.id,
@@ -117,6 +128,7 @@ export async function reviewWorkflow(input: ReviewInput): Promise<ReviewOutcome>
         fingerprint: collected.fingerprint ?? null,
       });
       if (prepared.skip !== undefined) collected = { skip: prepared.skip };
+      analyzer = prepared.analyzer;
     }
     if (collected.skip !== undefined) {
       const skipped = `skip ${of}: ${collected.skip}`;
@@ -134,7 +146,11 @@ export async function reviewWorkflow(input: ReviewInput): Promise<ReviewOutcome>
     const context = collected.context;
     const read = `${plural(context.runs.length, 'run')}, ${plural(context.files.length, 'file')}, ${plural(context.logs.length, 'log')}`;
     phase(`**analysing** ${read}`);
-    const result = await withSummary(analysis.analyze, `analyse ${of}: ${read}`, { reviewId: review.id, context });
+    const analysed = { reviewId: review.id, context };
+    const result =
+      analyzer === 'rules' && patched(RULES_ANALYSIS_INLINE)
+        ? await withSummary(rulesLocal.analyzeWithRules, `analyse ${of} with the rules: ${read}`, analysed)
+        : await withSummary(analysis.analyze, `analyse ${of}: ${read}`, analysed);
     phase(`**storing** ${plural(result.suggestions.length, 'suggestion')} (analyzer: ${result.analyzer})`);
     const stored = await withSummary(steps.storeSuggestions, `store the ${plural(result.suggestions.length, 'suggestion')} of ${of} (analyzer: ${result.analyzer})`, {
       reviewId: review.id,
