@@ -1,7 +1,8 @@
 // GET /healing/suggestions answers slim items (no long texts) unless fields=full asks for them,
 // and every page has an ETag: asked again with If-None-Match it answers 304 while nothing on the
 // page changed, and 200 with a new ETag once something did (a decision, a new suggestion, a new
-// secret in the job's env that its masks must hide).
+// secret in the job's env that its masks must hide). A page is kept whole until Postgres announces
+// a change of a suggestion, and a second at most.
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -111,5 +112,39 @@ describe('conditional requests', () => {
     const body = (await changed.json()) as { suggestions: { id: number; title: string }[] };
     expect(JSON.stringify(body)).not.toContain(secret);
     expect(body.suggestions.find((s) => s.id === id)?.title).toBe('Webhook wh-4…(15 chars) is sent in clear');
+  });
+});
+
+describe('kept pages', () => {
+  it('a page is kept until Postgres announces a change of a suggestion, and a change it does not announce shows within a second', async () => {
+    const id = await createSuggestion(stack, { jobId: 'etl', targetFile: yamlFile, proposed: etlJobYaml('  max_suggestions: 7\n'), title: 'kept page, first title' });
+    await stillTag(LIST);
+    const titleOf = async () => ((await (await get(LIST)).json()) as { suggestions: { id: number; title: string }[] }).suggestions.find((s) => s.id === id)?.title;
+    expect(await titleOf()).toBe('kept page, first title');
+
+    // Another process (the worker) writes the row: the page is built again once the feed has the notification.
+    const announced = new Promise<void>((resolve) => {
+      const stop = stack.changes.subscribe({
+        change: (change) => {
+          if (change.table !== 'suggestions' || change.id !== id) return;
+          stop();
+          resolve();
+        },
+        live: () => undefined,
+        close: () => undefined,
+      });
+    });
+    await stack.db('healing_suggestions').where({ id }).update({ title: 'kept page, announced title' });
+    await announced;
+    expect(await titleOf()).toBe('kept page, announced title');
+
+    // Written with its triggers off (as a replica or a restore writes), no notification is sent:
+    // the kept page is answered until it is a second old.
+    await stack.db.transaction(async (trx) => {
+      await trx.raw('set local session_replication_role = replica');
+      await trx('healing_suggestions').where({ id }).update({ title: 'kept page, silent title' });
+    });
+    expect(await titleOf()).toBe('kept page, announced title');
+    await eventually(async () => ((await titleOf()) === 'kept page, silent title' ? true : undefined), 1_500, 'the silent change shown once the kept page is a second old');
   });
 });

@@ -16,6 +16,7 @@ import { shortCache } from '../cache.js';
 import type { ApiDeps } from '../context.js';
 import { notFound, parseInput } from '../errors.js';
 import { answerTag, answeredNotModified } from '../etag.js';
+import { keptPages } from '../kept-pages.js';
 import { jobSecrets, maskSuggestion, maskedRowCache, rawAllowed, secretsOfJobs } from '../masking.js';
 import { ApplyBody, ApproveBody, DetailQuery, IdParam, PendingCountQuery, RejectBody, SuggestionListQuery } from '../schemas.js';
 import { commandHttpStatus, failedApply, sendCommand } from '../temporal.js';
@@ -24,6 +25,8 @@ import { commandHttpStatus, failedApply, sendCommand } from '../temporal.js';
 const JOB_SECRETS_TTL_MS = 1_000;
 /** Masked list rows kept as JSON (about 1 KB each): a few hundred dashboards' pages. */
 const LIST_ROWS_KEPT = 10_000;
+/** Whole list answers kept while no suggestion changes (api/kept-pages.ts): a few dashboards' pages each. */
+const LIST_PAGES_KEPT = 500;
 
 export function suggestionsRouter(deps: ApiDeps): Router {
   const router = Router();
@@ -34,16 +37,23 @@ export function suggestionsRouter(deps: ApiDeps): Router {
   const listSecrets = shortCache(JOB_SECRETS_TTL_MS, (jobId) => jobSecrets(deps, jobId));
   const maskedRow = maskedRowCache(LIST_ROWS_KEPT);
 
+  const pages = keptPages(deps.changes, { table: 'suggestions', ttlMs: JOB_SECRETS_TTL_MS, max: LIST_PAGES_KEPT });
+
   router.get('/healing/suggestions', async (req, res) => {
-    const { limit, offset, cursor, sort, fields, ...filters } = parseInput(SuggestionListQuery, req.query, 'query');
-    const page = await listSuggestions(deps.db, filters, { limit, offset, cursor }, sort, fields);
-    const secrets = await secretsOfJobs(page.rows, listSecrets);
-    const secretsKeys = new Map([...secrets].map(([job, known]) => [job, JSON.stringify(known)]));
-    const rows = page.rows.map((row, i) => [row.id, page.versions[i]]);
-    if (answeredNotModified(req, res, answerTag([fields, page.total, page.next_cursor, rows, [...secretsKeys]]))) return;
-    // What res.json would write, from each row's JSON as kept (maskedRowCache)
-    const items = page.rows.map((row, i) => maskedRow(row, page.versions[i]!, fields, secrets.get(row.job_id)!, secretsKeys.get(row.job_id)!));
-    res.type('json').send(`{"suggestions":[${items.join(',')}],"total":${page.total},"limit":${limit},"offset":${offset},"next_cursor":${JSON.stringify(page.next_cursor)}}`);
+    const query = parseInput(SuggestionListQuery, req.query, 'query');
+    const { tag, body } = await pages.answer(JSON.stringify(query), async () => {
+      const { limit, offset, cursor, sort, fields, ...filters } = query;
+      const page = await listSuggestions(deps.db, filters, { limit, offset, cursor }, sort, fields);
+      const secrets = await secretsOfJobs(page.rows, listSecrets);
+      const secretsKeys = new Map([...secrets].map(([job, known]) => [job, JSON.stringify(known)]));
+      const rows = page.rows.map((row, i) => [row.id, page.versions[i]]);
+      const tag = answerTag([fields, page.total, page.next_cursor, rows, [...secretsKeys]]);
+      // What res.json would write, from each row's JSON as kept (maskedRowCache)
+      const items = page.rows.map((row, i) => maskedRow(row, page.versions[i]!, fields, secrets.get(row.job_id)!, secretsKeys.get(row.job_id)!));
+      return { tag, body: `{"suggestions":[${items.join(',')}],"total":${page.total},"limit":${limit},"offset":${offset},"next_cursor":${JSON.stringify(page.next_cursor)}}` };
+    });
+    if (answeredNotModified(req, res, tag)) return;
+    res.type('json').send(body);
   });
 
   router.get('/healing/suggestions/pending/count', async (req, res) => {

@@ -1,0 +1,70 @@
+// List answers kept whole while nothing they show has changed: dashboards poll the same few pages,
+// and a page built afresh costs a query, its rows parsed, masks and JSON (docs/BENCHMARKS.md,
+// list suggestions). What tells "nothing changed" is Postgres's change feed (db/change-feed.ts):
+// any notification of the table drops every kept page, and while the feed is down nothing is kept.
+// A page is also kept at most `ttlMs`, because what it shows depends on more than the table (the
+// job files' secrets its masks use, which the list reads again after as long).
+import type { ChangeFeed, CHANGE_TABLES } from '../db/change-feed.js';
+
+/** One answer as sent: its body and its ETag. */
+export interface KeptAnswer {
+  tag: string;
+  body: string;
+}
+
+export interface KeptPages {
+  /** The answer for `key`: the kept one if nothing changed since it was built, else `build`'s (kept when it may be). */
+  answer(key: string, build: () => Promise<KeptAnswer>): Promise<KeptAnswer>;
+}
+
+export interface KeptPagesOptions {
+  /** notifications of this table drop the kept pages */
+  table: (typeof CHANGE_TABLES)[number];
+  ttlMs: number;
+  /** how many pages are kept at most (the oldest go first) */
+  max: number;
+}
+
+/** Pages kept on `feed`'s word; without a feed, nothing is kept and every answer is built. */
+export function keptPages(feed: ChangeFeed | undefined, opts: KeptPagesOptions): KeptPages {
+  if (!feed || opts.ttlMs <= 0) return { answer: (_key, build) => build() };
+  const pages = new Map<string, { generation: number; until: number; answer: Promise<KeptAnswer> }>();
+  // Counts what may have changed: a notification, or the feed lost or found again (notifications
+  // meanwhile were not seen). A page built while it moved is not kept.
+  let generation = 0;
+  let open = true;
+  const drop = () => {
+    generation++;
+    pages.clear();
+  };
+  feed.subscribe({
+    change: (change) => {
+      if (change.table === opts.table) drop();
+    },
+    live: drop,
+    close: () => {
+      open = false;
+      drop();
+    },
+  });
+
+  return {
+    answer(key, build) {
+      const now = Date.now();
+      const kept = pages.get(key);
+      if (kept && kept.generation === generation && kept.until > now) return kept.answer;
+      if (kept) pages.delete(key);
+      const since = generation;
+      const answer = build();
+      if (!open || !feed.live) return answer;
+      if (pages.size >= opts.max) pages.delete(pages.keys().next().value!);
+      const entry = { generation: since, until: now + opts.ttlMs, answer };
+      pages.set(key, entry);
+      // a failed build is not kept; nor one that a change overtook (its generation no longer matches)
+      answer.catch(() => {
+        if (pages.get(key) === entry) pages.delete(key);
+      });
+      return answer;
+    },
+  };
+}
