@@ -6,42 +6,25 @@
 // an approval waiting for the job's apply window says when it applies; two batches on the same
 // suggestions at once decide each once, the loser told the state, never "busy".
 // alice and bob approve, carol only reads.
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadTokens } from '../api/auth.js';
+import { startStackWithNamedTokens, TOKENS } from './helpers/named-tokens.js';
 import { createSuggestion, etlJobYaml } from './helpers/suggestions.js';
-import { eventually, http, startStack, type Stack } from './helpers/stack.js';
-
-const TOKENS = {
-  alice: 'alice-approver-token-0123456789',
-  bob: 'bob-approver-token-9876543210xx',
-  carol: 'carol-viewer-token-abcdefghijkl',
-};
+import { eventually, http, type Stack } from './helpers/stack.js';
 
 let stack: Stack;
-let tmp: string;
 
 const JOB_YAML = etlJobYaml();
 const PROPOSED = JOB_YAML.replace('self_healing:', 'retry:\n  enabled: true\nself_healing:');
 const CHANGED = `${JOB_YAML}# edited by hand after the review\n`;
 
 beforeAll(async () => {
-  tmp = await mkdtemp(path.join(os.tmpdir(), 'healing-batches-'));
-  const tokensFile = path.join(tmp, 'tokens.yaml');
-  await writeFile(
-    tokensFile,
-    `tokens:\n  - { name: alice, role: approver, token: ${TOKENS.alice} }\n  - { name: bob, role: approver, token: ${TOKENS.bob} }\n  - { name: carol, role: viewer, token: ${TOKENS.carol} }\n`,
-  );
-  stack = await startStack({ tokens: loadTokens({ apiToken: null, tokensFile }), commandRateLimit: 1_000_000 });
+  stack = await startStackWithNamedTokens('healing-batches-', { commandRateLimit: 1_000_000 });
   await mkdir(stack.jobsDir, { recursive: true });
 });
-afterAll(async () => {
-  await stack?.stop();
-  if (tmp) await rm(tmp, { recursive: true, force: true });
-});
+afterAll(async () => stack?.stop());
 
 const post = (body: unknown, token = TOKENS.alice) => http(stack.api, 'POST', '/api/v1/healing/batches', body, token);
 const getBatch = async (id: number, query = '') => (await http(stack.api, 'GET', `/api/v1/healing/batches/${id}${query}`, undefined, TOKENS.carol)).body;

@@ -2,27 +2,19 @@
 // applied, and kept out of every apply figure; a suggestion whose file changed since the review
 // says it is stale; the detail says how many approvers it needs, who approved, and who is asking.
 // The real stack with named tokens (alice and bob approve, carol only reads).
-import { mkdir, mkdtemp, readFile, rm, unlink, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { mkdir, readFile, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { loadTokens } from '../api/auth.js';
 import { SuggestionDetailAnswer } from '../api/schemas.js';
 import { suggestionWorkflowId } from '../core/temporal.js';
 import { up as adviceMigration } from '../migrations/010_advice_acknowledged.js';
 import { workflowBundle } from '../worker/workers.js';
+import { startStackWithNamedTokens, TOKENS } from './helpers/named-tokens.js';
 import { createSuggestion } from './helpers/suggestions.js';
-import { http, startStack, type Stack } from './helpers/stack.js';
-
-const TOKENS = {
-  alice: 'alice-approver-token-0123456789',
-  bob: 'bob-approver-token-9876543210xx',
-  carol: 'carol-viewer-token-abcdefghijkl',
-};
+import { http, type Stack } from './helpers/stack.js';
 
 let stack: Stack;
-let tmp: string;
 let yamlFile: string;
 let relaxedFile: string;
 
@@ -31,13 +23,7 @@ const WITH_RETRY = JOB_YAML.replace('self_healing:', 'retry:\n  enabled: true\ns
 const RELAXED_YAML = `${JOB_YAML}  suggestions:\n    two_person_rule: false\n`;
 
 beforeAll(async () => {
-  tmp = await mkdtemp(path.join(os.tmpdir(), 'healing-decisions-'));
-  const tokensFile = path.join(tmp, 'tokens.yaml');
-  await writeFile(
-    tokensFile,
-    `tokens:\n  - { name: alice, role: approver, token: ${TOKENS.alice} }\n  - { name: bob, role: approver, token: ${TOKENS.bob} }\n  - { name: carol, role: viewer, token: ${TOKENS.carol} }\n`,
-  );
-  stack = await startStack({ tokens: loadTokens({ apiToken: null, tokensFile }) });
+  stack = await startStackWithNamedTokens('healing-decisions-');
   await mkdir(stack.jobsDir, { recursive: true });
   yamlFile = path.join(stack.jobsDir, 'etl.yaml');
   relaxedFile = path.join(stack.jobsDir, 'relaxed.yaml');
@@ -46,10 +32,7 @@ beforeAll(async () => {
 beforeEach(async () => {
   await writeFile(yamlFile, JOB_YAML);
 });
-afterAll(async () => {
-  await stack?.stop();
-  if (tmp) await rm(tmp, { recursive: true, force: true });
-});
+afterAll(async () => stack?.stop());
 
 const get = async (id: number, token = TOKENS.carol) => (await http(stack.api, 'GET', `/api/v1/healing/suggestions/${id}`, undefined, token)).body;
 const approve = (id: number, body: object = {}, token = TOKENS.alice) => http(stack.api, 'POST', `/api/v1/healing/suggestions/${id}/approve`, body, token);
