@@ -1,19 +1,13 @@
 // /healing/batches: one decision for many suggestions (a list of ids or the list's filter), and
 // its progress. Types as the API answers them (api/routes/batches.ts).
 import { http } from './http';
+import type { SuggestionQuery } from './suggestions';
 
 export type BatchDecision = 'approve' | 'reject' | 'apply';
 export type BatchOutcome = 'decided' | 'waiting_approver' | 'refused' | 'failed';
 
-export interface BatchFilter {
-  job_id?: string;
-  status?: string;
-  category?: string;
-  severity?: string;
-  trigger?: string;
-  review_id?: number;
-  q?: string;
-}
+/** The list's own filters (a batch selects as the list does). */
+export type BatchFilter = Pick<SuggestionQuery, 'job_id' | 'status' | 'category' | 'severity' | 'trigger' | 'review_id' | 'q'>;
 
 export interface BatchRequest {
   decision: BatchDecision;
