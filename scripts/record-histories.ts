@@ -57,7 +57,8 @@ export function patchIdsInSources(sources: { file: string; source: string }[]): 
   for (const { file, source } of sources) {
     const constants = new Map<string, string>();
     for (const m of source.matchAll(/const\s+([A-Z][A-Z0-9_]*)\s*=\s*['"]([^'"]+)['"]/g)) constants.set(m[1]!, m[2]!);
-    for (const m of source.matchAll(/\bpatched\(\s*(?:([A-Z][A-Z0-9_]*)|['"]([^'"]+)['"])\s*\)/g)) {
+    // gate(X): a gate that an umbrella patch answers for new workflows (workflows/review.ts), patched(X) for older ones
+    for (const m of source.matchAll(/\b(?:patched|gate)\(\s*(?:([A-Z][A-Z0-9_]*)|['"]([^'"]+)['"])\s*\)/g)) {
       const id = m[2] ?? constants.get(m[1]!);
       if (!id) throw new Error(`${file}: patched(${m[1]}) names a constant this reader cannot find (declare it as const ${m[1]} = '<id>' in the same file)`);
       ids.add(id);
@@ -169,6 +170,7 @@ const P = {
   applyWindow: 'suggestion-apply-window',
   skipUnchanged: 'review-skip-unchanged',
   rulesAnalysisInline: 'review-rules-analysis-inline',
+  reviewGatesAtOnce: 'review-gates-at-once',
 } as const;
 
 interface Execution {
@@ -559,7 +561,7 @@ const SCENARIOS: Scenario[] = [
     workflowType: 'reviewWorkflow',
     path: 'completed',
     how: "the demo's nightly-backup (transient failures) reviewed by the rules: suggestions stored, their workflows started, the notification handed on",
-    gates: [P.localReviewSteps, P.notifyAfterClose, P.waitForOpenclawJobs, P.rulesAnalysisInline],
+    gates: [P.localReviewSteps, P.notifyAfterClose, P.waitForOpenclawJobs, P.rulesAnalysisInline, P.reviewGatesAtOnce],
     ends: () => returns({ status: 'completed' }),
     async run(ctx) {
       return ctx.review('nightly-backup', { force: true });
@@ -569,7 +571,7 @@ const SCENARIOS: Scenario[] = [
     workflowType: 'reviewWorkflow',
     path: 'completed-no-suggestions',
     how: "the demo's healthy-cleanup reviewed by the rules: completed with nothing to suggest",
-    gates: [P.localReviewSteps, P.waitForOpenclawJobs, P.rulesAnalysisInline],
+    gates: [P.localReviewSteps, P.waitForOpenclawJobs, P.rulesAnalysisInline, P.reviewGatesAtOnce],
     ends: () => returns({ status: 'completed', suggestionIds: [] }),
     async run(ctx) {
       return ctx.review('healthy-cleanup', { force: true });
@@ -579,7 +581,7 @@ const SCENARIOS: Scenario[] = [
     workflowType: 'reviewWorkflow',
     path: 'skipped-min-runs',
     how: 'a job with 0 runs and min_runs 3, triggered by hand: skipped with the reason',
-    gates: [P.localReviewSteps, P.waitForOpenclawJobs],
+    gates: [P.localReviewSteps, P.waitForOpenclawJobs, P.reviewGatesAtOnce],
     ends: () => returns({ status: 'skipped' }),
     async run(ctx) {
       await writeFile(path.join(ctx.stack.jobsDir, 'fresh-job.yaml'), FRESH_YAML);
@@ -590,7 +592,7 @@ const SCENARIOS: Scenario[] = [
     workflowType: 'reviewWorkflow',
     path: 'failed',
     how: 'the openclaw analyzer (the fake CLI in failing mode) fails: the review is failed with the reason',
-    gates: [P.localReviewSteps, P.failedReviewClosesRow, P.waitForOpenclawJobs],
+    gates: [P.localReviewSteps, P.failedReviewClosesRow, P.waitForOpenclawJobs, P.reviewGatesAtOnce],
     ends: () => ({ status: 'FAILED' }),
     async run(ctx) {
       ctx.stack.analyzer.mode = 'openclaw';
@@ -607,7 +609,7 @@ const SCENARIOS: Scenario[] = [
     workflowType: 'reviewWorkflow',
     path: 'cancelled',
     how: 'cancelled from Temporal while the openclaw analyzer works: the row is closed as failed (before review-failure-closes-row the closing step was cancelled too)',
-    gates: [P.failedReviewClosesRow, P.localReviewSteps, P.waitForOpenclawJobs],
+    gates: [P.failedReviewClosesRow, P.localReviewSteps, P.waitForOpenclawJobs, P.reviewGatesAtOnce],
     ends: (has) => ({ status: has(P.failedReviewClosesRow) ? 'FAILED' : 'CANCELLED' }),
     async run(ctx) {
       ctx.stack.analyzer.mode = 'openclaw';
@@ -628,7 +630,7 @@ const SCENARIOS: Scenario[] = [
     workflowType: 'reviewWorkflow',
     path: 'waited-for-openclaw-jobs',
     how: 'an openclaw analysis while an OpenClaw job runs: waits (timers, status waiting); the run ends, it analyses and completes',
-    gates: [],
+    gates: [P.reviewGatesAtOnce],
     ends: () => returns({ status: 'completed' }),
     requires: { patches: [P.waitForOpenclawJobs] },
     async run(ctx) {
@@ -648,7 +650,7 @@ const SCENARIOS: Scenario[] = [
     workflowType: 'reviewWorkflow',
     path: 'openclaw-wait-skipped',
     how: 'an openclaw analysis while an OpenClaw job runs past HEALING_OPENCLAW_WAIT_S (2 s, timeout skip): skipped with the reason',
-    gates: [],
+    gates: [P.reviewGatesAtOnce],
     ends: () => returns({ status: 'skipped' }),
     requires: { patches: [P.waitForOpenclawJobs] },
     async run(ctx) {
@@ -670,7 +672,7 @@ const SCENARIOS: Scenario[] = [
     workflowType: 'reviewWorkflow',
     path: 'skipped-unchanged',
     how: 'a scheduled review of the ETL job (min_runs 0, one run) after one that analysed the same context (no new runs, same files): skipped with the reason, no analysis',
-    gates: [],
+    gates: [P.reviewGatesAtOnce],
     ends: () => returns({ status: 'skipped' }),
     requires: { patches: [P.skipUnchanged] },
     async run(ctx) {

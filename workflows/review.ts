@@ -80,9 +80,29 @@ export const SKIP_UNCHANGED = 'review-skip-unchanged';
  */
 export const RULES_ANALYSIS_INLINE = 'review-rules-analysis-inline';
 
+/**
+ * One marker for every gate above: a review started on this code takes them all, so it records
+ * this patch alone instead of five. Each recorded patch costs a marker event and (the SDK upserts
+ * TemporalChangeVersion) a search-attribute write with its visibility update on the server, which
+ * was most of what a healthy review still cost it (bench/review-throughput.ts). Histories from
+ * before it ask each gate as they did. A patch added after this one is asked with patched() itself:
+ * reviews recorded with this marker predate it.
+ */
+export const REVIEW_GATES_AT_ONCE = 'review-gates-at-once';
+type ReviewGate =
+  | typeof LOCAL_REVIEW_STEPS
+  | typeof FAILED_REVIEW_CLOSES_ROW
+  | typeof NOTIFY_AFTER_CLOSE
+  | typeof WAIT_FOR_OPENCLAW_JOBS
+  | typeof SKIP_UNCHANGED
+  | typeof RULES_ANALYSIS_INLINE;
+
 export async function reviewWorkflow(input: ReviewInput): Promise<ReviewOutcome> {
   const info = workflowInfo();
-  const local = patched(LOCAL_REVIEW_STEPS);
+  const current = patched(REVIEW_GATES_AT_ONCE);
+  /** Whether the review takes a gate's new path: all of them since REVIEW_GATES_AT_ONCE. */
+  const gate = (id: ReviewGate) => current || patched(id);
+  const local = gate(LOCAL_REVIEW_STEPS);
   const steps = local ? ioLocal : io;
   const review = await withSummary(steps.openReview, `open the review row of ${input.jobId} (${triggerText(input.trigger, input.runId)})`, {
     jobId: input.jobId,
@@ -108,7 +128,7 @@ export async function reviewWorkflow(input: ReviewInput): Promise<ReviewOutcome>
   }
 
   try {
-    const waits = patched(WAIT_FOR_OPENCLAW_JOBS);
+    const waits = gate(WAIT_FOR_OPENCLAW_JOBS);
     const collect = () => withSummary(steps.collectContext, `collect the context of ${of}`, { reviewId: review.id, ...input });
     let collected = await collect();
     if (collected.skip === undefined && waits) {
@@ -120,7 +140,7 @@ export async function reviewWorkflow(input: ReviewInput): Promise<ReviewOutcome>
       }
     }
     let analyzer: 'rules' | 'openclaw' | undefined;
-    if (collected.skip === undefined && patched(SKIP_UNCHANGED)) {
+    if (collected.skip === undefined && gate(SKIP_UNCHANGED)) {
       const prepared = await withSummary(steps.prepareAnalysis, `compare the context of ${of} with the last analysed review's, and queue it for analysis`, {
         reviewId: review.id,
         jobId: input.jobId,
@@ -148,7 +168,7 @@ export async function reviewWorkflow(input: ReviewInput): Promise<ReviewOutcome>
     phase(`**analysing** ${read}`);
     const analysed = { reviewId: review.id, context };
     const result =
-      analyzer === 'rules' && patched(RULES_ANALYSIS_INLINE)
+      analyzer === 'rules' && gate(RULES_ANALYSIS_INLINE)
         ? await withSummary(rulesLocal.analyzeWithRules, `analyse ${of} with the rules: ${read}`, analysed)
         : await withSummary(analysis.analyze, `analyse ${of}: ${read}`, analysed);
     phase(`**storing** ${plural(result.suggestions.length, 'suggestion')} (analyzer: ${result.analyzer})`);
@@ -185,7 +205,7 @@ export async function reviewWorkflow(input: ReviewInput): Promise<ReviewOutcome>
     outcome.autoApplied = stored.suggestions.filter((s) => s.input.autoApply).length;
 
     const pending = stored.suggestions.filter((s) => !s.input.autoApply).map((s) => s.id);
-    const notifyAfterClose = patched(NOTIFY_AFTER_CLOSE);
+    const notifyAfterClose = gate(NOTIFY_AFTER_CLOSE);
     if (pending.length > 0 && !notifyAfterClose) {
       try {
         await withSummary(notify.notifySuggestions, `notify about ${plural(pending.length, 'pending suggestion')} of ${of}`, { reviewId: review.id, jobId: input.jobId, suggestionIds: pending });
@@ -224,7 +244,7 @@ export async function reviewWorkflow(input: ReviewInput): Promise<ReviewOutcome>
     const message = innermostMessage(error);
     const closeRow = () =>
       withSummary(steps.finishReview, `close ${of}: failed: ${message}`, { reviewId: review.id, status: 'failed', error: message, rawResponse: rawAnswer(error) });
-    await (patched(FAILED_REVIEW_CLOSES_ROW) ? CancellationScope.nonCancellable(closeRow) : closeRow());
+    await (gate(FAILED_REVIEW_CLOSES_ROW) ? CancellationScope.nonCancellable(closeRow) : closeRow());
     markStatus('failed');
     phase(`**failed**: ${oneLine(message, 1_000)}`);
     throw ApplicationFailure.nonRetryable(`review ${review.id} of ${input.jobId} failed: ${message}`, 'ReviewFailed');
