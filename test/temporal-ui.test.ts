@@ -118,7 +118,8 @@ describe('a suggestion in the Temporal UI', () => {
     expect(details).toContain(`(${DASHBOARD}/#/reviews/${review.id})`);
 
     const steps = await summaries(handle);
-    expect(steps.find((s) => s.summary.startsWith(`analyse review ${review.id} of nightly-backup: 7 runs,`))?.type).toBe('EVENT_TYPE_ACTIVITY_TASK_SCHEDULED');
+    // the rules analyse in the review's own workflow task: a local activity's marker, with its summary
+    expect(steps.find((s) => s.summary.startsWith(`analyse review ${review.id} of nightly-backup with the rules: 7 runs,`))?.type).toBe('EVENT_TYPE_MARKER_RECORDED');
     expect(steps.map((s) => s.summary)).toContain(`collect the context of review ${review.id} of nightly-backup`);
     expect(steps.find((s) => s.type === 'EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED')?.summary).toMatch(/^#\d+ nightly-backup: /);
   });
