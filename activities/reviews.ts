@@ -240,13 +240,15 @@ export function createReviewActivities(deps: ActivityDeps) {
       // its allowed_actions leaves out) is kept as advice with the reason: the person still sees
       // the diff, and the apply refuses it again against the catalog as it is then.
       if (drafts.some((d) => d.target_file !== null)) {
-        const guard = await loadWriteGuard(job, { jobsSource: deps.jobsSource, home: deps.home, procclawHome: deps.procclawHome });
+        const guard = await loadWriteGuard(job, { jobsSource: deps.jobsSource, home: deps.home, procclawHome: deps.procclawHome }, { recent: true });
         for (const draft of drafts) {
           const file = context.files.find((f) => f.path === draft.target_file);
           const real = file ? await realpath(file.path).catch(() => null) : null;
           if (file && real) draft.advisory_reason = await guard.refusal({ role: file.role, path: file.path, real, proposed: draft.proposed_content });
         }
       }
+      // Nothing found (a healthy job): nothing to silence or store, and no round trips for it.
+      if (drafts.length === 0) return { suggestions: [], duplicates: 0 };
       // A finding a person silenced for this job ("never", or "not now" until its day) is left
       // out and counted on the review (silenced_count), apart from duplicates.
       const silenced = await silencedFingerprints(db, context.job_id, new Date());

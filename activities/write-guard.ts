@@ -1,12 +1,13 @@
 // What core/write-policy.ts needs, gathered from the disk: the other jobs of the catalog with the
-// real paths of their files, and a shared config's current content. Loaded once per review (every
-// suggestion of it is checked against the same catalog) and once per apply (the catalog as it is
-// then).
+// real paths of their files, and a shared config's current content. A review's suggestions are
+// checked against the catalog as it was up to a second ago, an apply against the catalog as it is
+// then.
 import { readFile, realpath, stat } from 'node:fs/promises';
 import { jobBaseDir, jobFilePaths, pathsInCmd } from '../core/job-files.js';
 import type { Job } from '../core/job.js';
 import { writeRefusal, type FileRole, type OtherJobFile } from '../core/write-policy.js';
-import { loadCatalog } from '../db/catalog.js';
+import { shortCache } from '../core/short-cache.js';
+import { loadCatalog, procclawJobsSource } from '../db/catalog.js';
 
 export interface WriteGuardEnv {
   jobsSource: string;
@@ -41,7 +42,13 @@ export interface WriteGuard {
   refusal(input: { role: FileRole; path: string; real: string; proposed: string | null }): Promise<string | null>;
 }
 
-export async function loadWriteGuard(job: Job, env: WriteGuardEnv): Promise<WriteGuard> {
+/** Every job's files as real paths with their role, and each file's identity (device and inode). */
+interface CatalogFiles {
+  files: OtherJobFile[];
+  identities: Map<string, string>;
+}
+
+async function catalogFiles(env: WriteGuardEnv): Promise<CatalogFiles> {
   const catalog = await loadCatalog(env.jobsSource);
   // Many jobs name the same runner or jobs.yaml: resolve each path once.
   const resolved = new Map<string, Promise<string | null>>();
@@ -50,23 +57,47 @@ export async function loadWriteGuard(job: Job, env: WriteGuardEnv): Promise<Writ
     if (!r) resolved.set(p, (r = realOrNull(p)));
     return r;
   };
-  const others: OtherJobFile[] = (
+  const files: OtherJobFile[] = (
     await Promise.all(
-      catalog.jobs.filter((j) => j.id !== job.id).map(async (other) => {
-        const own = (await realJobFiles(other, env, resolve)).map((f) => ({ job_id: other.id, role: f.role, file: f.real }));
+      catalog.jobs.map(async (job) => {
+        const own = (await realJobFiles(job, env, resolve)).map((f) => ({ job_id: job.id, role: f.role, file: f.real }));
         // Any file its command names, however spelled (`bash -c`, `env`, `timeout`, python3.11...).
-        const named = await Promise.all(pathsInCmd(other.config.cmd, jobBaseDir(other, env.home), env.home).map(resolve));
-        const extra = named.filter((f): f is string => f !== null && !own.some((o) => o.file === f)).map((file) => ({ job_id: other.id, role: 'script' as const, file }));
+        const named = await Promise.all(pathsInCmd(job.config.cmd, jobBaseDir(job, env.home), env.home).map(resolve));
+        const extra = named.filter((f): f is string => f !== null && !own.some((o) => o.file === f)).map((file) => ({ job_id: job.id, role: 'script' as const, file }));
         return [...own, ...extra];
       }),
     )
   ).flat();
   // A hard link is the same file under another name: compare by device and inode too.
   const identities = new Map<string, string>();
-  await Promise.all([...new Set(others.map((o) => o.file))].map(async (file) => {
+  await Promise.all([...new Set(files.map((o) => o.file))].map(async (file) => {
     const id = await fileIdentity(file);
     if (id) identities.set(file, id);
   }));
+  return { files, identities };
+}
+
+/**
+ * The catalog's files as they were at most a second ago while no job file was added, removed or
+ * renamed (the jobs folder's mtime), shared by every review storing suggestions meanwhile: each
+ * review resolved every job's files before (thousands of realpath and stat calls a review with
+ * 1,000 jobs, most of what 1,000 reviews at once cost the worker: bench/review-throughput.ts). For
+ * a review's advice only: the apply checks again against the files as they are then.
+ */
+const recentCatalogFiles = shortCache(1_000, (key) => catalogFiles((JSON.parse(key) as { env: WriteGuardEnv }).env));
+
+/**
+ * The guard of `job`'s writes. `recent`: from the catalog's files as they were up to a second ago
+ * (a review's check); otherwise as they are now (an apply's).
+ */
+export async function loadWriteGuard(job: Job, env: WriteGuardEnv, opts: { recent?: boolean } = {}): Promise<WriteGuard> {
+  const recent = async () => {
+    const folder = await stat(await procclawJobsSource(env.jobsSource)).catch(() => null);
+    const { jobsSource, home, procclawHome } = env;
+    return recentCatalogFiles(JSON.stringify({ env: { jobsSource, home, procclawHome }, folder: folder?.mtimeMs ?? null }));
+  };
+  const { files, identities } = opts.recent ? await recent() : await catalogFiles(env);
+  const others = files.filter((f) => f.job_id !== job.id);
   return {
     async refusal({ role, path, real, proposed }) {
       const identity = await fileIdentity(real);

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
-import { shortCache } from '../api/cache.js';
+import { shortCache } from '../core/short-cache.js';
 
 describe('the stats cache', () => {
   it('shares one computation among concurrent callers of a key, and computes again after the TTL', async () => {

@@ -7,7 +7,7 @@ import { aiSpendStats, budgetNotices, spendByJobSince, spendSince } from '../../
 import { findJob, loadCatalog } from '../../db/catalog.js';
 import { globalStats, jobHasHistory, jobStats } from '../../db/stats.js';
 import { verdictTotals } from '../../db/trend.js';
-import { shortCache } from '../cache.js';
+import { shortCache } from '../../core/short-cache.js';
 import type { ApiDeps } from '../context.js';
 import { notFound, parseInput } from '../errors.js';
 import { JobIdParam, NoQuery } from '../schemas.js';

@@ -12,7 +12,7 @@ import { findJob } from '../../db/catalog.js';
 import { createSilence } from '../../db/silences.js';
 import { countByStatus, getSuggestion, listSuggestions, type SuggestionRecord } from '../../db/suggestions.js';
 import type { Role } from '../auth.js';
-import { shortCache } from '../cache.js';
+import { shortCache } from '../../core/short-cache.js';
 import type { ApiDeps } from '../context.js';
 import { notFound, parseInput } from '../errors.js';
 import { answerTag, answeredNotModified } from '../etag.js';
@@ -33,7 +33,7 @@ export function suggestionsRouter(deps: ApiDeps): Router {
 
   // A page holds the suggestions of up to 50 jobs, and reading a job's file for its secrets (a few
   // stats and a validation, ~0.13 ms) cost up to 6 ms of CPU a page: each job's are kept a second,
-  // as long as the stats' answers (api/cache.ts). The detail reads them afresh.
+  // as long as the stats' answers (core/short-cache.ts). The detail reads them afresh.
   const listSecrets = shortCache(JOB_SECRETS_TTL_MS, (jobId) => jobSecrets(deps, jobId));
   const maskedRow = maskedRowCache(LIST_ROWS_KEPT);
 

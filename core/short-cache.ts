@@ -1,6 +1,6 @@
-// A short-lived, single-flight cache for figures that many dashboards poll at once: within the
-// TTL every caller shares one computation (and one in flight is awaited, not repeated). A failed
-// computation is not kept.
+// A short-lived, single-flight cache for what many callers ask at once (figures dashboards poll,
+// the job files a write guard compares with): within the TTL every caller shares one computation
+// (and one in flight is awaited, not repeated). A failed computation is not kept.
 export function shortCache<T>(ttlMs: number, compute: (key: string) => Promise<T>): (key: string) => Promise<T> {
   if (ttlMs <= 0) return compute;
   const entries = new Map<string, { value: Promise<T>; until: number }>();
