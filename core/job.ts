@@ -255,13 +255,21 @@ export function defaultedZoneReason(zone: ResolvedTimeZone): string | null {
   return null;
 }
 
+/** Answers already known: building a DateTimeFormat to ask costs ~1 ms, and every job load asks. */
+const knownZones = new Map<string, boolean>();
+
 export function isTimeZone(name: string): boolean {
+  const known = knownZones.get(name);
+  if (known !== undefined) return known;
+  let valid: boolean;
   try {
     new Intl.DateTimeFormat('en-US', { timeZone: name });
-    return true;
+    valid = true;
   } catch {
-    return false;
+    valid = false;
   }
+  if (knownZones.size < 1_000) knownZones.set(name, valid); // names come from users' files: bounded
+  return valid;
 }
 
 /** Turns zod issues into (field, reason) pairs a person can act on, each once (two checks may say the same). */

@@ -31,7 +31,8 @@ interface ParsedFile extends Catalog {
 interface CachedFile {
   mtimeMs: number;
   size: number;
-  result: ParsedFile;
+  /** kept while it is parsed too: lookups of a cold catalog at once parse each file once */
+  result: Promise<ParsedFile>;
 }
 
 const cache = new Map<string, CachedFile>();
@@ -134,9 +135,12 @@ async function loadFile(file: string, isMapFile: boolean): Promise<ParsedFile> {
   }
   const cached = cache.get(file);
   if (cached && cached.mtimeMs === info.mtimeMs && cached.size === info.size) return cached.result;
-  const result = await readSlot(() => parseJobFile(file, info.size, isMapFile));
-  cache.set(file, { mtimeMs: info.mtimeMs, size: info.size, result });
-  return result;
+  const entry = { mtimeMs: info.mtimeMs, size: info.size, result: readSlot(() => parseJobFile(file, info.size, isMapFile)) };
+  cache.set(file, entry);
+  entry.result.catch(() => {
+    if (cache.get(file) === entry) cache.delete(file);
+  });
+  return entry.result;
 }
 
 async function parseJobFile(file: string, size: number, isMapFile: boolean): Promise<ParsedFile> {
