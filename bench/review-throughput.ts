@@ -2,13 +2,14 @@
 // falling due at the same minute would be), analysis concurrency raised, rules analyzer. Beside
 // it, in the same run and on the same worker, 1,000 empty workflows started together, before and
 // after the reviews: the rate the dev server and one worker manage for a workflow that does
-// nothing. Each review of these jobs stores two suggestions, so it also starts two suggestion
+// nothing. Each burst starts once the stack is idle again (what a burst starts after it, the
+// suggestion workflows' first tasks and the notifications, is left out of the next one's figures). Each review of these jobs stores two suggestions, so it also starts two suggestion
 // workflows. CPU time per review and per empty workflow is read for each process.
 import type { Client } from '@temporalio/client';
 import { reviewWorkflowId, TASK_QUEUE, type ReviewInput } from '../core/temporal.js';
 import { EMPTY_TASK_QUEUE, startBenchStack } from './lib/stack.js';
 import { seedHealthyRuns, seedRuns, writeJobs } from './lib/jobs.js';
-import { startCpu } from './lib/cpu.js';
+import { settle, startCpu } from './lib/cpu.js';
 import { median, round, startBench } from './lib/report.js';
 
 const JOBS = Number(process.env.BENCH_THROUGHPUT_JOBS ?? 1_000);
@@ -60,7 +61,13 @@ try {
   const reviewRates: number[] = [];
   const rounds: Record<string, unknown>[] = [];
   const perItem = (cpu: Record<string, number>) => Object.fromEntries(Object.entries(cpu).map(([k, v]) => [k, round((v * 1000) / JOBS, 2)]));
+  const quiet = async (before: string) => {
+    const groups = stack.cpuGroups();
+    delete groups.bench; // its own polling is not the stack's work
+    bench.log(`stack idle after ${round((await settle(groups)) / 1000, 1)} s, before ${before}`);
+  };
   const emptyBurst = async (label: string) => {
+    await quiet(`the empty workflows (${label})`);
     const cpu = startCpu(stack.cpuGroups());
     const empty = await burst(stack.client, Array.from({ length: JOBS }, (_, i) => `bench-empty-${label}-${i}`), (id) =>
       stack.client.workflow.start('emptyWorkflow', { workflowId: id, taskQueue: EMPTY_TASK_QUEUE }),
@@ -73,6 +80,7 @@ try {
   // The baseline before and after the reviews, so a machine that slows down meanwhile shows.
   await emptyBurst('before');
   for (let r = 0; r < ROUNDS; r++) {
+    await quiet(`round ${r + 1}`);
     const cpu = startCpu(stack.cpuGroups());
     // started as POST /healing/reviews/:job/trigger starts them
     const reviews = await burst(stack.client, jobIds[r]!, (jobId) =>
@@ -83,6 +91,7 @@ try {
     reviewRates.push(reviews.rate);
     rounds.push({ kind: 'reviews', label: `round ${r + 1}`, per_s: round(reviews.rate), seconds: round(reviews.seconds), cpu_ms_each: used });
   }
+  await quiet('the healthy jobs');
   const healthyCpu = startCpu(stack.cpuGroups());
   const healthy = await burst(stack.client, healthyIds, (jobId) =>
     stack.client.workflow.start('reviewWorkflow', { workflowId: reviewWorkflowId(jobId), taskQueue: TASK_QUEUE, args: [{ jobId, trigger: 'manual' } satisfies ReviewInput] }),

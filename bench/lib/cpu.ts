@@ -65,3 +65,20 @@ export function startCpu(groups: CpuMeter): () => Record<string, number> {
   const before = Object.fromEntries(Object.entries(groups).map(([k, pids]) => [k, cpuSeconds(pids)]));
   return () => Object.fromEntries(Object.entries(groups).map(([k, pids]) => [k, Math.round((cpuSeconds(pids) - before[k]!) * 100) / 100]));
 }
+
+/**
+ * Waits until the processes are idle (under `busyShare` of one core, summed, over each `windowMs`)
+ * or `maxMs` passed; answers how long it waited. Before a measured burst, so work an earlier
+ * phase left (timers, notifications, workflows it started) is not counted in the next one's figures.
+ */
+export async function settle(groups: CpuMeter, opts: { busyShare?: number; windowMs?: number; maxMs?: number } = {}): Promise<number> {
+  const { busyShare = 0.05, windowMs = 1_000, maxMs = 120_000 } = opts;
+  const t0 = Date.now();
+  const all = () => Object.values(groups).flatMap((pids) => pids());
+  while (Date.now() - t0 < maxMs) {
+    const before = cpuSeconds(all);
+    await new Promise((resolve) => setTimeout(resolve, windowMs));
+    if ((cpuSeconds(all) - before) / (windowMs / 1000) < busyShare) break;
+  }
+  return Date.now() - t0;
+}
