@@ -23,12 +23,23 @@ export interface KeptPagesOptions {
   ttlMs: number;
   /** how many pages are kept at most (the oldest go first) */
   max: number;
+  /**
+   * How many bytes of answers are kept at most (the oldest go first); a larger answer is not kept.
+   * Pages of full items can be megabytes each: a count alone would let a caller asking many
+   * distinct pages fill the API's memory.
+   */
+  maxBytes: number;
 }
 
 /** Pages kept on `feed`'s word; without a feed, nothing is kept and every answer is built. */
 export function keptPages(feed: ChangeFeed | undefined, opts: KeptPagesOptions): KeptPages {
   if (!feed || opts.ttlMs <= 0) return { answer: (_key, build) => build() };
-  const pages = new Map<string, { generation: number; until: number; answer: Promise<KeptAnswer> }>();
+  const pages = new Map<string, { generation: number; until: number; answer: Promise<KeptAnswer>; bytes: number }>();
+  let keptBytes = 0;
+  const remove = (key: string) => {
+    keptBytes -= pages.get(key)?.bytes ?? 0;
+    pages.delete(key);
+  };
   // Counts what may have changed: a notification, or the feed lost or found again (notifications
   // meanwhile were not seen). A page built while it moved is not kept.
   let generation = 0;
@@ -36,6 +47,7 @@ export function keptPages(feed: ChangeFeed | undefined, opts: KeptPagesOptions):
   const drop = () => {
     generation++;
     pages.clear();
+    keptBytes = 0;
   };
   feed.subscribe({
     change: (change) => {
@@ -53,17 +65,26 @@ export function keptPages(feed: ChangeFeed | undefined, opts: KeptPagesOptions):
       const now = Date.now();
       const kept = pages.get(key);
       if (kept && kept.generation === generation && kept.until > now) return kept.answer;
-      if (kept) pages.delete(key);
+      if (kept) remove(key);
       const since = generation;
       const answer = build();
       if (!open || !feed.live) return answer;
-      if (pages.size >= opts.max) pages.delete(pages.keys().next().value!);
-      const entry = { generation: since, until: now + opts.ttlMs, answer };
+      if (pages.size >= opts.max) remove(pages.keys().next().value!);
+      const entry = { generation: since, until: now + opts.ttlMs, answer, bytes: 0 };
       pages.set(key, entry);
-      // a failed build is not kept; nor one that a change overtook (its generation no longer matches)
-      answer.catch(() => {
-        if (pages.get(key) === entry) pages.delete(key);
-      });
+      // a failed build is not kept; nor one that a change overtook (the map was cleared meanwhile)
+      answer.then(
+        ({ body }) => {
+          if (pages.get(key) !== entry) return;
+          if (body.length > opts.maxBytes) return remove(key);
+          entry.bytes = body.length;
+          keptBytes += entry.bytes;
+          while (keptBytes > opts.maxBytes) remove(pages.keys().next().value!);
+        },
+        () => {
+          if (pages.get(key) === entry) remove(key);
+        },
+      );
       return answer;
     },
   };

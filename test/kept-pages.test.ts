@@ -44,7 +44,7 @@ function counted() {
 describe('kept list pages', () => {
   it('answers the kept page while nothing changes, and builds again after a notification of its table only', async () => {
     const { feed, change } = handFeed();
-    const pages = keptPages(feed, { table: 'suggestions', ttlMs: 60_000, max: 10 });
+    const pages = keptPages(feed, { table: 'suggestions', ttlMs: 60_000, max: 10, maxBytes: 1_000_000 });
     const page = counted();
     expect((await pages.answer('p1', page.build)).body).toBe('{"n":1}');
     expect((await pages.answer('p1', page.build)).body).toBe('{"n":1}');
@@ -57,7 +57,7 @@ describe('kept list pages', () => {
 
   it('keeps nothing while the feed is down, and drops what it kept when the feed is found again', async () => {
     const { feed, setLive } = handFeed();
-    const pages = keptPages(feed, { table: 'suggestions', ttlMs: 60_000, max: 10 });
+    const pages = keptPages(feed, { table: 'suggestions', ttlMs: 60_000, max: 10, maxBytes: 1_000_000 });
     const page = counted();
     await pages.answer('p1', page.build);
     setLive(false);
@@ -72,7 +72,7 @@ describe('kept list pages', () => {
 
   it('does not keep a page that a change overtook while it was built, nor a failed one; callers at once share one build', async () => {
     const { feed, change } = handFeed();
-    const pages = keptPages(feed, { table: 'suggestions', ttlMs: 60_000, max: 10 });
+    const pages = keptPages(feed, { table: 'suggestions', ttlMs: 60_000, max: 10, maxBytes: 1_000_000 });
     let release!: () => void;
     let builds = 0;
     const slow = () => {
@@ -99,7 +99,7 @@ describe('kept list pages', () => {
 
   it('keeps a page at most ttlMs, and at most `max` pages, the oldest going first', async () => {
     const { feed } = handFeed();
-    const short = keptPages(feed, { table: 'suggestions', ttlMs: 50, max: 10 });
+    const short = keptPages(feed, { table: 'suggestions', ttlMs: 50, max: 10, maxBytes: 1_000_000 });
     const page = counted();
     await short.answer('p1', page.build);
     await short.answer('p1', page.build);
@@ -108,14 +108,35 @@ describe('kept list pages', () => {
     await short.answer('p1', page.build);
     expect(page.builds).toBe(2);
 
-    const few = keptPages(feed, { table: 'suggestions', ttlMs: 60_000, max: 2 });
+    const few = keptPages(feed, { table: 'suggestions', ttlMs: 60_000, max: 2, maxBytes: 1_000_000 });
     const builds = { p1: counted(), p2: counted(), p3: counted() };
     for (const key of ['p1', 'p2', 'p3', 'p3', 'p2', 'p1'] as const) await few.answer(key, builds[key].build);
     expect([builds.p1.builds, builds.p2.builds, builds.p3.builds]).toEqual([2, 1, 1]);
   });
 
+  it('keeps at most maxBytes of answers, the oldest going first, and never one larger than that', async () => {
+    const { feed } = handFeed();
+    const pages = keptPages(feed, { table: 'suggestions', ttlMs: 60_000, max: 10, maxBytes: 1_000 });
+    let builds = 0;
+    const sized = (bytes: number) => async (): Promise<KeptAnswer> => {
+      builds++;
+      return { tag: 't', body: 'x'.repeat(bytes) };
+    };
+    await pages.answer('a', sized(600));
+    await pages.answer('a', sized(600));
+    expect(builds).toBe(1);
+    await pages.answer('b', sized(600)); // 1,200 bytes: a goes
+    await pages.answer('b', sized(600));
+    expect(builds).toBe(2);
+    await pages.answer('a', sized(600));
+    expect(builds).toBe(3);
+    await pages.answer('huge', sized(1_001));
+    await pages.answer('huge', sized(1_001));
+    expect(builds).toBe(5);
+  });
+
   it('without a feed (an API started with none) every answer is built', async () => {
-    const pages = keptPages(undefined, { table: 'suggestions', ttlMs: 60_000, max: 10 });
+    const pages = keptPages(undefined, { table: 'suggestions', ttlMs: 60_000, max: 10, maxBytes: 1_000_000 });
     const page = counted();
     await pages.answer('p1', page.build);
     await pages.answer('p1', page.build);
@@ -124,7 +145,7 @@ describe('kept list pages', () => {
 
   it('after the feed closes nothing is kept', async () => {
     const { feed } = handFeed();
-    const pages = keptPages(feed, { table: 'suggestions', ttlMs: 60_000, max: 10 });
+    const pages = keptPages(feed, { table: 'suggestions', ttlMs: 60_000, max: 10, maxBytes: 1_000_000 });
     const page = counted();
     await pages.answer('p1', page.build);
     await feed.close();

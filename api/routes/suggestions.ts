@@ -27,6 +27,8 @@ const JOB_SECRETS_TTL_MS = 1_000;
 const LIST_ROWS_KEPT = 10_000;
 /** Whole list answers kept while no suggestion changes (api/kept-pages.ts): a few dashboards' pages each. */
 const LIST_PAGES_KEPT = 500;
+/** ...and 32 MB of them at most (a page of 500 full items can be several MB). */
+const LIST_BYTES_KEPT = 32 * 1024 * 1024;
 
 export function suggestionsRouter(deps: ApiDeps): Router {
   const router = Router();
@@ -37,7 +39,7 @@ export function suggestionsRouter(deps: ApiDeps): Router {
   const listSecrets = shortCache(JOB_SECRETS_TTL_MS, (jobId) => jobSecrets(deps, jobId));
   const maskedRow = maskedRowCache(LIST_ROWS_KEPT);
 
-  const pages = keptPages(deps.changes, { table: 'suggestions', ttlMs: JOB_SECRETS_TTL_MS, max: LIST_PAGES_KEPT });
+  const pages = keptPages(deps.changes, { table: 'suggestions', ttlMs: JOB_SECRETS_TTL_MS, max: LIST_PAGES_KEPT, maxBytes: LIST_BYTES_KEPT });
 
   router.get('/healing/suggestions', async (req, res) => {
     const query = parseInput(SuggestionListQuery, req.query, 'query');
