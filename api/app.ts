@@ -6,6 +6,7 @@ import { API_BODY_LIMIT_BYTES } from '../core/run-report.js';
 import { authenticate } from './auth.js';
 import { openApiDocument } from './openapi.js';
 import type { ApiDeps } from './context.js';
+import { refuseCrossSiteCommands } from './cross-site.js';
 import { dashboardRouter } from './dashboard.js';
 import { errorHandler, refuseNulBytes, routeNotFound } from './errors.js';
 import { actionsRouter } from './routes/actions.js';
@@ -35,7 +36,9 @@ export function createApp(deps: ApiDeps): Express {
       },
     }),
   );
-  // CORS stays closed: no Access-Control-* headers, so other origins' pages cannot call the API.
+  // CORS stays closed: no Access-Control-* headers, so other origins' pages cannot read the API's
+  // answers; their commands, which a browser sends without asking, are refused (api/cross-site.ts).
+  app.use('/api', refuseCrossSiteCommands);
   app.use(express.json({ limit: API_BODY_LIMIT_BYTES, strict: false }));
   app.use(refuseNulBytes);
 

@@ -479,4 +479,12 @@ describe('page behaviour', () => {
     expect(seen.every((h) => h === 'Bearer s3cret-token')).toBe(true);
     expect(await dialog.count()).toBe(0);
   });
+
+  test("before a token is entered, /health's answer to a caller without one (reachability only, no analyzer) shows Healthy, with no script error", async () => {
+    const page = await open('', {
+      setup: (p) =>
+        p.route(/\/health$/, (route) => route.fulfill({ status: 200, json: { status: 'ok', postgres: { ok: true }, temporal: { ok: true }, worker: { ok: true } } })),
+    });
+    await waitForText(page.locator('header'), /Healthy(?! ·)/);
+  });
 });

@@ -369,12 +369,13 @@ export interface JobList {
   total: number;
 }
 
+/** With tokens configured and none sent, /health tells only reachability: no namespace, UI or analyzer. */
 export interface Health {
   status: 'ok' | 'degraded';
   postgres: { ok: boolean };
-  temporal: { ok: boolean; namespace: string; ui: string | null };
+  temporal: { ok: boolean; namespace?: string; ui?: string | null };
   worker: { ok: boolean };
-  analyzer: { active: 'openclaw' | 'rules'; openclaw: { available: boolean; version: string | null; problem: string | null } };
+  analyzer?: { active: 'openclaw' | 'rules'; openclaw: { available: boolean; version: string | null; problem: string | null } };
 }
 
 /** A (field, reason) pair of a 400 answer. */
