@@ -34,18 +34,16 @@ export interface KeptPagesOptions {
 /** Pages kept on `feed`'s word; without a feed, nothing is kept and every answer is built. */
 export function keptPages(feed: ChangeFeed | undefined, opts: KeptPagesOptions): KeptPages {
   if (!feed || opts.ttlMs <= 0) return { answer: (_key, build) => build() };
-  const pages = new Map<string, { generation: number; until: number; answer: Promise<KeptAnswer>; bytes: number }>();
+  const pages = new Map<string, { until: number; answer: Promise<KeptAnswer>; bytes: number }>();
   let keptBytes = 0;
   const remove = (key: string) => {
     keptBytes -= pages.get(key)?.bytes ?? 0;
     pages.delete(key);
   };
-  // Counts what may have changed: a notification, or the feed lost or found again (notifications
-  // meanwhile were not seen). A page built while it moved is not kept.
-  let generation = 0;
   let open = true;
+  // A notification, or the feed lost or found again (notifications meanwhile were not seen), drops
+  // every page, those being built too: an entry still in the map was built since the last drop.
   const drop = () => {
-    generation++;
     pages.clear();
     keptBytes = 0;
   };
@@ -64,13 +62,12 @@ export function keptPages(feed: ChangeFeed | undefined, opts: KeptPagesOptions):
     answer(key, build) {
       const now = Date.now();
       const kept = pages.get(key);
-      if (kept && kept.generation === generation && kept.until > now) return kept.answer;
+      if (kept && kept.until > now) return kept.answer;
       if (kept) remove(key);
-      const since = generation;
       const answer = build();
       if (!open || !feed.live) return answer;
       if (pages.size >= opts.max) remove(pages.keys().next().value!);
-      const entry = { generation: since, until: now + opts.ttlMs, answer, bytes: 0 };
+      const entry = { until: now + opts.ttlMs, answer, bytes: 0 };
       pages.set(key, entry);
       // a failed build is not kept; nor one that a change overtook (the map was cleared meanwhile)
       answer.then(
