@@ -122,26 +122,24 @@ try {
     ratio: round(listCpu / Math.max(floorCpu, 0.01), 1),
     note: `median of ${ROUNDS} rounds; first page ${single['first page']!.bytes} bytes`,
   });
-  bench.add({
-    figure: 'list suggestions polled unchanged (If-None-Match -> 304) p99',
-    target: 'report',
-    measured: polling.p99_ms,
-    unit: 'ms',
-    pass: null,
-    baseline: { label: 'unknown-route p99, same clients', value: floorP99, unit: 'ms' },
-    ratio: round(polling.p99_ms / Math.max(floorP99, 1), 1),
-    note: `${polling.not_modified} of ${polling.requests} answered 304; API CPU ${polling.api_cpu_ms_per_request} ms per request`,
-  });
-  bench.add({
-    figure: 'list suggestions p99 while a suggestion is written every 100 ms (kept pages dropped at each write)',
-    target: 'report',
-    measured: written.p99_ms,
-    unit: 'ms',
-    pass: null,
-    baseline: { label: 'unknown-route p99, same clients', value: floorP99, unit: 'ms' },
-    ratio: round(written.p99_ms / Math.max(floorP99, 1), 1),
-    note: `${writes} writes; ${written.rps} req/s; API CPU ${written.api_cpu_ms_per_request} ms per request; errors ${written.errors + written.timeouts + written.non2xx}`,
-  });
+  /** A reported p99 beside the same rounds' unknown-route floor. */
+  const reportVsFloor = (figure: string, result: Measured, note: string) =>
+    bench.add({
+      figure,
+      target: 'report',
+      measured: result.p99_ms,
+      unit: 'ms',
+      pass: null,
+      baseline: { label: 'unknown-route p99, same clients', value: floorP99, unit: 'ms' },
+      ratio: round(result.p99_ms / Math.max(floorP99, 1), 1),
+      note,
+    });
+  reportVsFloor('list suggestions polled unchanged (If-None-Match -> 304) p99', polling, `${polling.not_modified} of ${polling.requests} answered 304; API CPU ${polling.api_cpu_ms_per_request} ms per request`);
+  reportVsFloor(
+    'list suggestions p99 while a suggestion is written every 100 ms (kept pages dropped at each write)',
+    written,
+    `${writes} writes; ${written.rps} req/s; API CPU ${written.api_cpu_ms_per_request} ms per request; errors ${written.errors + written.timeouts + written.non2xx}`,
+  );
   const allFailures = failures + written.errors + written.timeouts + written.non2xx;
   bench.add({ figure: 'list suggestions errors', target: '0', measured: allFailures, unit: '', pass: allFailures === 0 });
   Object.assign(bench.details, { suggestions: data.suggestions, pages, single_client: single, rounds, polling, written: { ...written, writes }, api_rss_mb: api.rssMb() });
