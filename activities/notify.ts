@@ -3,9 +3,10 @@
 // thrown, so Temporal retries it (the review's notify proxy gives up after a few tries and the
 // review never fails for it).
 import { ApplicationFailure } from '@temporalio/activity';
+import type { Job } from '../core/job.js';
 import { dashboardLink } from '../core/links.js';
 import { findJob } from '../db/catalog.js';
-import { getNotification, recordNotificationAttempt } from '../db/notifications.js';
+import { getNotification, recordNotificationAttempt, recordSkippedNotice } from '../db/notifications.js';
 import { currentActivity } from './activity-context.js';
 import type { ActivityDeps } from './deps.js';
 import { cliError, runCli } from './openclaw.js';
@@ -40,10 +41,9 @@ export function createNotifyActivities(deps: ActivityDeps) {
     async notifySuggestions(input: { reviewId: number; jobId: string; suggestionIds: number[] }): Promise<{ sent: boolean; detail: string }> {
       const job = await findJob(deps.jobsSource, input.jobId);
       if (!job) return { sent: false, detail: `job "${input.jobId}" is no longer in the catalog` };
-      const policy = job.config.self_healing.suggestions;
-      if (!policy.notify_on_suggestion) return { sent: false, detail: 'notify_on_suggestion is off' };
-      const channel = policy.notify_channel;
-      const target = policy.notify_target?.trim() || null;
+      const route = noticeRoute(job);
+      if (route.kind === 'off') return { sent: false, detail: 'notify_on_suggestion is off' };
+      const { channel } = route;
 
       const previous = await getNotification(db, input.reviewId, channel);
       if (previous?.status === 'sent') return { sent: true, detail: `already sent to ${channel}` };
@@ -57,7 +57,12 @@ export function createNotifyActivities(deps: ActivityDeps) {
       const suggestions: NotifiedSuggestion[] = rows.map((s) => ({ ...s, url: dashboardLink(deps.dashboardUrl, 'suggestions', s.id) }));
       if (suggestions.length === 0) return { sent: false, detail: 'no suggestion is pending any more' };
 
-      const record = (status: 'sent' | 'failed' | 'skipped', error: string | null) =>
+      if (route.kind === 'no_target') {
+        await recordSkippedNotice(db, { reviewId: input.reviewId, jobId: input.jobId, channel, reason: route.reason, count: suggestions.length });
+        return { sent: false, detail: route.reason };
+      }
+      const { target } = route;
+      const record = (status: 'sent' | 'failed', error: string | null) =>
         recordNotificationAttempt(db, {
           review_id: input.reviewId,
           job_id: input.jobId,
@@ -67,12 +72,6 @@ export function createNotifyActivities(deps: ActivityDeps) {
           error,
           suggestions_count: suggestions.length,
         });
-
-      if (!target) {
-        const reason = `no notify_target is configured for channel ${channel}: set self_healing.suggestions.notify_target in the job's file`;
-        await record('skipped', reason);
-        return { sent: false, detail: reason };
-      }
 
       const payload: WebhookPayload = {
         job_id: input.jobId,
@@ -98,6 +97,20 @@ export function createNotifyActivities(deps: ActivityDeps) {
       return { sent: true, detail: `sent to ${channel} ${target}` };
     },
   };
+}
+
+/**
+ * Where a job's notices of new pending suggestions go: nowhere (notify_on_suggestion off), nowhere
+ * yet (no notify_target: the notice is recorded as skipped with this reason, and there is nothing
+ * to send, so no notify workflow is started for it), or a channel and target to send to.
+ */
+export function noticeRoute(job: Job): { kind: 'off' } | { kind: 'no_target'; channel: string; reason: string } | { kind: 'send'; channel: string; target: string } {
+  const policy = job.config.self_healing.suggestions;
+  if (!policy.notify_on_suggestion) return { kind: 'off' };
+  const channel = policy.notify_channel;
+  const target = policy.notify_target?.trim();
+  if (!target) return { kind: 'no_target', channel, reason: `no notify_target is configured for channel ${channel}: set self_healing.suggestions.notify_target in the job's file` };
+  return { kind: 'send', channel, target };
 }
 
 /** The message text: the job, the count, the most severe titles (three at most) and the link. */

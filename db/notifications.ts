@@ -41,3 +41,15 @@ export async function recordNotificationAttempt(
   return row as NotificationRecord;
 }
 
+/** A notice with no target, recorded as skipped with the reason (nothing is sent). */
+export async function recordSkippedNotice(db: Db, notice: { reviewId: number; jobId: string; channel: string; reason: string; count: number }): Promise<void> {
+  await recordNotificationAttempt(db, {
+    review_id: notice.reviewId,
+    job_id: notice.jobId,
+    channel: notice.channel,
+    target: null,
+    status: 'skipped',
+    error: notice.reason,
+    suggestions_count: notice.count,
+  });
+}

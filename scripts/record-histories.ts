@@ -171,6 +171,7 @@ const P = {
   skipUnchanged: 'review-skip-unchanged',
   rulesAnalysisInline: 'review-rules-analysis-inline',
   reviewGatesAtOnce: 'review-gates-at-once',
+  reviewStepsFolded: 'review-steps-folded',
 } as const;
 
 interface Execution {
@@ -561,7 +562,7 @@ const SCENARIOS: Scenario[] = [
     workflowType: 'reviewWorkflow',
     path: 'completed',
     how: "the demo's nightly-backup (transient failures) reviewed by the rules: suggestions stored, their workflows started, the notification handed on",
-    gates: [P.localReviewSteps, P.notifyAfterClose, P.waitForOpenclawJobs, P.rulesAnalysisInline, P.reviewGatesAtOnce],
+    gates: [P.localReviewSteps, P.notifyAfterClose, P.waitForOpenclawJobs, P.rulesAnalysisInline, P.reviewGatesAtOnce, P.reviewStepsFolded],
     ends: () => returns({ status: 'completed' }),
     async run(ctx) {
       return ctx.review('nightly-backup', { force: true });
@@ -571,7 +572,7 @@ const SCENARIOS: Scenario[] = [
     workflowType: 'reviewWorkflow',
     path: 'completed-no-suggestions',
     how: "the demo's healthy-cleanup reviewed by the rules: completed with nothing to suggest",
-    gates: [P.localReviewSteps, P.waitForOpenclawJobs, P.rulesAnalysisInline, P.reviewGatesAtOnce],
+    gates: [P.localReviewSteps, P.waitForOpenclawJobs, P.rulesAnalysisInline, P.reviewGatesAtOnce, P.reviewStepsFolded],
     ends: () => returns({ status: 'completed', suggestionIds: [] }),
     async run(ctx) {
       return ctx.review('healthy-cleanup', { force: true });
@@ -581,7 +582,7 @@ const SCENARIOS: Scenario[] = [
     workflowType: 'reviewWorkflow',
     path: 'skipped-min-runs',
     how: 'a job with 0 runs and min_runs 3, triggered by hand: skipped with the reason',
-    gates: [P.localReviewSteps, P.waitForOpenclawJobs, P.reviewGatesAtOnce],
+    gates: [P.localReviewSteps, P.waitForOpenclawJobs, P.reviewGatesAtOnce, P.reviewStepsFolded],
     ends: () => returns({ status: 'skipped' }),
     async run(ctx) {
       await writeFile(path.join(ctx.stack.jobsDir, 'fresh-job.yaml'), FRESH_YAML);
@@ -592,7 +593,7 @@ const SCENARIOS: Scenario[] = [
     workflowType: 'reviewWorkflow',
     path: 'failed',
     how: 'the openclaw analyzer (the fake CLI in failing mode) fails: the review is failed with the reason',
-    gates: [P.localReviewSteps, P.failedReviewClosesRow, P.waitForOpenclawJobs, P.reviewGatesAtOnce],
+    gates: [P.localReviewSteps, P.failedReviewClosesRow, P.waitForOpenclawJobs, P.reviewGatesAtOnce, P.reviewStepsFolded],
     ends: () => ({ status: 'FAILED' }),
     async run(ctx) {
       ctx.stack.analyzer.mode = 'openclaw';
@@ -609,7 +610,7 @@ const SCENARIOS: Scenario[] = [
     workflowType: 'reviewWorkflow',
     path: 'cancelled',
     how: 'cancelled from Temporal while the openclaw analyzer works: the row is closed as failed (before review-failure-closes-row the closing step was cancelled too)',
-    gates: [P.failedReviewClosesRow, P.localReviewSteps, P.waitForOpenclawJobs, P.reviewGatesAtOnce],
+    gates: [P.failedReviewClosesRow, P.localReviewSteps, P.waitForOpenclawJobs, P.reviewGatesAtOnce, P.reviewStepsFolded],
     ends: (has) => ({ status: has(P.failedReviewClosesRow) ? 'FAILED' : 'CANCELLED' }),
     async run(ctx) {
       ctx.stack.analyzer.mode = 'openclaw';
@@ -630,7 +631,7 @@ const SCENARIOS: Scenario[] = [
     workflowType: 'reviewWorkflow',
     path: 'waited-for-openclaw-jobs',
     how: 'an openclaw analysis while an OpenClaw job runs: waits (timers, status waiting); the run ends, it analyses and completes',
-    gates: [P.reviewGatesAtOnce],
+    gates: [P.reviewGatesAtOnce, P.reviewStepsFolded],
     ends: () => returns({ status: 'completed' }),
     requires: { patches: [P.waitForOpenclawJobs] },
     async run(ctx) {
@@ -650,7 +651,7 @@ const SCENARIOS: Scenario[] = [
     workflowType: 'reviewWorkflow',
     path: 'openclaw-wait-skipped',
     how: 'an openclaw analysis while an OpenClaw job runs past HEALING_OPENCLAW_WAIT_S (2 s, timeout skip): skipped with the reason',
-    gates: [P.reviewGatesAtOnce],
+    gates: [P.reviewGatesAtOnce, P.reviewStepsFolded],
     ends: () => returns({ status: 'skipped' }),
     requires: { patches: [P.waitForOpenclawJobs] },
     async run(ctx) {
@@ -672,7 +673,7 @@ const SCENARIOS: Scenario[] = [
     workflowType: 'reviewWorkflow',
     path: 'skipped-unchanged',
     how: 'a scheduled review of the ETL job (min_runs 0, one run) after one that analysed the same context (no new runs, same files): skipped with the reason, no analysis',
-    gates: [P.reviewGatesAtOnce],
+    gates: [P.reviewGatesAtOnce, P.reviewStepsFolded],
     ends: () => returns({ status: 'skipped' }),
     requires: { patches: [P.skipUnchanged] },
     async run(ctx) {

@@ -5,6 +5,7 @@ import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import { createServer, type Server } from 'node:http';
 import path from 'node:path';
+import { WorkflowNotFoundError } from '@temporalio/client';
 import { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { notifyWorkflowId, reviewWorkflowId, type NotifyOutcome } from '../core/temporal.js';
@@ -68,6 +69,13 @@ const notification = (reviewId: number) => stack.env.client.workflow.getHandle(n
 async function notified(reviewId: number): Promise<NotifyOutcome> {
   await eventually(async () => notification(reviewId).describe(), 10_000, `the notification of review ${reviewId} to start`);
   return notification(reviewId).result();
+}
+
+/** A review of the job, its workflow ended (whatever it was to start, it has started). */
+async function reviewEnded(jobId: string) {
+  const closed = await reviewClosed(jobId);
+  await stack.env.client.workflow.getHandle(reviewWorkflowId(jobId)).result();
+  return closed;
 }
 
 /** A review of the job and its notification, both ended. */
@@ -181,22 +189,23 @@ describe('notifications of pending suggestions', () => {
     expect(hookCalls.filter((c) => c.body.job_id === 'notify-broken-hook')).toHaveLength(3);
   });
 
-  it('when no target is configured, the notification is recorded as skipped with the reason and nothing is sent', async () => {
+  it('when no target is configured, the notification is recorded as skipped with the reason and nothing is sent (no notify workflow)', async () => {
     const before = (await sends()).length;
     await flakyJob('notify-no-target', '    notify_channel: whatsapp\n');
-    const { review: done } = await review('notify-no-target');
+    const { review: done, pending } = await reviewEnded('notify-no-target');
     const [row] = await notificationsOf(done.id);
-    expect(row).toMatchObject({ channel: 'whatsapp', status: 'skipped', target: null, attempts: 0 });
+    expect(row).toMatchObject({ channel: 'whatsapp', status: 'skipped', target: null, attempts: 0, suggestions_count: pending.length });
     expect(row.error).toBe("no notify_target is configured for channel whatsapp: set self_healing.suggestions.notify_target in the job's file");
+    await expect(notification(done.id).describe()).rejects.toBeInstanceOf(WorkflowNotFoundError);
     expect((await sends()).length).toBe(before);
   });
 
-  it('when notify_on_suggestion is off, nothing is sent or recorded', async () => {
+  it('when notify_on_suggestion is off, nothing is sent or recorded, and no notify workflow starts', async () => {
     const before = (await sends()).length;
     await flakyJob('notify-off', '    notify_on_suggestion: false\n    notify_channel: telegram\n    notify_target: "@ops-team"\n');
-    const { review: done, notice } = await review('notify-off');
-    expect(notice).toEqual({ sent: false, detail: 'notify_on_suggestion is off' });
+    const { review: done } = await reviewEnded('notify-off');
     expect(await notificationsOf(done.id)).toEqual([]);
+    await expect(notification(done.id).describe()).rejects.toBeInstanceOf(WorkflowNotFoundError);
     expect((await sends()).length).toBe(before);
   });
 });

@@ -28,6 +28,15 @@ export const ioLocal = proxyLocalActivities<Activities>({
   retry: IO_RETRY,
 });
 
+/**
+ * The review's collect-and-analyse step (workflows/review.ts, REVIEW_STEPS_FOLDED): I/O retries,
+ * with the rules analysis's minute; a rules analysis that fails does so for good (non-retryable).
+ */
+export const reviewLocal = proxyLocalActivities<Activities>({
+  startToCloseTimeout: '1 minute',
+  retry: IO_RETRY,
+});
+
 /** Notifications: a few tries, then give up; a failed notice never fails a review. */
 export const notify = proxyActivities<Activities>({
   startToCloseTimeout: '1 minute',

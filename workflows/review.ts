@@ -17,7 +17,9 @@ import { findApplicationFailure, innermostMessage } from '../core/failures.js';
 import { describeOpenclawRuns } from '../core/running.js';
 import { notifyWorkflowId, SEARCH_ATTRIBUTES, suggestionWorkflowId, type ReviewInput, type ReviewOutcome } from '../core/temporal.js';
 import { notifyMetadata, oneLine, searchableKeyword, shortTime, triggerText } from '../core/temporal-ui.js';
-import { analysis, io, ioLocal, notify, rulesLocal, withSummary } from './activity-proxies.js';
+import type { CollectResult } from '../activities/context.js';
+import type { StoredFindings, StoredSuggestion } from '../activities/reviews.js';
+import { analysis, io, ioLocal, notify, reviewLocal, rulesLocal, withSummary } from './activity-proxies.js';
 import { notifyWorkflow } from './notify.js';
 import { suggestionWorkflow } from './suggestion.js';
 
@@ -89,6 +91,18 @@ export const RULES_ANALYSIS_INLINE = 'review-rules-analysis-inline';
  * reviews recorded with this marker predate it.
  */
 export const REVIEW_GATES_AT_ONCE = 'review-gates-at-once';
+
+/**
+ * A review collects its context in `collectAndAnalyze`, which with the rules analyzer also
+ * analyses, stores and (nothing found) closes the review, and closes a skipped one: a healthy
+ * job's review is two local activities (openReview, then this) instead of seven, three workflow
+ * activations instead of eight, and its context (the job's files and logs) is no longer written
+ * into the history three times (bench/review-throughput.ts). An OpenClaw review gets its context
+ * from it and goes on as before. Its marker stands for REVIEW_GATES_AT_ONCE and every gate too: a
+ * review records this one marker. Reviews started before replay the old way; deprecate with the
+ * umbrella once no review from before it is open.
+ */
+export const REVIEW_STEPS_FOLDED = 'review-steps-folded';
 type ReviewGate =
   | typeof LOCAL_REVIEW_STEPS
   | typeof FAILED_REVIEW_CLOSES_ROW
@@ -99,7 +113,9 @@ type ReviewGate =
 
 export async function reviewWorkflow(input: ReviewInput): Promise<ReviewOutcome> {
   const info = workflowInfo();
-  const current = patched(REVIEW_GATES_AT_ONCE);
+  const folded = patched(REVIEW_STEPS_FOLDED);
+  // asked only when the review is not folded, so a new review records one marker
+  const current = folded || patched(REVIEW_GATES_AT_ONCE);
   /** Whether the review takes a gate's new path: all of them since REVIEW_GATES_AT_ONCE. */
   const gate = (id: ReviewGate) => current || patched(id);
   const local = gate(LOCAL_REVIEW_STEPS);
@@ -127,10 +143,98 @@ export async function reviewWorkflow(input: ReviewInput): Promise<ReviewOutcome>
     markStatus('running');
   }
 
+  /** The review skipped, its row closed (a scheduled one counted on its job's streak of skipped reviews). */
+  const skippedOutcome = (reviewId: number, reason: string): ReviewOutcome => {
+    markStatus('skipped');
+    phase(`**skipped**: ${reason}${reviewId !== review.id ? ` (counted on review ${reviewId}, the job's streak of skipped scheduled reviews)` : ''}`);
+    return { ...outcome, reviewId, status: 'skipped' };
+  };
+
+  /** Starts the suggestion workflows of the stored suggestions, closes the review (unless already closed) and hands the notification on. */
+  const complete = async ({ suggestions, duplicates, notify: notifies = true }: StoredFindings, closed: boolean): Promise<ReviewOutcome> => {
+    outcome.suggestionIds = suggestions.map((s) => s.id);
+    outcome.duplicates = duplicates;
+    phase(`**starting** ${plural(suggestions.length, 'suggestion workflow')}`);
+
+    const start = (suggestion: StoredSuggestion) =>
+      startChild(suggestionWorkflow, {
+        workflowId: suggestionWorkflowId(suggestion.id),
+        args: [suggestion.input],
+        parentClosePolicy: ParentClosePolicy.ABANDON,
+        // what it is and its dashboard link, in the Temporal UI (user metadata: not part of replay)
+        staticSummary: suggestion.summary,
+        staticDetails: suggestion.details,
+        // part of the start command, whose attributes replay does not compare: no patch needed
+        searchAttributes: {
+          [SEARCH_ATTRIBUTES.jobId]: [input.jobId],
+          [SEARCH_ATTRIBUTES.trigger]: [input.trigger],
+          [SEARCH_ATTRIBUTES.category]: [suggestion.category],
+          [SEARCH_ATTRIBUTES.severity]: [suggestion.severity],
+          [SEARCH_ATTRIBUTES.status]: ['pending'],
+          ...(suggestion.summary ? { [SEARCH_ATTRIBUTES.summary]: [suggestion.summary] } : {}),
+          ...targetFileAttribute(suggestion.targetFile),
+        },
+      });
+    if (local) await Promise.all(suggestions.map(start));
+    else for (const suggestion of suggestions) await start(suggestion);
+    outcome.autoApplied = suggestions.filter((s) => s.input.autoApply).length;
+
+    const pending = suggestions.filter((s) => !s.input.autoApply).map((s) => s.id);
+    const notifyAfterClose = gate(NOTIFY_AFTER_CLOSE);
+    if (pending.length > 0 && !notifyAfterClose) {
+      try {
+        await withSummary(notify.notifySuggestions, `notify about ${plural(pending.length, 'pending suggestion')} of ${of}`, { reviewId: review.id, jobId: input.jobId, suggestionIds: pending });
+      } catch {
+        // The notification activity records its own failure; a review never fails for it.
+      }
+    }
+    const shown = outcome.suggestionIds.slice(0, 10).map((sid) => `#${sid}`).join(', ');
+    const more = outcome.suggestionIds.length > 10 ? ` and ${outcome.suggestionIds.length - 10} more` : '';
+    const made = `${plural(outcome.suggestionIds.length, 'suggestion')}${shown ? ` (${shown}${more})` : ''}`;
+    const counts = `${made}, ${plural(duplicates, 'duplicate')} left out, ${outcome.autoApplied} applying by policy`;
+    if (!closed) {
+      await withSummary(steps.finishReview, `close ${of}: completed, ${counts}`, {
+        reviewId: review.id,
+        status: 'completed',
+        suggestionsCount: suggestions.length,
+        duplicatesCount: duplicates,
+        autoAppliedCount: outcome.autoApplied,
+      });
+    }
+    markStatus('completed');
+    phase(`**completed**: ${counts}; ${pending.length} waiting for a person`);
+    if (pending.length > 0 && notifyAfterClose && notifies) {
+      const shown = notifyMetadata({ reviewId: review.id, jobId: input.jobId, pending: pending.length }, details || null);
+      await startChild(notifyWorkflow, {
+        workflowId: notifyWorkflowId(review.id),
+        args: [{ reviewId: review.id, jobId: input.jobId, suggestionIds: pending }],
+        parentClosePolicy: ParentClosePolicy.ABANDON,
+        searchAttributes: { ...identity, [SEARCH_ATTRIBUTES.summary]: [shown.staticSummary] },
+        ...shown,
+      }).catch((error: unknown) => {
+        // The review is complete and stays so: a notice that could not even start is only logged.
+        log.warn('notification not started', { reviewId: review.id, jobId: input.jobId, error: innermostMessage(error) });
+      });
+    }
+    return outcome;
+  };
+
   try {
     const waits = gate(WAIT_FOR_OPENCLAW_JOBS);
     const collect = () => withSummary(steps.collectContext, `collect the context of ${of}`, { reviewId: review.id, ...input });
-    let collected = await collect();
+    let collected: CollectResult;
+    if (folded) {
+      const begun = await withSummary(reviewLocal.collectAndAnalyze, `collect the context of ${of}; with the rules, analyse it, store what they find and close the review`, { reviewId: review.id, ...input });
+      if ('skipped' in begun) return skippedOutcome(begun.skipped.reviewId, begun.skipped.reason);
+      if ('analysed' in begun) {
+        const found = begun.analysed;
+        phase(`**storing** ${plural(found.suggestions.length, 'suggestion')} (analyzer: ${found.analyzer}; read ${plural(found.runs, 'run')}, ${plural(found.files, 'file')}, ${plural(found.logs, 'log')})`);
+        return await complete(found, found.closed);
+      }
+      collected = begun.collected;
+    } else {
+      collected = await collect();
+    }
     if (collected.skip === undefined && waits) {
       const waited = await waitForOpenclawJobs(review.id, steps, markStatus, details);
       if (waited.skip !== undefined) collected = { skip: waited.skip };
@@ -154,14 +258,10 @@ export async function reviewWorkflow(input: ReviewInput): Promise<ReviewOutcome>
       const skipped = `skip ${of}: ${collected.skip}`;
       if (!waits) {
         await withSummary(steps.finishReview, skipped, { reviewId: review.id, status: 'skipped', skipReason: collected.skip });
-        markStatus('skipped');
-        phase(`**skipped**: ${collected.skip}`);
-        return { ...outcome, status: 'skipped' };
+        return skippedOutcome(review.id, collected.skip);
       }
       const closed = await withSummary(steps.closeSkippedReview, skipped, { reviewId: review.id, jobId: input.jobId, skipReason: collected.skip });
-      markStatus('skipped');
-      phase(`**skipped**: ${collected.skip}${closed.reviewId !== review.id ? ` (counted on review ${closed.reviewId}, the job's streak of skipped scheduled reviews)` : ''}`);
-      return { ...outcome, reviewId: closed.reviewId, status: 'skipped' };
+      return skippedOutcome(closed.reviewId, collected.skip);
     }
     const context = collected.context;
     const read = `${plural(context.runs.length, 'run')}, ${plural(context.files.length, 'file')}, ${plural(context.logs.length, 'log')}`;
@@ -177,69 +277,7 @@ export async function reviewWorkflow(input: ReviewInput): Promise<ReviewOutcome>
       context,
       analysis: result,
     });
-    outcome.suggestionIds = stored.suggestions.map((s) => s.id);
-    outcome.duplicates = stored.duplicates;
-    phase(`**starting** ${plural(stored.suggestions.length, 'suggestion workflow')}`);
-
-    const start = (suggestion: (typeof stored.suggestions)[number]) =>
-      startChild(suggestionWorkflow, {
-        workflowId: suggestionWorkflowId(suggestion.id),
-        args: [suggestion.input],
-        parentClosePolicy: ParentClosePolicy.ABANDON,
-        // what it is and its dashboard link, in the Temporal UI (user metadata: not part of replay)
-        staticSummary: suggestion.summary,
-        staticDetails: suggestion.details,
-        // part of the start command, whose attributes replay does not compare: no patch needed
-        searchAttributes: {
-          [SEARCH_ATTRIBUTES.jobId]: [input.jobId],
-          [SEARCH_ATTRIBUTES.trigger]: [input.trigger],
-          [SEARCH_ATTRIBUTES.category]: [suggestion.category],
-          [SEARCH_ATTRIBUTES.severity]: [suggestion.severity],
-          [SEARCH_ATTRIBUTES.status]: ['pending'],
-          ...(suggestion.summary ? { [SEARCH_ATTRIBUTES.summary]: [suggestion.summary] } : {}),
-          ...targetFileAttribute(suggestion.targetFile),
-        },
-      });
-    if (local) await Promise.all(stored.suggestions.map(start));
-    else for (const suggestion of stored.suggestions) await start(suggestion);
-    outcome.autoApplied = stored.suggestions.filter((s) => s.input.autoApply).length;
-
-    const pending = stored.suggestions.filter((s) => !s.input.autoApply).map((s) => s.id);
-    const notifyAfterClose = gate(NOTIFY_AFTER_CLOSE);
-    if (pending.length > 0 && !notifyAfterClose) {
-      try {
-        await withSummary(notify.notifySuggestions, `notify about ${plural(pending.length, 'pending suggestion')} of ${of}`, { reviewId: review.id, jobId: input.jobId, suggestionIds: pending });
-      } catch {
-        // The notification activity records its own failure; a review never fails for it.
-      }
-    }
-    const shown = outcome.suggestionIds.slice(0, 10).map((sid) => `#${sid}`).join(', ');
-    const more = outcome.suggestionIds.length > 10 ? ` and ${outcome.suggestionIds.length - 10} more` : '';
-    const made = `${plural(outcome.suggestionIds.length, 'suggestion')}${shown ? ` (${shown}${more})` : ''}`;
-    const counts = `${made}, ${plural(stored.duplicates, 'duplicate')} left out, ${outcome.autoApplied} applying by policy`;
-    await withSummary(steps.finishReview, `close ${of}: completed, ${counts}`, {
-      reviewId: review.id,
-      status: 'completed',
-      suggestionsCount: stored.suggestions.length,
-      duplicatesCount: stored.duplicates,
-      autoAppliedCount: outcome.autoApplied,
-    });
-    markStatus('completed');
-    phase(`**completed**: ${counts}; ${pending.length} waiting for a person`);
-    if (pending.length > 0 && notifyAfterClose) {
-      const shown = notifyMetadata({ reviewId: review.id, jobId: input.jobId, pending: pending.length }, details || null);
-      await startChild(notifyWorkflow, {
-        workflowId: notifyWorkflowId(review.id),
-        args: [{ reviewId: review.id, jobId: input.jobId, suggestionIds: pending }],
-        parentClosePolicy: ParentClosePolicy.ABANDON,
-        searchAttributes: { ...identity, [SEARCH_ATTRIBUTES.summary]: [shown.staticSummary] },
-        ...shown,
-      }).catch((error: unknown) => {
-        // The review is complete and stays so: a notice that could not even start is only logged.
-        log.warn('notification not started', { reviewId: review.id, jobId: input.jobId, error: innermostMessage(error) });
-      });
-    }
-    return outcome;
+    return await complete(stored, false);
   } catch (error) {
     const message = innermostMessage(error);
     const closeRow = () =>
