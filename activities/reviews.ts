@@ -1,7 +1,7 @@
 // Review activities: every one idempotent, so a retry after a crash never duplicates a row.
 import { realpath } from 'node:fs/promises';
 import { ApplicationFailure } from '@temporalio/activity';
-import { findApplicationFailure } from '../core/failures.js';
+import { findApplicationFailure, innermostMessage } from '../core/failures.js';
 import type { Job } from '../core/job.js';
 import { dashboardLink, markdownLink } from '../core/links.js';
 import { suggestionMetadata } from '../core/temporal-ui.js';
@@ -11,7 +11,7 @@ import { autoApplyDecision, requiredApprovals, severityRank } from '../core/poli
 import { redactContext, rehydrate, type Redactor } from '../core/redact.js';
 import { buildAnalysisPromptWithIndex } from '../core/prompt.js';
 import type { MissingContext, ReviewContext, ReviewStatus, Trigger } from '../core/review.js';
-import { ERROR_TYPES, type ReviewInput, type SuggestionInput } from '../core/temporal.js';
+import { ERROR_TYPES, NON_RETRYABLE_ERROR_TYPES, type ReviewInput, type SuggestionInput } from '../core/temporal.js';
 import { findJob } from '../db/catalog.js';
 import { markAnalysisRequested, markAnalysisStarted, runRecords } from '../db/analysis-queue.js';
 import { closeSkippedReview, lastCompletedReview, openReview as openReviewRow, updateReview } from '../db/reviews.js';
@@ -128,8 +128,18 @@ export interface StoredFindings {
   notify?: boolean;
 }
 
-/** What collectAndAnalyze answers: the review skipped (and closed), its context for an OpenClaw analysis, or the rules' analysis stored. */
-export type CollectedReview =
+/** A review's row as the workflow knows it. */
+export interface OpenedReview {
+  id: number;
+  /** its dashboard page, for the workflow's details in the Temporal UI (absent from older workers' answers) */
+  details?: string;
+}
+
+/** What beginReview answers: the review's row, and how far it got. */
+export type BegunReview = { review: OpenedReview } & (CollectedReview | { failed: string });
+
+/** How far collectAndAnalyze got: the review skipped (and closed), its context for an OpenClaw analysis, or the rules' analysis stored. */
+type CollectedReview =
   | { skipped: { reviewId: number; reason: string } }
   | { collected: Exclude<CollectResult, { skip: string }> }
   | {
@@ -299,6 +309,70 @@ export function createReviewActivities(deps: ActivityDeps) {
     return { suggestions, duplicates, notify: route.kind === 'send' };
   }
 
+  /** Opens the review's row (or finds it, on a retry): its id and its dashboard page, for the workflow's details in the Temporal UI. */
+  async function open(input: { jobId: string; trigger: Trigger; runId: number | null; workflowId: string; workflowRunId: string }): Promise<OpenedReview> {
+    const row = await openReviewRow(db, {
+      job_id: input.jobId,
+      trigger: input.trigger,
+      workflow_id: input.workflowId,
+      workflow_run_id: input.workflowRunId,
+      run_id: input.runId,
+    });
+    return { id: row.id, details: markdownLink(`Review #${row.id} of ${input.jobId} in the dashboard`, dashboardLink(deps.dashboardUrl, 'reviews', row.id)) };
+  }
+
+  /**
+   * Collects the review's context and, when the rules will analyse it, also analyses it, stores
+   * what they found and, when that is nothing, closes the review. A context the review skips
+   * (min_runs, unchanged) closes the review here. For an OpenClaw analysis it answers the context.
+   */
+  async function collectAndAnalyze(input: ReviewInput & { reviewId: number }): Promise<CollectedReview> {
+    const { job, result } = await collect(input);
+    const closeSkipped = async (reason: string) => ({ skipped: { reviewId: (await closeSkippedReview(db, { reviewId: input.reviewId, jobId: input.jobId, skipReason: reason })).reviewId, reason } });
+    if (result.skip !== undefined) return closeSkipped(result.skip);
+    const { context, fingerprint = null } = result;
+    if ((await analyzerSoon(deps.analyzer)) !== 'rules') {
+      await updateReview(db, input.reviewId, contextColumns(context));
+      return { collected: result };
+    }
+    const skip = await unchangedSkip({ jobId: input.jobId, trigger: input.trigger, fingerprint });
+    if (skip) {
+      await updateReview(db, input.reviewId, contextColumns(context));
+      return closeSkipped(skip);
+    }
+    const started = new Date();
+    let analysis: TimedAnalysis;
+    try {
+      analysis = { ...(await runAnalysis({ ...deps.analyzer, mode: 'rules' }, context)), duration_ms: Date.now() - started.getTime() };
+    } catch (error) {
+      // The rules read nothing but the context: an attempt again would fail the same way.
+      throw ApplicationFailure.nonRetryable(`the rules analysis failed: ${error instanceof Error ? error.message : String(error)}`, 'RulesAnalysisFailed');
+    }
+    const stored = await storeFindings({ reviewId: input.reviewId, context, analysis }, job);
+    const closed = stored.suggestions.length === 0;
+    // One write for what the separate steps each wrote: counts, queue times, analysis, and the close.
+    await updateReview(db, input.reviewId, {
+      ...contextColumns(context),
+      analysis_requested_at: started,
+      analysis_started_at: started,
+      ...(fingerprint ? { context_fingerprint: fingerprint } : {}),
+      ...analysisColumns(analysis),
+      ...(closed ? closeColumns({ status: 'completed', suggestionsCount: 0, duplicatesCount: stored.duplicates, autoAppliedCount: 0 }) : {}),
+    });
+    return {
+      analysed: {
+        analyzer: analysis.analyzer,
+        runs: context.runs.length,
+        files: context.files.length,
+        logs: context.logs.length,
+        suggestions: stored.suggestions,
+        duplicates: stored.duplicates,
+        notify: stored.notify,
+        closed,
+      },
+    };
+  }
+
   /** An analysis with the given settings, its start shown in the analysis queue. */
   async function analyzeReview(input: { reviewId: number; context: ReviewContext }, settings: AnalyzerSettings): Promise<TimedAnalysis> {
     const started = Date.now();
@@ -327,16 +401,28 @@ export function createReviewActivities(deps: ActivityDeps) {
   }
 
   return {
-    async openReview(input: { jobId: string; trigger: Trigger; runId: number | null; workflowId: string; workflowRunId: string }) {
-      const row = await openReviewRow(db, {
-        job_id: input.jobId,
-        trigger: input.trigger,
-        workflow_id: input.workflowId,
-        workflow_run_id: input.workflowRunId,
-        run_id: input.runId,
-      });
-      // the review's page in the dashboard, for the workflow's details in the Temporal UI
-      return { id: row.id, details: markdownLink(`Review #${row.id} of ${input.jobId} in the dashboard`, dashboardLink(deps.dashboardUrl, 'reviews', row.id)) };
+    openReview: open,
+
+    /**
+     * Opens the review's row, collects its context and, when the rules will analyse it, also
+     * analyses it, stores what they found and, when that is nothing, closes the review; a review
+     * skipped (min_runs, unchanged) is closed here too. A healthy job's review is then this one
+     * local activity, and its context (the job's files and logs) never enters the workflow's
+     * history (workflows/review.ts, REVIEW_STEPS_FOLDED). For an OpenClaw analysis it answers the
+     * context and the review goes on as before: its wait for running OpenClaw jobs,
+     * prepareAnalysis, analyze. A step that failed for good (the job left the catalog, the rules
+     * threw) is answered as `failed`, with the row open, for the review to close as failed.
+     */
+    async beginReview(input: ReviewInput & { workflowId: string; workflowRunId: string }): Promise<BegunReview> {
+      const review = await open({ jobId: input.jobId, trigger: input.trigger, runId: input.runId ?? null, workflowId: input.workflowId, workflowRunId: input.workflowRunId });
+      try {
+        return { review, ...(await collectAndAnalyze({ jobId: input.jobId, trigger: input.trigger, runId: input.runId, force: input.force, reviewId: review.id })) };
+      } catch (error) {
+        // a failure that retrying cannot fix; any other is retried with the whole step (each part is idempotent)
+        const failure = findApplicationFailure(error);
+        if (failure && (failure.nonRetryable || NON_RETRYABLE_ERROR_TYPES.includes(failure.type ?? ''))) return { review, failed: innermostMessage(error) };
+        throw error;
+      }
     },
 
     async collectContext(input: ReviewInput & { reviewId: number }): Promise<CollectResult> {
@@ -377,61 +463,6 @@ export function createReviewActivities(deps: ActivityDeps) {
     async storeSuggestions(input: { reviewId: number; context: ReviewContext; analysis: TimedAnalysis }) {
       await updateReview(db, input.reviewId, analysisColumns(input.analysis));
       return storeFindings(input, await loadJob(input.context.job_id));
-    },
-
-    /**
-     * Collects the review's context and, when the rules will analyse it, also analyses it, stores
-     * what they found and, when that is nothing, closes the review: a healthy job's review is then
-     * this one local activity after openReview, with its context never in the workflow's history
-     * (workflows/review.ts, REVIEW_STEPS_FOLDED). A context the review skips (min_runs, unchanged)
-     * closes the review here. For an OpenClaw analysis it answers the context, and the review goes
-     * on as before: its wait for running OpenClaw jobs, prepareAnalysis, analyze.
-     */
-    async collectAndAnalyze(input: ReviewInput & { reviewId: number }): Promise<CollectedReview> {
-      const { job, result } = await collect(input);
-      const closeSkipped = async (reason: string) => ({ skipped: { reviewId: (await closeSkippedReview(db, { reviewId: input.reviewId, jobId: input.jobId, skipReason: reason })).reviewId, reason } });
-      if (result.skip !== undefined) return closeSkipped(result.skip);
-      const { context, fingerprint = null } = result;
-      if ((await analyzerSoon(deps.analyzer)) !== 'rules') {
-        await updateReview(db, input.reviewId, contextColumns(context));
-        return { collected: result };
-      }
-      const skip = await unchangedSkip({ jobId: input.jobId, trigger: input.trigger, fingerprint });
-      if (skip) {
-        await updateReview(db, input.reviewId, contextColumns(context));
-        return closeSkipped(skip);
-      }
-      const started = new Date();
-      let analysis: TimedAnalysis;
-      try {
-        analysis = { ...(await runAnalysis({ ...deps.analyzer, mode: 'rules' }, context)), duration_ms: Date.now() - started.getTime() };
-      } catch (error) {
-        // The rules read nothing but the context: an attempt again would fail the same way.
-        throw ApplicationFailure.nonRetryable(`the rules analysis failed: ${error instanceof Error ? error.message : String(error)}`, 'RulesAnalysisFailed');
-      }
-      const stored = await storeFindings({ reviewId: input.reviewId, context, analysis }, job);
-      const closed = stored.suggestions.length === 0;
-      // One write for what the separate steps each wrote: counts, queue times, analysis, and the close.
-      await updateReview(db, input.reviewId, {
-        ...contextColumns(context),
-        analysis_requested_at: started,
-        analysis_started_at: started,
-        ...(fingerprint ? { context_fingerprint: fingerprint } : {}),
-        ...analysisColumns(analysis),
-        ...(closed ? closeColumns({ status: 'completed', suggestionsCount: 0, duplicatesCount: stored.duplicates, autoAppliedCount: 0 }) : {}),
-      });
-      return {
-        analysed: {
-          analyzer: analysis.analyzer,
-          runs: context.runs.length,
-          files: context.files.length,
-          logs: context.logs.length,
-          suggestions: stored.suggestions,
-          duplicates: stored.duplicates,
-          notify: stored.notify,
-          closed,
-        },
-      };
     },
 
     async finishReview(input: ReviewClose & { reviewId: number }) {

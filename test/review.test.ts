@@ -4,7 +4,8 @@ import path from 'node:path';
 import { parse } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seedDemoRuns, writeDemoWorkspace } from '../cli/demo.js';
-import { reviewWorkflowId } from '../core/temporal.js';
+import { WorkflowFailedError } from '@temporalio/client';
+import { reviewWorkflowId, TASK_QUEUE } from '../core/temporal.js';
 import { eventually, http, startStack, type Stack } from './helpers/stack.js';
 
 let stack: Stack;
@@ -205,6 +206,15 @@ describe('the review API', () => {
 });
 
 describe('a review cancelled from Temporal', () => {
+  it('when the job has left the catalog by the time its review runs, the review fails with the reason and its row is closed as failed', async () => {
+    // started as a schedule or an earlier trigger would have, for a job whose file is gone since
+    const handle = await stack.env.client.workflow.start('reviewWorkflow', { workflowId: reviewWorkflowId('gone-job'), taskQueue: TASK_QUEUE, args: [{ jobId: 'gone-job', trigger: 'manual' }] });
+    await expect(handle.result()).rejects.toThrow(WorkflowFailedError);
+    const row = await stack.db('healing_reviews').where({ workflow_run_id: handle.firstExecutionRunId }).first();
+    expect(row).toMatchObject({ job_id: 'gone-job', status: 'failed', error_message: 'job "gone-job" is not in the job catalog' });
+    expect(row.finished_at).not.toBeNull();
+  });
+
   it('when cancelled while the analyzer works, its row is closed as failed, not left running', async () => {
     const calls = path.join(stack.workDir, 'openclaw-calls.jsonl');
     stack.analyzer.mode = 'openclaw';

@@ -117,10 +117,13 @@ describe('a suggestion in the Temporal UI', () => {
     expect(details).toMatch(new RegExp(`^\\*\\*completed\\*\\*: ${review.suggestions_count} suggestions? \\(#${review.suggestions[0].id}`));
     expect(details).toContain(`(${DASHBOARD}/#/reviews/${review.id})`);
 
+    // what the analysis read, once it is known
+    expect(details).toMatch(/; the rules analysed 7 runs, \d+ files?, \d+ logs?$/m);
+
     const steps = await summaries(handle);
-    // the rules analyse in the review's own workflow task: a local activity's marker, with its summary
-    expect(steps.find((s) => s.summary.startsWith(`analyse review ${review.id} of nightly-backup with the rules: 7 runs,`))?.type).toBe('EVENT_TYPE_MARKER_RECORDED');
-    expect(steps.map((s) => s.summary)).toContain(`collect the context of review ${review.id} of nightly-backup`);
+    // a rules review opens, collects, analyses and stores in one local activity (one marker, with its summary)
+    const first = steps.find((s) => s.summary.startsWith('open the review row of nightly-backup (started by hand), collect its context; with the rules, analyse it'));
+    expect(first?.type).toBe('EVENT_TYPE_MARKER_RECORDED');
     expect(steps.find((s) => s.type === 'EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED')?.summary).toMatch(/^#\d+ nightly-backup: /);
   });
 

@@ -18,7 +18,7 @@ import { describeOpenclawRuns } from '../core/running.js';
 import { notifyWorkflowId, SEARCH_ATTRIBUTES, suggestionWorkflowId, type ReviewInput, type ReviewOutcome } from '../core/temporal.js';
 import { notifyMetadata, oneLine, searchableKeyword, shortTime, triggerText } from '../core/temporal-ui.js';
 import type { CollectResult } from '../activities/context.js';
-import type { StoredFindings, StoredSuggestion } from '../activities/reviews.js';
+import type { BegunReview, StoredFindings, StoredSuggestion } from '../activities/reviews.js';
 import { analysis, io, ioLocal, notify, reviewLocal, rulesLocal, withSummary } from './activity-proxies.js';
 import { notifyWorkflow } from './notify.js';
 import { suggestionWorkflow } from './suggestion.js';
@@ -93,12 +93,15 @@ export const RULES_ANALYSIS_INLINE = 'review-rules-analysis-inline';
 export const REVIEW_GATES_AT_ONCE = 'review-gates-at-once';
 
 /**
- * A review collects its context in `collectAndAnalyze`, which with the rules analyzer also
- * analyses, stores and (nothing found) closes the review, and closes a skipped one: a healthy
- * job's review is two local activities (openReview, then this) instead of seven, three workflow
- * activations instead of eight, and its context (the job's files and logs) is no longer written
- * into the history three times (bench/review-throughput.ts). An OpenClaw review gets its context
- * from it and goes on as before. Its marker stands for REVIEW_GATES_AT_ONCE and every gate too: a
+ * A review's first step is `beginReview`, one local activity that opens its row, collects its
+ * context and, with the rules analyzer (no model, no tokens), also analyses it, stores what they
+ * find and, when that is nothing, closes the review; a skipped review (min_runs, unchanged) is
+ * closed there too. A healthy job's review is then one local activity instead of seven, two
+ * workflow activations instead of eight (each runs the workflow's code in the SDK's V8 context
+ * under a time-out, which costs Node a watchdog thread), one search-attribute write for its
+ * status instead of two, and its context (the job's files and logs) is no longer copied into the
+ * history three times (bench/review-throughput.ts). An OpenClaw review gets its context from it
+ * and goes on as before. Its marker stands for REVIEW_GATES_AT_ONCE and every gate too, so a new
  * review records this one marker. Reviews started before replay the old way; deprecate with the
  * umbrella once no review from before it is open.
  */
@@ -120,13 +123,31 @@ export async function reviewWorkflow(input: ReviewInput): Promise<ReviewOutcome>
   const gate = (id: ReviewGate) => current || patched(id);
   const local = gate(LOCAL_REVIEW_STEPS);
   const steps = local ? ioLocal : io;
-  const review = await withSummary(steps.openReview, `open the review row of ${input.jobId} (${triggerText(input.trigger, input.runId)})`, {
-    jobId: input.jobId,
-    trigger: input.trigger,
-    runId: input.runId ?? null,
-    workflowId: info.workflowId,
-    workflowRunId: info.runId,
-  });
+  const identity = { [SEARCH_ATTRIBUTES.jobId]: [input.jobId], [SEARCH_ATTRIBUTES.trigger]: [input.trigger] };
+  let identityShown = false;
+  /** Shows the review's status (and, the first time, its job and trigger) in its search attributes. */
+  const markStatus = (status: string) => {
+    upsertSearchAttributes({ ...(identityShown ? {} : identity), [SEARCH_ATTRIBUTES.status]: [status] });
+    identityShown = true;
+  };
+  const opening = { jobId: input.jobId, trigger: input.trigger, runId: input.runId ?? null, workflowId: info.workflowId, workflowRunId: info.runId };
+  const opened = `open the review row of ${input.jobId} (${triggerText(input.trigger, input.runId)})`;
+  let begun: BegunReview | undefined;
+  if (folded) {
+    try {
+      begun = await withSummary(reviewLocal.beginReview, `${opened}, collect its context; with the rules, analyse it, store what they find and close the review`, { ...input, ...opening });
+    } catch (error) {
+      // Cancelled before the row was in hand: the row (opened again, idempotently) is closed as failed all the same.
+      const message = innermostMessage(error);
+      await CancellationScope.nonCancellable(async () => {
+        const { id } = await withSummary(ioLocal.openReview, opened, opening);
+        await withSummary(ioLocal.finishReview, `close review ${id} of ${input.jobId}: failed: ${message}`, { reviewId: id, status: 'failed', error: message });
+      });
+      markStatus('failed');
+      throw ApplicationFailure.nonRetryable(`review of ${input.jobId} failed: ${message}`, 'ReviewFailed');
+    }
+  }
+  const review = begun?.review ?? (await withSummary(steps.openReview, opened, opening));
   // The review's dashboard page, shown in the Temporal UI (absent from the answers of older workers).
   const details = review.details ?? '';
   /** The step the review is at, above its dashboard link, in the Temporal UI's current details. */
@@ -134,12 +155,13 @@ export async function reviewWorkflow(input: ReviewInput): Promise<ReviewOutcome>
   const of = `review ${review.id} of ${input.jobId}`;
   phase(`**collecting** the context of ${input.jobId} (${triggerText(input.trigger, input.runId)})`);
   const outcome: ReviewOutcome = { reviewId: review.id, status: 'completed', suggestionIds: [], duplicates: 0, autoApplied: 0 };
-  const markStatus = (status: string) => upsertSearchAttributes({ [SEARCH_ATTRIBUTES.status]: [status] });
-  const identity = { [SEARCH_ATTRIBUTES.jobId]: [input.jobId], [SEARCH_ATTRIBUTES.trigger]: [input.trigger] };
-  if (local) {
-    upsertSearchAttributes({ ...identity, [SEARCH_ATTRIBUTES.status]: ['running'] }); // one visibility write, not two
+  if (folded) {
+    // A review that ended within its first step writes its search attributes once, as it ends.
+  } else if (local) {
+    markStatus('running'); // one visibility write, not two
   } else {
     upsertSearchAttributes(identity);
+    identityShown = true;
     markStatus('running');
   }
 
@@ -151,7 +173,12 @@ export async function reviewWorkflow(input: ReviewInput): Promise<ReviewOutcome>
   };
 
   /** Starts the suggestion workflows of the stored suggestions, closes the review (unless already closed) and hands the notification on. */
-  const complete = async ({ suggestions, duplicates, notify: notifies = true }: StoredFindings, closed: boolean): Promise<ReviewOutcome> => {
+  const complete = async (
+    { suggestions, duplicates, notify: notifies = true }: StoredFindings,
+    /** what was analysed, for the details: "the rules analysed 7 runs, 2 files, 1 log" */
+    analysed: string,
+    closed: boolean,
+  ): Promise<ReviewOutcome> => {
     outcome.suggestionIds = suggestions.map((s) => s.id);
     outcome.duplicates = duplicates;
     phase(`**starting** ${plural(suggestions.length, 'suggestion workflow')}`);
@@ -202,7 +229,7 @@ export async function reviewWorkflow(input: ReviewInput): Promise<ReviewOutcome>
       });
     }
     markStatus('completed');
-    phase(`**completed**: ${counts}; ${pending.length} waiting for a person`);
+    phase(`**completed**: ${counts}; ${pending.length} waiting for a person; ${analysed}`);
     if (pending.length > 0 && notifyAfterClose && notifies) {
       const shown = notifyMetadata({ reviewId: review.id, jobId: input.jobId, pending: pending.length }, details || null);
       await startChild(notifyWorkflow, {
@@ -223,14 +250,17 @@ export async function reviewWorkflow(input: ReviewInput): Promise<ReviewOutcome>
     const waits = gate(WAIT_FOR_OPENCLAW_JOBS);
     const collect = () => withSummary(steps.collectContext, `collect the context of ${of}`, { reviewId: review.id, ...input });
     let collected: CollectResult;
-    if (folded) {
-      const begun = await withSummary(reviewLocal.collectAndAnalyze, `collect the context of ${of}; with the rules, analyse it, store what they find and close the review`, { reviewId: review.id, ...input });
+    if (begun) {
+      if ('failed' in begun) throw ApplicationFailure.nonRetryable(begun.failed, 'ReviewStepFailed');
       if ('skipped' in begun) return skippedOutcome(begun.skipped.reviewId, begun.skipped.reason);
       if ('analysed' in begun) {
         const found = begun.analysed;
-        phase(`**storing** ${plural(found.suggestions.length, 'suggestion')} (analyzer: ${found.analyzer}; read ${plural(found.runs, 'run')}, ${plural(found.files, 'file')}, ${plural(found.logs, 'log')})`);
-        return await complete(found, found.closed);
+        if (!found.closed) markStatus('running'); // its suggestion workflows start in tasks of their own
+        const read = `${plural(found.runs, 'run')}, ${plural(found.files, 'file')}, ${plural(found.logs, 'log')}`;
+        phase(`**storing** ${plural(found.suggestions.length, 'suggestion')} (analyzer: ${found.analyzer})`);
+        return await complete(found, `the ${found.analyzer} analysed ${read}`, found.closed);
       }
+      markStatus('running');
       collected = begun.collected;
     } else {
       collected = await collect();
@@ -277,7 +307,7 @@ export async function reviewWorkflow(input: ReviewInput): Promise<ReviewOutcome>
       context,
       analysis: result,
     });
-    return await complete(stored, false);
+    return await complete(stored, `the ${result.analyzer} analysed ${read}`, false);
   } catch (error) {
     const message = innermostMessage(error);
     const closeRow = () =>
