@@ -1,7 +1,7 @@
 // What core/write-policy.ts needs, gathered from the disk: the other jobs of the catalog with the
 // real paths of their files, and a shared config's current content. A review's suggestions are
-// checked against the catalog as it was up to a second ago, an apply against the catalog as it is
-// then.
+// checked against the catalog as it was up to five seconds ago, an apply against the catalog as it
+// is then.
 import { readFile, realpath, stat } from 'node:fs/promises';
 import { jobBaseDir, jobFilePaths, pathsInCmd } from '../core/job-files.js';
 import type { Job } from '../core/job.js';
@@ -78,17 +78,20 @@ async function catalogFiles(env: WriteGuardEnv): Promise<CatalogFiles> {
 }
 
 /**
- * The catalog's files as they were at most a second ago while no job file was added, removed or
- * renamed (the jobs folder's mtime), shared by every review storing suggestions meanwhile: each
+ * The catalog's files as they were at most five seconds ago while no job file was added, removed
+ * or renamed (the jobs folder's mtime), shared by every review storing suggestions meanwhile: each
  * review resolved every job's files before (thousands of realpath and stat calls a review with
- * 1,000 jobs, most of what 1,000 reviews at once cost the worker: bench/review-throughput.ts). For
- * a review's advice only: the apply checks again against the files as they are then.
+ * 1,000 jobs, most of what 1,000 reviews at once cost the worker: bench/review-throughput.ts); with
+ * a second, reviews arriving at 10 a second still rebuilt it a hundred times a minute (a tenth of
+ * a second each at 3,000 jobs). For a review's advice only: the apply checks again against the
+ * files as they are then, so a file shared in the last seconds is refused at the apply.
  */
-const recentCatalogFiles = shortCache(1_000, (key) => catalogFiles((JSON.parse(key) as { env: WriteGuardEnv }).env));
+const RECENT_CATALOG_MS = 5_000;
+const recentCatalogFiles = shortCache(RECENT_CATALOG_MS, (key) => catalogFiles((JSON.parse(key) as { env: WriteGuardEnv }).env));
 
 /**
- * The guard of `job`'s writes. `recent`: from the catalog's files as they were up to a second ago
- * (a review's check); otherwise as they are now (an apply's).
+ * The guard of `job`'s writes. `recent`: from the catalog's files as they were up to five seconds
+ * ago (a review's check); otherwise as they are now (an apply's).
  */
 export async function loadWriteGuard(job: Job, env: WriteGuardEnv, opts: { recent?: boolean } = {}): Promise<WriteGuard> {
   const recent = async () => {
