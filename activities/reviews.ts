@@ -195,8 +195,8 @@ export function createReviewActivities(deps: ActivityDeps) {
     return unchangedReason(input.fingerprint, { id: last.id, started_at: last.started_at, fingerprint: before, currentRunStates });
   }
 
-  /** Stores the analysis's suggestions (the review row's analysis columns are the caller's). */
-  async function storeFindings(input: { reviewId: number; context: ReviewContext; analysis: TimedAnalysis }, job: Job): Promise<Required<StoredFindings>> {
+  /** Stores the analysis's suggestions; the review row's columns (with `silenced`, its silenced_count) are the caller's to write. */
+  async function storeFindings(input: { reviewId: number; context: ReviewContext; analysis: TimedAnalysis }, job: Job): Promise<Required<StoredFindings> & { silenced: number }> {
     const { context } = input;
     const policy = job.config.self_healing.suggestions;
     const ttlMs = policy.suggestion_ttl_days * DAY_MS;
@@ -261,12 +261,11 @@ export function createReviewActivities(deps: ActivityDeps) {
       }
     }
     // Nothing found (a healthy job): nothing to silence or store, and no round trips for it.
-    if (drafts.length === 0) return { suggestions: [], duplicates: 0, notify: false };
+    if (drafts.length === 0) return { suggestions: [], duplicates: 0, notify: false, silenced: 0 };
     // A finding a person silenced for this job ("never", or "not now" until its day) is left
     // out and counted on the review (silenced_count), apart from duplicates.
     const silenced = await silencedFingerprints(db, context.job_id, new Date());
     const heard = drafts.filter((d) => !silenced.has(d.fingerprint));
-    await updateReview(db, input.reviewId, { silenced_count: drafts.length - heard.length });
     const { stored, duplicates } = await storeSuggestionRows(db, input.reviewId, heard);
     const twoPersonRule = policy.two_person_rule;
     const suggestions: StoredSuggestion[] = stored.map((row) => {
@@ -306,7 +305,7 @@ export function createReviewActivities(deps: ActivityDeps) {
     if (pending > 0 && route.kind === 'no_target') {
       await recordSkippedNotice(db, { reviewId: input.reviewId, jobId: context.job_id, channel: route.channel, reason: route.reason, count: pending });
     }
-    return { suggestions, duplicates, notify: route.kind === 'send' };
+    return { suggestions, duplicates, notify: route.kind === 'send', silenced: drafts.length - heard.length };
   }
 
   /** Opens the review's row (or finds it, on a retry): its id and its dashboard page, for the workflow's details in the Temporal UI. */
@@ -357,6 +356,7 @@ export function createReviewActivities(deps: ActivityDeps) {
       analysis_started_at: started,
       ...(fingerprint ? { context_fingerprint: fingerprint } : {}),
       ...analysisColumns(analysis),
+      silenced_count: stored.silenced,
       ...(closed ? closeColumns({ status: 'completed', suggestionsCount: 0, duplicatesCount: stored.duplicates, autoAppliedCount: 0 }) : {}),
     });
     return {
@@ -460,9 +460,10 @@ export function createReviewActivities(deps: ActivityDeps) {
      */
     analyzeWithRules: (input: { reviewId: number; context: ReviewContext }) => analyzeReview(input, { ...deps.analyzer, mode: 'rules' }),
 
-    async storeSuggestions(input: { reviewId: number; context: ReviewContext; analysis: TimedAnalysis }) {
-      await updateReview(db, input.reviewId, analysisColumns(input.analysis));
-      return storeFindings(input, await loadJob(input.context.job_id));
+    async storeSuggestions(input: { reviewId: number; context: ReviewContext; analysis: TimedAnalysis }): Promise<StoredFindings> {
+      const { silenced, ...stored } = await storeFindings(input, await loadJob(input.context.job_id));
+      await updateReview(db, input.reviewId, { ...analysisColumns(input.analysis), silenced_count: silenced });
+      return stored;
     },
 
     async finishReview(input: ReviewClose & { reviewId: number }) {
