@@ -342,7 +342,8 @@ export function createReviewActivities(deps: ActivityDeps) {
     const started = new Date();
     let analysis: TimedAnalysis;
     try {
-      analysis = { ...(await runAnalysis({ ...deps.analyzer, mode: 'rules' }, context)), duration_ms: Date.now() - started.getTime() };
+      // with the job's budget gate: a rules analysis spends nothing but sends the notices due (80 %, 100 %)
+      analysis = { ...(await runAnalysis({ ...deps.analyzer, mode: 'rules' }, context, budgetGate(deps, job, input.reviewId))), duration_ms: Date.now() - started.getTime() };
     } catch (error) {
       // The rules read nothing but the context: an attempt again would fail the same way.
       throw ApplicationFailure.nonRetryable(`the rules analysis failed: ${error instanceof Error ? error.message : String(error)}`, 'RulesAnalysisFailed');

@@ -195,11 +195,14 @@ describe("a worker's own /metrics (HEALING_WORKER_METRICS_PORT)", () => {
       const text = await eventually(async () => {
         const res = await fetch(`http://127.0.0.1:${port}/metrics`);
         const body = await res.text();
-        // a rules analysis runs as a local activity in the review's workflow task (RULES_ANALYSIS_INLINE)
-        return res.status === 200 && /temporal_local_activity_execution_latency_count\{[^}]*activity_type="analyzeWithRules"[^}]*\} [1-9]/.test(body) ? body : undefined;
-      }, 30_000, "the worker's metrics to count the analysis");
+        // a rules review opens, collects and analyses in one local activity (REVIEW_STEPS_FOLDED)
+        // (its local activity is counted as it ends, the workflow task it ran in a moment later)
+        const counted =
+          /temporal_local_activity_execution_latency_count\{[^}]*activity_type="beginReview"[^}]*\} [1-9]/.test(body) &&
+          /temporal_workflow_task_execution_latency_count\{[^}]*task_queue="healing"/.test(body);
+        return res.status === 200 && counted ? body : undefined;
+      }, 30_000, "the worker's metrics to count the analysis and its workflow task");
       expect(text).toMatch(/temporal_worker_task_slots_available\{[^}]*task_queue="healing-analysis"/);
-      expect(text).toMatch(/temporal_workflow_task_execution_latency_count\{[^}]*task_queue="healing"/);
     } finally {
       worker.child.kill('SIGTERM');
       await worker.exited;
