@@ -155,11 +155,9 @@ export async function reviewWorkflow(input: ReviewInput): Promise<ReviewOutcome>
   const of = `review ${review.id} of ${input.jobId}`;
   phase(`**collecting** the context of ${input.jobId} (${triggerText(input.trigger, input.runId)})`);
   const outcome: ReviewOutcome = { reviewId: review.id, status: 'completed', suggestionIds: [], duplicates: 0, autoApplied: 0 };
-  if (folded) {
-    // A review that ended within its first step writes its search attributes once, as it ends.
-  } else if (local) {
-    markStatus('running'); // one visibility write, not two
-  } else {
+  // A folded review writes its search attributes once it knows whether its first step ended it.
+  if (!folded && local) markStatus('running'); // one visibility write, not two
+  if (!folded && !local) {
     upsertSearchAttributes(identity);
     identityShown = true;
     markStatus('running');
@@ -256,9 +254,8 @@ export async function reviewWorkflow(input: ReviewInput): Promise<ReviewOutcome>
       if ('analysed' in begun) {
         const found = begun.analysed;
         if (!found.closed) markStatus('running'); // its suggestion workflows start in tasks of their own
-        const read = `${plural(found.runs, 'run')}, ${plural(found.files, 'file')}, ${plural(found.logs, 'log')}`;
         phase(`**storing** ${plural(found.suggestions.length, 'suggestion')} (analyzer: ${found.analyzer})`);
-        return await complete(found, `the ${found.analyzer} analysed ${read}`, found.closed);
+        return await complete(found, `the ${found.analyzer} analysed ${readText(found.runs, found.files, found.logs)}`, found.closed);
       }
       markStatus('running');
       collected = begun.collected;
@@ -294,7 +291,7 @@ export async function reviewWorkflow(input: ReviewInput): Promise<ReviewOutcome>
       return skippedOutcome(closed.reviewId, collected.skip);
     }
     const context = collected.context;
-    const read = `${plural(context.runs.length, 'run')}, ${plural(context.files.length, 'file')}, ${plural(context.logs.length, 'log')}`;
+    const read = readText(context.runs.length, context.files.length, context.logs.length);
     phase(`**analysing** ${read}`);
     const analysed = { reviewId: review.id, context };
     const result =
@@ -368,6 +365,11 @@ async function waitForOpenclawJobs(
 function targetFileAttribute(file: string | null | undefined): Record<string, string[]> {
   const value = searchableKeyword(file);
   return value ? { [SEARCH_ATTRIBUTES.targetFile]: [value] } : {};
+}
+
+/** What an analysis read, in words: "7 runs, 2 files, 1 log". */
+function readText(runs: number, files: number, logs: number): string {
+  return `${plural(runs, 'run')}, ${plural(files, 'file')}, ${plural(logs, 'log')}`;
 }
 
 function plural(n: number, noun: string): string {
